@@ -1,0 +1,364 @@
+/*
+ * emb.h - the embutils vector stream: format constants and the one API
+ * every program reads and writes vectors through.
+ *
+ * The model is netpbm's pam.h: one struct (struct emb_stream) is both the
+ * header record and the stream handle.  A filter opens its input, reads the
+ * header, copies the input stream's header into an output stream, changes
+ * what it changes (dim, dtype, keys), writes the header and then moves rows
+ * chunk by chunk:
+ *
+ *     emb_proginit(argc, argv);
+ *     ... getopt_long, emb_common_option() for the shared options ...
+ *     struct emb_stream *in = emb_open_r(path, &emb_opts);
+ *     struct emb_stream *out = emb_open_w_like(in, &emb_opts);
+ *     struct emb_chunk c = EMB_CHUNK_INIT;
+ *     while (emb_read_chunk(in, &c) > 0)
+ *             emb_write_chunk(out, &c);
+ *     emb_close(in); emb_close(out); emb_chunk_free(&c);
+ *
+ * Format errors are diagnosed inside the library: a reader or writer call
+ * that fails prints one line (prog: FILE:LINE: message, or
+ * prog: FILE: byte N: message for binary input) and exits 1.  Programs
+ * therefore never check return codes for data errors.
+ *
+ * BINARY LAYOUT (all integers little-endian, whatever the host; see emb.5)
+ *
+ *   stream   := header record* end
+ *   header   := magic[8] version:u32 json_len:u32 json_crc:u32 json[json_len]
+ *   magic    := 0x89 'E' 'M' 'B' '\r' '\n' 0x1a '\n'
+ *   record   := tag[4] crc:u32 rows:u64 keybytes:u64 keys[keybytes] values
+ *   tag      := "CHNK" (rows of vectors) | "END\0" (end of this stream)
+ *   keys     := rows NUL-terminated UTF-8 strings, NUL-padded to a
+ *               multiple of 8 bytes (keybytes = 0 when the stream has no keys)
+ *   values   := rows * dim values of dtype, row-major (f16, f32 or f64)
+ *   crc      := CRC-32C over keys then values (CHNK), or over the 8 bytes
+ *               of rows (END, where rows is the row count of the stream)
+ *
+ * A stream is followed either by end of file or by another header (streams
+ * concatenate; the later header must agree on dim, dtype and keys).  End of
+ * file anywhere but right after an END record is a truncated stream.
+ *
+ * Version bump rule: EMB_FORMAT_VERSION changes when a reader of the old
+ * version would misread the new bytes.  New JSON header members never need
+ * a bump: readers keep unknown members and pass them on.
+ */
+#ifndef EMB_H
+#define EMB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdbool.h>
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+#define EMB_MAGIC "\x89" "EMB\r\n\x1a\n"
+#define EMB_MAGIC_LEN 8
+#define EMB_FORMAT_VERSION 1u
+#define EMB_RECORD_HEADER_LEN 24
+#define EMB_TAG_CHUNK "CHNK"
+#define EMB_TAG_END "END\0"
+
+/* Limits that make a hostile header an error, never a huge allocation. */
+#define EMB_MAX_DIM (1u << 24)               /* values per row */
+#define EMB_MAX_JSON_LEN (16u << 20)         /* header JSON bytes */
+#define EMB_MAX_CHUNK_BYTES ((uint64_t)1 << 30) /* one record's payload */
+#define EMB_MAX_KEY_LEN 65535                /* bytes of one key */
+/* Writers aim for chunks of about this many payload bytes. */
+#define EMB_CHUNK_TARGET_BYTES (4u << 20)
+
+/* Exit codes, the same for every program (documented in each EXIT STATUS). */
+enum emb_exit {
+	EMB_EXIT_OK = 0,
+	EMB_EXIT_DATA = 1,  /* bad data, I/O or resource error */
+	EMB_EXIT_USAGE = 2, /* bad command line */
+};
+
+/* Element type of vector values, on disk and in memory. */
+enum emb_dtype { EMB_F32 = 0, EMB_F64 = 1, EMB_F16 = 2 };
+
+/* Stream encodings.  EMB_FMT_AUTO sniffs the bytes on input and, on
+ * output, means "the same as the input". */
+enum emb_format { EMB_FMT_AUTO = 0, EMB_FMT_EMB, EMB_FMT_TSV };
+
+/* Tri-state for options that may be forced either way or detected. */
+enum emb_tristate { EMB_DETECT = -1, EMB_NO = 0, EMB_YES = 1 };
+
+/* Options shared by every program; filled by emb_common_option(). */
+struct emb_opts {
+	enum emb_format in_format;   /* -I FMT */
+	enum emb_format out_format;  /* -O FMT */
+	int out_dtype;               /* --dtype, or -1 for "as the input" */
+	enum emb_tristate keys;      /* --keys / --no-keys for TSV input */
+	bool progress;               /* --progress */
+};
+extern struct emb_opts emb_opts;
+
+/*
+ * One batch of rows.  Owned by the caller; the library grows its buffers as
+ * needed and emb_chunk_free() releases them.  Values are contiguous and
+ * row-major (row i starts at data + i*dim), so BLAS can use them in place.
+ * In memory the type is f32 or f64, never f16 (f16 is widened on read).
+ */
+struct emb_chunk {
+	size_t rows;          /* rows held */
+	size_t dim;           /* values per row */
+	enum emb_dtype type;  /* EMB_F32 or EMB_F64 */
+	void *data;           /* rows*dim values of type */
+	char **keys;          /* rows pointers into keybuf, or NULL (no keys) */
+	/* private: capacities of the buffers above */
+	size_t cap_rows, cap_bytes, keybuf_len, keybuf_cap;
+	char *keybuf;
+};
+#define EMB_CHUNK_INIT {0, 0, EMB_F32, NULL, NULL, 0, 0, 0, 0, NULL}
+
+/*
+ * The stream handle and header record (netpbm's struct pam).  Fields above
+ * the "private" line may be read by programs; on an output stream the
+ * public header fields may be changed before emb_write_header().
+ */
+struct emb_stream {
+	/* header */
+	size_t dim;            /* values per row; 0 until known */
+	enum emb_dtype dtype;  /* on-disk type: input as read, output to write */
+	bool has_keys;         /* rows carry string keys */
+	struct cJSON *meta;    /* header JSON (owned): dim/dtype/keys, history,
+				  and any other members, passed through */
+	/* where */
+	const char *name;      /* file name for messages; "-" for stdin */
+	enum emb_format format;/* EMB_FMT_EMB or EMB_FMT_TSV once known */
+	enum emb_dtype mtype;  /* in-memory type chunks are read into */
+	uint64_t recno;        /* rows read or written so far (all segments) */
+	uint64_t chunks;       /* chunk records read or written so far */
+	uint64_t offset;       /* bytes consumed/produced so far */
+	uint64_t lineno;       /* TSV: lines read so far */
+	/* private */
+	FILE *fp;
+	bool writing, header_done, own_fp, at_eof;
+	uint64_t seg_rows;     /* rows in the current binary segment */
+	size_t chunk_rows;     /* writer: rows per chunk */
+	size_t pend_rows;      /* writer: rows waiting to be flushed ... */
+	unsigned char *pend_vals; /* ... their values in disk form ... */
+	char *pend_keys;       /* ... and their keys, NUL-terminated */
+	size_t pend_keys_len, pend_keys_cap;
+	unsigned char *raw;    /* binary: raw record payload buffer */
+	size_t raw_cap;
+	char *line;            /* TSV: line buffer */
+	size_t line_cap;
+	int tsv_sep;           /* TSV: '\t' or ' ' (runs of blanks) */
+	enum emb_tristate tsv_keys_opt; /* TSV: --keys/--no-keys as given */
+	bool tsv_first_pending;/* TSV: first data line read by the header */
+	bool progress;
+};
+
+/* ---- program set-up, messages and exit (emb_err.c) ---- */
+
+/* Record the program name (basename of argv[0]) for messages and the
+ * command line for history, give stdout a large buffer, and register the
+ * stdout close check.  Call first in main(). */
+void emb_proginit(int argc, char **argv);
+extern const char *emb_progname;
+/* The command line, shell-quoted, for header history.  Owned by the lib. */
+const char *emb_cmdline(void);
+
+/* "prog: message\n" on stderr, then exit(status).  printf-style. */
+_Noreturn void emb_die(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void emb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: FILE:LINE: message" (line > 0) or "prog: FILE: message". */
+_Noreturn void emb_die_at(const char *file, uint64_t line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void emb_warn_at(const char *file, uint64_t line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* "prog: FILE: byte N: message", exit 1: binary data errors. */
+_Noreturn void emb_die_offset(const char *file, uint64_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Usage error: "prog: message" and the --help hint, exit 2. */
+_Noreturn void emb_usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+/* Print "prog (embutils) VERSION" to stdout and exit 0. */
+_Noreturn void emb_version(void);
+
+/* Checked allocation: exit 1 with a message instead of returning NULL. */
+void *emb_xmalloc(size_t n);
+void *emb_xcalloc(size_t n, size_t size);
+void *emb_xrealloc(void *p, size_t n);
+/* n*size with an overflow check (dies on overflow). */
+size_t emb_xmul(size_t n, size_t size);
+char *emb_xstrdup(const char *s);
+
+/* Open a named file for reading ("-" = stdin); dies with strerror. */
+FILE *emb_fopen_r(const char *path);
+/* Close an input file, checking ferror (datamash close_input). */
+void emb_fclose_r(FILE *fp, const char *name);
+
+/* ---- shared command-line options (emb_cli.c) ---- */
+
+/* Long options every program accepts; splice into a getopt_long table with
+ * EMB_COMMON_LONGOPTS and add EMB_COMMON_SHORTOPTS to the short string. */
+enum {
+	EMB_OPT_KEYS = 0x1000, EMB_OPT_NO_KEYS, EMB_OPT_DTYPE, EMB_OPT_PROGRESS,
+	EMB_OPT_HELP, EMB_OPT_VERSION, EMB_OPT_FIRST_PROGRAM = 0x1100
+};
+#define EMB_COMMON_SHORTOPTS "I:O:hV"
+#define EMB_COMMON_LONGOPTS \
+	{"input-format", required_argument, NULL, 'I'}, \
+	{"output-format", required_argument, NULL, 'O'}, \
+	{"keys", no_argument, NULL, EMB_OPT_KEYS}, \
+	{"no-keys", no_argument, NULL, EMB_OPT_NO_KEYS}, \
+	{"dtype", required_argument, NULL, EMB_OPT_DTYPE}, \
+	{"progress", no_argument, NULL, EMB_OPT_PROGRESS}, \
+	{"help", no_argument, NULL, 'h'}, \
+	{"version", no_argument, NULL, 'V'}
+/* Help text for the options above, for usage() functions. */
+extern const char emb_common_help[];
+
+/* Handle one getopt result if it is a common option: returns true if it
+ * was (and acted on it), false if the program must handle it.  -h calls
+ * usage(0); -V prints the version; bad values are usage errors. */
+bool emb_common_option(int opt, const char *arg, void (*usage)(int));
+
+/* Name <-> enum tables (datamash op-defs style). */
+const char *emb_format_name(enum emb_format f);
+int emb_format_parse(const char *name);    /* -1 if unknown */
+const char *emb_dtype_name(enum emb_dtype t);
+int emb_dtype_parse(const char *name);     /* -1 if unknown */
+size_t emb_dtype_size(enum emb_dtype t);
+
+/* Parse a whole decimal number option (e.g. -k 256); usage error naming
+ * the option unless it lies in [min, max]. */
+long long emb_parse_int(const char *opt, const char *arg, long long min, long long max);
+double emb_parse_double(const char *opt, const char *arg);
+
+/* ---- streams (emb_stream.c) ---- */
+
+/* Open PATH ("-" or NULL = stdin) for reading and read its header: for
+ * binary, the header record; for TSV, up to the first data row, which fixes
+ * dim and whether there are keys.  An empty input is a valid stream with
+ * dim 0 and no rows.  Returns a handle owned by the caller (emb_close). */
+struct emb_stream *emb_open_r(const char *path, const struct emb_opts *o);
+
+/* Create an output stream on stdout whose header copies IN's (dim, dtype,
+ * keys, metadata, history) with the format chosen by O (-O, else IN's) and
+ * dtype by --dtype (else IN's).  Nothing is written until the first
+ * emb_write_header()/emb_write_chunk().  IN may be NULL (a fresh header:
+ * set dim/has_keys yourself).  Owned by the caller (emb_close). */
+struct emb_stream *emb_open_w_like(const struct emb_stream *in, const struct emb_opts *o);
+/* The same, on an explicitly named file (used for --save MODEL). */
+struct emb_stream *emb_open_w_path(const char *path, const struct emb_stream *in,
+				   const struct emb_opts *o);
+
+/* Write the header now (emb_write_chunk does it on first use; call it
+ * explicitly so that an input with no rows still gives a valid stream).
+ * Appends emb_cmdline() to the header's history. */
+void emb_write_header(struct emb_stream *s);
+
+/* Read the next rows into C (resizing its buffers), converting values to
+ * s->mtype.  Returns the number of rows read; 0 at the end of all input.
+ * A binary chunk is returned whole; TSV input is batched to about
+ * EMB_CHUNK_TARGET_BYTES.  Dies on any data error. */
+size_t emb_read_chunk(struct emb_stream *s, struct emb_chunk *c);
+
+/* Append C's rows to the output (buffered into chunks of s->chunk_rows).
+ * C's dim must equal s->dim; C's keys are written if s->has_keys (rows
+ * without keys get their 1-based row number as key). */
+void emb_write_chunk(struct emb_stream *s, const struct emb_chunk *c);
+/* Append one row (values of type T, DIM of them); KEY may be NULL. */
+void emb_write_row(struct emb_stream *s, const char *key, const void *row, enum emb_dtype t);
+
+/* Flush pending rows and the end record; for input streams, check ferror.
+ * Frees S. */
+void emb_close(struct emb_stream *s);
+
+/* Append "CMDLINE" to META's history array (creating it). */
+void emb_history_append(struct cJSON *meta, const char *cmdline);
+
+/* ---- chunks (emb_chunk.c) ---- */
+
+/* Make C hold ROWS rows of DIM values of TYPE (contents undefined), with
+ * room for keys if WITH_KEYS (keys reset to empty strings). */
+void emb_chunk_reserve(struct emb_chunk *c, size_t rows, size_t dim,
+		       enum emb_dtype type, bool with_keys);
+/* Set row I's key (copied). */
+void emb_chunk_set_key(struct emb_chunk *c, size_t i, const char *key, size_t len);
+/* Row I as f32/f64 (type must match). */
+static inline float *emb_row_f32(const struct emb_chunk *c, size_t i)
+{ return (float *)c->data + i * c->dim; }
+static inline double *emb_row_f64(const struct emb_chunk *c, size_t i)
+{ return (double *)c->data + i * c->dim; }
+/* Value (i, j) as double whatever the type. */
+static inline double emb_get(const struct emb_chunk *c, size_t i, size_t j)
+{
+	return c->type == EMB_F64 ? ((double *)c->data)[i * c->dim + j]
+				  : (double)((float *)c->data)[i * c->dim + j];
+}
+void emb_chunk_free(struct emb_chunk *c);
+
+/* ---- numbers (emb_num.c) ---- */
+
+/* Parse a decimal number at *p (no leading blanks); sets *end past it.
+ * Correctly rounded (same result as strtof/strtod).  Returns false if no
+ * number starts at *p. */
+bool emb_parse_f32(const char *p, const char **end, float *out);
+bool emb_parse_f64(const char *p, const char **end, double *out);
+/* Shortest text that reads back to exactly V; returns length written into
+ * BUF (at least 32 bytes), no NUL guaranteed beyond the length. */
+int emb_format_f32(char *buf, float v);
+int emb_format_f64(char *buf, double v);
+/* IEEE half <-> single. */
+float emb_f16_to_f32(uint16_t h);
+uint16_t emb_f32_to_f16(float f);
+
+/* ---- checksums (emb_crc.c) ---- */
+uint32_t emb_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* ---- progress meter (emb_progress.c) ---- */
+/* Called by the stream layer after every chunk; prints rows, bytes and
+ * rate on one updating stderr line when --progress was given, or when
+ * stderr is a terminal and the job has run for more than a second. */
+void emb_progress(uint64_t rows, uint64_t bytes);
+void emb_progress_done(void);
+
+/* ---- little-endian helpers ---- */
+static inline void emb_put_u32(unsigned char *p, uint32_t v)
+{ p[0] = v; p[1] = v >> 8; p[2] = v >> 16; p[3] = v >> 24; }
+static inline void emb_put_u64(unsigned char *p, uint64_t v)
+{ emb_put_u32(p, (uint32_t)v); emb_put_u32(p + 4, (uint32_t)(v >> 32)); }
+static inline uint32_t emb_get_u32(const unsigned char *p)
+{ return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static inline uint64_t emb_get_u64(const unsigned char *p)
+{ return emb_get_u32(p) | (uint64_t)emb_get_u32(p + 4) << 32; }
+
+/* ---- an in-memory vector table with key lookup (emb_table.c) ---- */
+
+/*
+ * A whole stream loaded into memory: one contiguous f32 matrix (rows x dim),
+ * its keys, and a hash index on the keys.  For lookups by key (embcos
+ * --pairs, embpool, emblsh's database): memory is O(rows*dim), so this is
+ * for vocabularies and databases, not for streaming.  Owned by the caller;
+ * emb_table_free() releases everything.
+ */
+struct emb_table {
+	size_t rows, dim;
+	float *data;          /* rows*dim, row-major */
+	char **keys;          /* rows keys (row numbers "1".. if the stream has none) */
+	struct cJSON *meta;   /* the stream's header (owned) */
+	bool ignore_case;     /* lookups fold ASCII case */
+	/* private: open-addressing index of row numbers + 1 (0 = empty) */
+	size_t *slots, nslots;
+	char *keybuf;
+	size_t duplicates;    /* keys seen again after their first row */
+};
+/* Load PATH ("-" = stdin).  Duplicate keys keep the first row (as fastText
+ * and gensim do) and are counted in t->duplicates. */
+struct emb_table *emb_table_load(const char *path, const struct emb_opts *o, bool ignore_case);
+/* Row index of KEY (LEN bytes), or -1. */
+long emb_table_find(const struct emb_table *t, const char *key, size_t len);
+static inline const float *emb_table_row(const struct emb_table *t, size_t i)
+{ return t->data + i * t->dim; }
+void emb_table_free(struct emb_table *t);
+
+#endif /* EMB_H */

@@ -1,0 +1,71 @@
+/*
+ * emb_chunk.c - buffers for one batch of rows: a contiguous row-major
+ * value matrix plus the rows' keys in one string arena.
+ */
+#include <config.h>
+#include "emb.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void emb_chunk_reserve(struct emb_chunk *c, size_t rows, size_t dim,
+		       enum emb_dtype type, bool with_keys)
+{
+	size_t bytes = emb_xmul(emb_xmul(rows, dim), emb_dtype_size(type));
+	if (bytes > c->cap_bytes) {
+		free(c->data);
+		/* 64-byte alignment suits every SIMD width and BLAS. */
+		if (posix_memalign(&c->data, 64, bytes ? bytes : 64) != 0)
+			emb_die(EMB_EXIT_DATA, "out of memory (%zu bytes)", bytes);
+		c->cap_bytes = bytes;
+	}
+	if (with_keys && (rows > c->cap_rows || !c->keys)) {
+		c->keys = emb_xrealloc(c->keys, emb_xmul(rows ? rows : 1, sizeof *c->keys));
+		c->cap_rows = rows;
+	}
+	c->rows = rows;
+	c->dim = dim;
+	c->type = type;
+	c->keybuf_len = 0;
+	if (with_keys) {
+		for (size_t i = 0; i < rows; i++)
+			c->keys[i] = NULL;
+	} else {
+		free(c->keys);
+		c->keys = NULL;
+		c->cap_rows = 0;
+	}
+}
+
+/* Keys live in one arena; when it grows, every key pointer is moved with
+ * it (offsets are taken before the old block is released). */
+void emb_chunk_set_key(struct emb_chunk *c, size_t i, const char *key, size_t len)
+{
+	size_t need = c->keybuf_len + len + 1;
+	if (need > c->keybuf_cap) {
+		size_t cap = c->keybuf_cap ? c->keybuf_cap : 4096;
+		while (cap < need)
+			cap *= 2;
+		size_t *off = emb_xmalloc(emb_xmul(c->rows ? c->rows : 1, sizeof *off));
+		for (size_t r = 0; r < c->rows; r++)
+			off[r] = c->keys[r] ? (size_t)(c->keys[r] - c->keybuf) : SIZE_MAX;
+		c->keybuf = emb_xrealloc(c->keybuf, cap);
+		c->keybuf_cap = cap;
+		for (size_t r = 0; r < c->rows; r++)
+			c->keys[r] = off[r] == SIZE_MAX ? NULL : c->keybuf + off[r];
+		free(off);
+	}
+	char *dst = c->keybuf + c->keybuf_len;
+	memcpy(dst, key, len);
+	dst[len] = '\0';
+	c->keys[i] = dst;
+	c->keybuf_len = need;
+}
+
+void emb_chunk_free(struct emb_chunk *c)
+{
+	free(c->data);
+	free(c->keys);
+	free(c->keybuf);
+	memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,235 @@
+/*
+ * emb_num.c - number text <-> binary, exactly.
+ *
+ * Parsing is the hot path of TSV input.  Most embedding values have few
+ * significant digits ("-0.038194"), which a fast path converts with one
+ * correctly rounded IEEE operation (Clinger's observation); anything else
+ * falls back to strtof/strtod.  Both paths give the correctly rounded
+ * result, so the fast path changes speed, never values.
+ *
+ * Formatting prints the shortest decimal that reads back to the same bits,
+ * trying %.{6,7,8}g before the always-exact %.9g (15/16/17 for double).
+ */
+#include <config.h>
+#include "emb.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const float pow10f_tab[] = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f,
+				   1e6f, 1e7f, 1e8f, 1e9f, 1e10f};
+static const double pow10_tab[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Split a plain decimal into sign, up to 19 significant digits and a
+ * power of ten.  Returns false for anything else (or too many digits), in
+ * which case the caller uses the C library. */
+static bool scan_decimal(const char *p, const char **end, bool *neg,
+			 uint64_t *mant, int *exp10)
+{
+	const char *s = p;
+	uint64_t m = 0;
+	int ndig = 0, e = 0;
+	bool any = false;
+
+	*neg = false;
+	if (*s == '-' || *s == '+')
+		*neg = *s++ == '-';
+	while (*s == '0') {
+		s++;
+		any = true;
+	}
+	while (*s >= '0' && *s <= '9') {
+		if (ndig >= 19)
+			return false;
+		m = m * 10 + (uint64_t)(*s++ - '0');
+		ndig++;
+		any = true;
+	}
+	if (*s == '.') {
+		s++;
+		if (ndig == 0)
+			while (*s == '0') {
+				s++;
+				e--;
+				any = true;
+			}
+		while (*s >= '0' && *s <= '9') {
+			if (ndig >= 19)
+				return false;
+			m = m * 10 + (uint64_t)(*s++ - '0');
+			ndig++;
+			e--;
+			any = true;
+		}
+	}
+	if (!any)
+		return false;
+	if (*s == 'e' || *s == 'E') {
+		const char *t = s + 1;
+		bool eneg = false;
+		int x = 0;
+		if (*t == '-' || *t == '+')
+			eneg = *t++ == '-';
+		if (!(*t >= '0' && *t <= '9'))
+			return false;
+		while (*t >= '0' && *t <= '9') {
+			if (x < 10000)
+				x = x * 10 + (*t - '0');
+			t++;
+		}
+		e += eneg ? -x : x;
+		s = t;
+	}
+	*mant = m;
+	*exp10 = e;
+	*end = s;
+	return true;
+}
+
+/* Is D (a double rounded from the true value) exactly halfway between two
+ * floats?  Then converting D to float could round twice; only then is the
+ * fast path unsafe.  Valid for D in the normal float range. */
+static bool float_midpoint(double d)
+{
+	uint64_t bits;
+	memcpy(&bits, &d, 8);
+	return (bits & ((UINT64_C(1) << 29) - 1)) == (UINT64_C(1) << 28);
+}
+
+bool emb_parse_f32(const char *p, const char **end, float *out)
+{
+	bool neg;
+	uint64_t m;
+	int e;
+	if (scan_decimal(p, end, &neg, &m, &e)) {
+		if (m == 0) {
+			*out = neg ? -0.0f : 0.0f;
+			return true;
+		}
+		if (m <= (1u << 24) && e >= -10 && e <= 10) {
+			float v = (float)m;
+			v = e >= 0 ? v * pow10f_tab[e] : v / pow10f_tab[-e];
+			*out = neg ? -v : v;
+			return true;
+		}
+		if (m < (UINT64_C(1) << 53) && e >= -22 && e <= 22) {
+			double d = (double)m;
+			d = e >= 0 ? d * pow10_tab[e] : d / pow10_tab[-e];
+			if (d >= 1.1754943508222875e-38 && d <= 3.4028234663852886e38 &&
+			    !float_midpoint(d)) {
+				*out = neg ? -(float)d : (float)d;
+				return true;
+			}
+		}
+	}
+	char *e2;
+	*out = strtof(p, &e2);
+	*end = e2;
+	return e2 != p;
+}
+
+bool emb_parse_f64(const char *p, const char **end, double *out)
+{
+	bool neg;
+	uint64_t m;
+	int e;
+	if (scan_decimal(p, end, &neg, &m, &e) && m < (UINT64_C(1) << 53) &&
+	    e >= -22 && e <= 22) {
+		double d = (double)m;
+		d = e >= 0 ? d * pow10_tab[e] : d / pow10_tab[-e];
+		*out = neg ? -d : d;
+		return true;
+	}
+	char *e2;
+	*out = strtod(p, &e2);
+	*end = e2;
+	return e2 != p;
+}
+
+int emb_format_f32(char *buf, float v)
+{
+	int n = 0;
+	if (!isfinite(v))
+		return snprintf(buf, 32, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+	for (int prec = 6; prec <= 8; prec++) {
+		n = snprintf(buf, 32, "%.*g", prec, (double)v);
+		const char *end;
+		float back;
+		if (emb_parse_f32(buf, &end, &back) && back == v)
+			return n;
+	}
+	return snprintf(buf, 32, "%.9g", (double)v);
+}
+
+int emb_format_f64(char *buf, double v)
+{
+	int n = 0;
+	if (!isfinite(v))
+		return snprintf(buf, 32, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+	for (int prec = 15; prec <= 16; prec++) {
+		n = snprintf(buf, 32, "%.*g", prec, v);
+		const char *end;
+		double back;
+		if (emb_parse_f64(buf, &end, &back) && back == v)
+			return n;
+	}
+	return snprintf(buf, 32, "%.17g", v);
+}
+
+/* IEEE 754 binary16 conversions, round to nearest even. */
+float emb_f16_to_f32(uint16_t h)
+{
+	uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+	uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+	if (exp == 0) {
+		if (man == 0) {
+			bits = sign;
+		} else { /* subnormal: renormalise */
+			int shift = 0;
+			while (!(man & 0x400)) {
+				man <<= 1;
+				shift++;
+			}
+			man &= 0x3ff;
+			bits = sign | (uint32_t)(127 - 15 - shift + 1) << 23 | man << 13;
+		}
+	} else if (exp == 31) {
+		bits = sign | 0x7f800000u | man << 13;
+	} else {
+		bits = sign | (exp + 127 - 15) << 23 | man << 13;
+	}
+	float f;
+	memcpy(&f, &bits, 4);
+	return f;
+}
+
+uint16_t emb_f32_to_f16(float f)
+{
+	uint32_t x;
+	memcpy(&x, &f, 4);
+	uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+	uint32_t absx = x & 0x7fffffffu;
+	if (absx >= 0x7f800000u) /* inf or nan */
+		return sign | 0x7c00 | (absx > 0x7f800000u ? 0x200 : 0);
+	if (absx >= 0x477ff000u) /* rounds to >= 65520: overflow to inf */
+		return sign | 0x7c00;
+	if (absx < 0x38800000u) { /* below the smallest normal half */
+		if (absx < 0x33000000u) /* rounds to zero */
+			return sign;
+		uint32_t man = (absx & 0x7fffff) | 0x800000;
+		int shift = 126 - (int)(absx >> 23); /* 14..24 */
+		uint32_t half = man >> shift, rem = man & ((1u << shift) - 1);
+		uint32_t mid = 1u << (shift - 1);
+		if (rem > mid || (rem == mid && (half & 1)))
+			half++;
+		return sign | (uint16_t)half;
+	}
+	uint32_t h = ((absx >> 13) - ((127 - 15) << 10));
+	uint32_t rem = absx & 0x1fff;
+	if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
+		h++;
+	return sign | (uint16_t)h;
+}

@@ -1,0 +1,595 @@
+/*
+ * emb_stream.c - opening streams, the binary format (header, chunk and end
+ * records), and the dispatch to the TSV code in emb_tsv.c.
+ *
+ * Every data error is diagnosed here, with the byte offset where the bad
+ * bytes start, and ends the program (netpbm's pnm_readpaminit does the
+ * same): callers never see a half-read stream.
+ */
+#include <config.h>
+#include "emb.h"
+#include "emb_impl.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------- small I/O helpers ---------- */
+
+/* Read exactly N bytes; returns the count read (< N only at end of file).
+ * A read error dies. */
+static size_t read_full(struct emb_stream *s, void *buf, size_t n)
+{
+	size_t got = fread(buf, 1, n, s->fp);
+	if (got < n && ferror(s->fp))
+		emb_die(EMB_EXIT_DATA, "%s: read error: %s", s->name, strerror(errno));
+	return got;
+}
+
+static void need_full(struct emb_stream *s, void *buf, size_t n, const char *what)
+{
+	size_t got = read_full(s, buf, n);
+	if (got < n)
+		emb_die_offset(s->name, s->offset + got, "truncated stream: %s cut short "
+			       "(%zu of %zu bytes)", what, got, n);
+	s->offset += n;
+}
+
+void emb_write_bytes(struct emb_stream *s, const void *buf, size_t n)
+{
+	/* Errors are caught at close (ferror), as coreutils does; a closed
+	 * pipe raises SIGPIPE and ends the program quietly. */
+	if (n && fwrite(buf, 1, n, s->fp) != n && s->fp != stdout)
+		emb_die(EMB_EXIT_DATA, "%s: write error: %s", s->name, strerror(errno));
+	s->offset += n;
+}
+
+static bool host_is_le(void)
+{
+#ifdef WORDS_BIGENDIAN
+	return false;
+#else
+	return true;
+#endif
+}
+
+/* ---------- header JSON ---------- */
+
+static cJSON *meta_new(void)
+{
+	cJSON *m = cJSON_CreateObject();
+	if (!m)
+		emb_die(EMB_EXIT_DATA, "out of memory");
+	return m;
+}
+
+static void meta_set(cJSON *meta, const char *name, cJSON *item)
+{
+	if (!item)
+		emb_die(EMB_EXIT_DATA, "out of memory");
+	if (cJSON_GetObjectItemCaseSensitive(meta, name))
+		cJSON_ReplaceItemInObjectCaseSensitive(meta, name, item);
+	else
+		cJSON_AddItemToObject(meta, name, item);
+}
+
+void emb_history_append(cJSON *meta, const char *cmdline)
+{
+	cJSON *h = cJSON_GetObjectItemCaseSensitive(meta, "history");
+	if (!cJSON_IsArray(h)) {
+		h = cJSON_CreateArray();
+		meta_set(meta, "history", h);
+	}
+	cJSON_AddItemToArray(h, cJSON_CreateString(cmdline));
+}
+
+/* Take dim, dtype and keys out of a parsed header, checking each. */
+static void header_from_json(struct emb_stream *s, cJSON *j, uint64_t off)
+{
+	cJSON *dim = cJSON_GetObjectItemCaseSensitive(j, "dim");
+	cJSON *dtype = cJSON_GetObjectItemCaseSensitive(j, "dtype");
+	cJSON *keys = cJSON_GetObjectItemCaseSensitive(j, "keys");
+
+	if (!cJSON_IsObject(j))
+		emb_die_offset(s->name, off, "header is not a JSON object");
+	if (!cJSON_IsNumber(dim) || dim->valuedouble != (double)(uint64_t)dim->valuedouble)
+		emb_die_offset(s->name, off, "header has no valid \"dim\"");
+	if (dim->valuedouble > EMB_MAX_DIM)
+		emb_die_offset(s->name, off, "header claims dim %.0f (limit %u)",
+			       dim->valuedouble, EMB_MAX_DIM);
+	int t = cJSON_IsString(dtype) ? emb_dtype_parse(dtype->valuestring) : -1;
+	if (t < 0)
+		emb_die_offset(s->name, off, "header has no valid \"dtype\" (f32, f64 or f16)");
+	if (keys && !cJSON_IsBool(keys))
+		emb_die_offset(s->name, off, "header \"keys\" is not true or false");
+	s->dim = (size_t)dim->valuedouble;
+	s->dtype = (enum emb_dtype)t;
+	s->has_keys = cJSON_IsTrue(keys);
+}
+
+/* Read a binary header whose magic is already consumed. */
+static void read_binary_header(struct emb_stream *s, bool first)
+{
+	unsigned char h[12];
+	uint64_t start = s->offset - EMB_MAGIC_LEN;
+	need_full(s, h, sizeof h, "header");
+	uint32_t version = emb_get_u32(h), len = emb_get_u32(h + 4), crc = emb_get_u32(h + 8);
+	if (version != EMB_FORMAT_VERSION)
+		emb_die_offset(s->name, start + 8, "unsupported format version %u (this is %u)",
+			       version, EMB_FORMAT_VERSION);
+	if (len > EMB_MAX_JSON_LEN)
+		emb_die_offset(s->name, start + 12, "header claims %u JSON bytes (limit %u)",
+			       len, EMB_MAX_JSON_LEN);
+	char *json = emb_xmalloc((size_t)len + 1);
+	need_full(s, json, len, "header JSON");
+	json[len] = '\0';
+	if (emb_crc32c(0, json, len) != crc)
+		emb_die_offset(s->name, start + 20, "header checksum mismatch");
+	cJSON *j = cJSON_ParseWithLength(json, len);
+	free(json);
+	if (!j)
+		emb_die_offset(s->name, start + 20, "header is not valid JSON");
+
+	if (first) {
+		header_from_json(s, j, start + 20);
+		s->meta = j;
+		s->format = EMB_FMT_EMB;
+		s->mtype = s->dtype == EMB_F64 ? EMB_F64 : EMB_F32;
+		return;
+	}
+	/* A later stream: it must agree with the first. */
+	struct emb_stream next = *s;
+	header_from_json(&next, j, start + 20);
+	cJSON_Delete(j);
+	if (s->dim == 0 && s->recno == 0) {
+		s->dim = next.dim;
+	} else if (next.dim != s->dim && next.dim != 0) {
+		emb_die_offset(s->name, start, "concatenated stream has dim %zu, not %zu",
+			       next.dim, s->dim);
+	}
+	if (next.dtype != s->dtype)
+		emb_die_offset(s->name, start, "concatenated stream has dtype %s, not %s",
+			       emb_dtype_name(next.dtype), emb_dtype_name(s->dtype));
+	if (next.has_keys != s->has_keys)
+		emb_die_offset(s->name, start, "concatenated stream %s keys, the first %s",
+			       next.has_keys ? "has" : "has no", next.has_keys ? "has none" : "has");
+}
+
+/* ---------- opening ---------- */
+
+struct emb_stream *emb_open_r(const char *path, const struct emb_opts *o)
+{
+	struct emb_stream *s = emb_xcalloc(1, sizeof *s);
+	s->name = (!path || strcmp(path, "-") == 0) ? "-" : path;
+	s->fp = emb_fopen_r(path);
+	s->own_fp = s->fp != stdin;
+	s->progress = o->progress;
+	s->tsv_keys_opt = o->keys;
+	setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
+
+	enum emb_format f = o->in_format;
+	int c = getc(s->fp);
+	if (c == EOF) {
+		emb_fclose_r(s->fp, s->name);
+		s->fp = NULL;
+		s->own_fp = false;
+		s->at_eof = true;
+		s->format = f == EMB_FMT_AUTO ? EMB_FMT_TSV : f;
+		s->meta = meta_new();
+		return s;
+	}
+	if (f == EMB_FMT_AUTO)
+		f = c == (unsigned char)EMB_MAGIC[0] ? EMB_FMT_EMB : EMB_FMT_TSV;
+	ungetc(c, s->fp);
+
+	if (f == EMB_FMT_EMB) {
+		char magic[EMB_MAGIC_LEN];
+		size_t got = read_full(s, magic, EMB_MAGIC_LEN);
+		if (got < EMB_MAGIC_LEN || memcmp(magic, EMB_MAGIC, EMB_MAGIC_LEN) != 0)
+			emb_die_offset(s->name, 0, "not an emb stream (bad magic)");
+		s->offset = EMB_MAGIC_LEN;
+		read_binary_header(s, true);
+	} else {
+		s->meta = meta_new();
+		s->format = EMB_FMT_TSV;
+		s->dtype = EMB_F32;
+		s->mtype = EMB_F32;
+		emb_tsv_read_header(s);
+	}
+	return s;
+}
+
+static struct emb_stream *open_w(FILE *fp, const char *name, const struct emb_stream *in,
+				 const struct emb_opts *o)
+{
+	struct emb_stream *s = emb_xcalloc(1, sizeof *s);
+	s->writing = true;
+	s->fp = fp;
+	s->name = name;
+	if (in) {
+		s->dim = in->dim;
+		s->dtype = in->dtype;
+		s->has_keys = in->has_keys;
+		s->format = in->format;
+		s->meta = cJSON_Duplicate(in->meta, true);
+	}
+	if (!s->meta)
+		s->meta = meta_new();
+	if (o->out_format != EMB_FMT_AUTO)
+		s->format = o->out_format;
+	if (s->format == EMB_FMT_AUTO)
+		s->format = EMB_FMT_TSV;
+	if (o->out_dtype >= 0)
+		s->dtype = (enum emb_dtype)o->out_dtype;
+	s->progress = o->progress;
+	return s;
+}
+
+struct emb_stream *emb_open_w_like(const struct emb_stream *in, const struct emb_opts *o)
+{
+	return open_w(stdout, "standard output", in, o);
+}
+
+struct emb_stream *emb_open_w_path(const char *path, const struct emb_stream *in,
+				   const struct emb_opts *o)
+{
+	FILE *fp = fopen(path, "wb");
+	if (!fp)
+		emb_die(EMB_EXIT_DATA, "%s: %s", path, strerror(errno));
+	struct emb_stream *s = open_w(fp, path, in, o);
+	s->own_fp = true;
+	return s;
+}
+
+/* ---------- writing ---------- */
+
+void emb_write_header(struct emb_stream *s)
+{
+	if (s->header_done)
+		return;
+	s->header_done = true;
+	if (s->format == EMB_FMT_TSV)
+		return;
+
+	size_t rowbytes = s->dim * emb_dtype_size(s->dtype) + 1;
+	s->chunk_rows = EMB_CHUNK_TARGET_BYTES / rowbytes;
+	if (s->chunk_rows < 1)
+		s->chunk_rows = 1;
+	if (s->chunk_rows > 65536)
+		s->chunk_rows = 65536;
+
+	meta_set(s->meta, "dim", cJSON_CreateNumber((double)s->dim));
+	meta_set(s->meta, "dtype", cJSON_CreateString(emb_dtype_name(s->dtype)));
+	meta_set(s->meta, "keys", cJSON_CreateBool(s->has_keys));
+	emb_history_append(s->meta, emb_cmdline());
+	char *json = cJSON_PrintUnformatted(s->meta);
+	if (!json)
+		emb_die(EMB_EXIT_DATA, "out of memory");
+	size_t len = strlen(json);
+	unsigned char h[EMB_MAGIC_LEN + 12];
+	memcpy(h, EMB_MAGIC, EMB_MAGIC_LEN);
+	emb_put_u32(h + 8, EMB_FORMAT_VERSION);
+	emb_put_u32(h + 12, (uint32_t)len);
+	emb_put_u32(h + 16, emb_crc32c(0, json, len));
+	emb_write_bytes(s, h, sizeof h);
+	emb_write_bytes(s, json, len);
+	free(json);
+}
+
+/* Convert N values of memory type FROM at SRC into disk dtype TO (LE). */
+static void to_disk(unsigned char *dst, const void *src, size_t n,
+		    enum emb_dtype from, enum emb_dtype to)
+{
+	if (from == to && host_is_le()) {
+		memcpy(dst, src, n * emb_dtype_size(to));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		double v = from == EMB_F64 ? ((const double *)src)[i] : ((const float *)src)[i];
+		if (to == EMB_F64) {
+			uint64_t b;
+			memcpy(&b, &v, 8);
+			emb_put_u64(dst + 8 * i, b);
+		} else if (to == EMB_F32) {
+			float f = (float)v;
+			uint32_t b;
+			memcpy(&b, &f, 4);
+			emb_put_u32(dst + 4 * i, b);
+		} else {
+			uint16_t h = emb_f32_to_f16((float)v);
+			dst[2 * i] = (unsigned char)h;
+			dst[2 * i + 1] = (unsigned char)(h >> 8);
+		}
+	}
+}
+
+/* Write one CHNK record from the pending buffers. */
+static void flush_pending(struct emb_stream *s)
+{
+	if (s->pend_rows == 0)
+		return;
+	size_t keybytes = s->has_keys ? (s->pend_keys_len + 7) / 8 * 8 : 0;
+	size_t valbytes = s->pend_rows * s->dim * emb_dtype_size(s->dtype);
+	if (keybytes > s->pend_keys_len) {
+		/* NUL padding to a multiple of 8. */
+		if (keybytes > s->pend_keys_cap) {
+			s->pend_keys = emb_xrealloc(s->pend_keys, keybytes);
+			s->pend_keys_cap = keybytes;
+		}
+		memset(s->pend_keys + s->pend_keys_len, 0, keybytes - s->pend_keys_len);
+	}
+	uint32_t crc = emb_crc32c(0, s->pend_keys, keybytes);
+	crc = emb_crc32c(crc, s->pend_vals, valbytes);
+	unsigned char h[EMB_RECORD_HEADER_LEN];
+	memcpy(h, EMB_TAG_CHUNK, 4);
+	emb_put_u32(h + 4, crc);
+	emb_put_u64(h + 8, s->pend_rows);
+	emb_put_u64(h + 16, keybytes);
+	emb_write_bytes(s, h, sizeof h);
+	emb_write_bytes(s, s->pend_keys, keybytes);
+	emb_write_bytes(s, s->pend_vals, valbytes);
+	s->chunks++;
+	s->pend_rows = 0;
+	s->pend_keys_len = 0;
+}
+
+static void pend_key(struct emb_stream *s, const char *key, uint64_t rowno)
+{
+	char num[24];
+	if (!key) {
+		snprintf(num, sizeof num, "%llu", (unsigned long long)rowno);
+		key = num;
+	}
+	size_t len = strlen(key) + 1;
+	if (s->pend_keys_len + len + 8 > s->pend_keys_cap) {
+		s->pend_keys_cap = (s->pend_keys_len + len + 8) * 2;
+		s->pend_keys = emb_xrealloc(s->pend_keys, s->pend_keys_cap);
+	}
+	memcpy(s->pend_keys + s->pend_keys_len, key, len);
+	s->pend_keys_len += len;
+}
+
+static void write_rows_binary(struct emb_stream *s, const struct emb_chunk *c)
+{
+	size_t vsize = s->dim * emb_dtype_size(s->dtype);
+	if (!s->pend_vals)
+		s->pend_vals = emb_xmalloc(emb_xmul(s->chunk_rows, vsize ? vsize : 1));
+	size_t esize = emb_dtype_size(c->type);
+	for (size_t i = 0; i < c->rows;) {
+		size_t take = s->chunk_rows - s->pend_rows;
+		if (take > c->rows - i)
+			take = c->rows - i;
+		to_disk(s->pend_vals + s->pend_rows * vsize,
+			(const char *)c->data + i * c->dim * esize, take * c->dim,
+			c->type, s->dtype);
+		if (s->has_keys)
+			for (size_t r = 0; r < take; r++)
+				pend_key(s, c->keys ? c->keys[i + r] : NULL, s->recno + r + 1);
+		s->pend_rows += take;
+		s->recno += take;
+		s->seg_rows += take;
+		i += take;
+		if (s->pend_rows == s->chunk_rows)
+			flush_pending(s);
+	}
+}
+
+void emb_write_chunk(struct emb_stream *s, const struct emb_chunk *c)
+{
+	if (c->rows == 0)
+		return;
+	if (!s->header_done) {
+		if (s->dim == 0)
+			s->dim = c->dim;
+		emb_write_header(s);
+	}
+	if (c->dim != s->dim)
+		emb_die(EMB_EXIT_DATA, "%s: row %llu has dim %zu, the stream %zu", s->name,
+			(unsigned long long)s->recno + 1, c->dim, s->dim);
+	if (s->format == EMB_FMT_TSV) {
+		emb_tsv_write_rows(s, c);
+		s->recno += c->rows;
+	} else {
+		write_rows_binary(s, c);
+	}
+	emb_progress(s->recno, s->offset);
+}
+
+void emb_write_row(struct emb_stream *s, const char *key, const void *row, enum emb_dtype t)
+{
+	char *keys[1] = {(char *)key};
+	struct emb_chunk c = EMB_CHUNK_INIT;
+	c.rows = 1;
+	c.dim = s->dim;
+	c.type = t;
+	c.data = (void *)row;
+	c.keys = key ? keys : NULL;
+	emb_write_chunk(s, &c);
+}
+
+static void write_end(struct emb_stream *s)
+{
+	flush_pending(s);
+	unsigned char h[EMB_RECORD_HEADER_LEN], n[8];
+	emb_put_u64(n, s->seg_rows);
+	memcpy(h, EMB_TAG_END, 4);
+	emb_put_u32(h + 4, emb_crc32c(0, n, 8));
+	memcpy(h + 8, n, 8);
+	emb_put_u64(h + 16, 0);
+	emb_write_bytes(s, h, sizeof h);
+}
+
+/* ---------- reading ---------- */
+
+/* Convert N disk values of dtype FROM at SRC into memory type TO. */
+static void from_disk(void *dst, const unsigned char *src, size_t n,
+		      enum emb_dtype from, enum emb_dtype to)
+{
+	if (from == to && host_is_le()) {
+		memcpy(dst, src, n * emb_dtype_size(to));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		double v;
+		if (from == EMB_F64) {
+			uint64_t b = emb_get_u64(src + 8 * i);
+			memcpy(&v, &b, 8);
+		} else if (from == EMB_F32) {
+			uint32_t b = emb_get_u32(src + 4 * i);
+			float f;
+			memcpy(&f, &b, 4);
+			v = f;
+		} else {
+			v = emb_f16_to_f32((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
+		}
+		if (to == EMB_F64)
+			((double *)dst)[i] = v;
+		else
+			((float *)dst)[i] = (float)v;
+	}
+}
+
+/* Split a key block into the chunk's key pointers, checking its shape. */
+static void decode_keys(struct emb_stream *s, struct emb_chunk *c, const char *blk,
+			size_t len, uint64_t off)
+{
+	size_t pos = 0;
+	for (size_t i = 0; i < c->rows; i++) {
+		const char *z = memchr(blk + pos, '\0', len - pos);
+		if (!z)
+			emb_die_offset(s->name, off + pos, "key block holds fewer keys than rows");
+		emb_chunk_set_key(c, i, blk + pos, (size_t)(z - (blk + pos)));
+		pos = (size_t)(z - blk) + 1;
+	}
+	for (; pos < len; pos++)
+		if (blk[pos] != '\0')
+			emb_die_offset(s->name, off + pos, "key block holds more keys than rows");
+}
+
+/* After an END record: EOF ends the input; a magic starts another stream. */
+static bool next_segment(struct emb_stream *s)
+{
+	char magic[EMB_MAGIC_LEN];
+	size_t got = read_full(s, magic, EMB_MAGIC_LEN);
+	if (got == 0)
+		return false;
+	if (got < EMB_MAGIC_LEN || memcmp(magic, EMB_MAGIC, EMB_MAGIC_LEN) != 0)
+		emb_die_offset(s->name, s->offset, "garbage after end of stream");
+	s->offset += EMB_MAGIC_LEN;
+	read_binary_header(s, false);
+	s->seg_rows = 0;
+	return true;
+}
+
+static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
+{
+	for (;;) {
+		unsigned char h[EMB_RECORD_HEADER_LEN];
+		uint64_t start = s->offset;
+		size_t got = read_full(s, h, sizeof h);
+		if (got == 0)
+			emb_die_offset(s->name, start, "truncated stream: end record missing");
+		if (got < sizeof h)
+			emb_die_offset(s->name, start + got, "truncated stream: record header "
+				       "cut short (%zu of %d bytes)", got, EMB_RECORD_HEADER_LEN);
+		s->offset += sizeof h;
+		uint32_t crc = emb_get_u32(h + 4);
+		uint64_t rows = emb_get_u64(h + 8), keybytes = emb_get_u64(h + 16);
+
+		if (memcmp(h, EMB_TAG_END, 4) == 0) {
+			if (emb_crc32c(0, h + 8, 8) != crc || keybytes != 0)
+				emb_die_offset(s->name, start, "end record is corrupt");
+			if (rows != s->seg_rows)
+				emb_die_offset(s->name, start, "end record counts %llu rows, "
+					       "the stream had %llu", (unsigned long long)rows,
+					       (unsigned long long)s->seg_rows);
+			if (!next_segment(s)) {
+				s->at_eof = true;
+				return 0;
+			}
+			continue;
+		}
+		if (memcmp(h, EMB_TAG_CHUNK, 4) != 0)
+			emb_die_offset(s->name, start, "bad record tag (not a chunk or end record)");
+
+		size_t esize = emb_dtype_size(s->dtype);
+		if (s->dim == 0)
+			emb_die_offset(s->name, start, "chunk in a stream of dim 0");
+		uint64_t max_rows = EMB_MAX_CHUNK_BYTES / (s->dim * esize);
+		if (rows == 0 || rows > max_rows)
+			emb_die_offset(s->name, start + 8, "chunk claims %llu rows (limit %llu "
+				       "at dim %zu)", (unsigned long long)rows,
+				       (unsigned long long)max_rows, s->dim);
+		if (keybytes > EMB_MAX_CHUNK_BYTES || keybytes % 8 != 0 ||
+		    (!s->has_keys && keybytes != 0) || (s->has_keys && keybytes < rows))
+			emb_die_offset(s->name, start + 16, "chunk claims a key block of %llu bytes",
+				       (unsigned long long)keybytes);
+
+		size_t n = (size_t)rows * s->dim;
+		size_t valbytes = n * esize;
+		/* Read values straight into the chunk when no conversion is needed. */
+		bool direct = s->dtype == s->mtype && host_is_le();
+		size_t need = (size_t)keybytes + (direct ? 0 : valbytes);
+		if (need > s->raw_cap) {
+			free(s->raw);
+			s->raw = emb_xmalloc(need);
+			s->raw_cap = need;
+		}
+		uint64_t keyoff = s->offset;
+		need_full(s, s->raw, (size_t)keybytes, "chunk keys");
+		emb_chunk_reserve(c, (size_t)rows, s->dim, s->mtype, s->has_keys);
+		unsigned char *vals = direct ? c->data : s->raw + keybytes;
+		need_full(s, vals, valbytes, "chunk values");
+		uint32_t sum = emb_crc32c(emb_crc32c(0, s->raw, (size_t)keybytes), vals, valbytes);
+		if (sum != crc)
+			emb_die_offset(s->name, start, "chunk checksum mismatch (corrupt data)");
+		if (!direct)
+			from_disk(c->data, vals, n, s->dtype, s->mtype);
+		if (s->has_keys)
+			decode_keys(s, c, (const char *)s->raw, (size_t)keybytes, keyoff);
+		s->seg_rows += rows;
+		s->recno += rows;
+		s->chunks++;
+		return (size_t)rows;
+	}
+}
+
+size_t emb_read_chunk(struct emb_stream *s, struct emb_chunk *c)
+{
+	size_t n;
+	if (s->at_eof) {
+		c->rows = 0;
+		return 0;
+	}
+	n = s->format == EMB_FMT_EMB ? read_chunk_binary(s, c) : emb_tsv_read_rows(s, c);
+	if (n)
+		emb_progress(s->recno, s->offset);
+	else
+		c->rows = 0;
+	return n;
+}
+
+void emb_close(struct emb_stream *s)
+{
+	if (!s)
+		return;
+	if (s->writing) {
+		if (!s->header_done)
+			emb_write_header(s);
+		if (s->format == EMB_FMT_EMB)
+			write_end(s);
+		if (s->own_fp) {
+			if (fflush(s->fp) != 0 || ferror(s->fp) || fclose(s->fp) != 0)
+				emb_die(EMB_EXIT_DATA, "%s: write error: %s", s->name, strerror(errno));
+		}
+	} else if (s->fp) {
+		emb_fclose_r(s->fp, s->name);
+	}
+	cJSON_Delete(s->meta);
+	free(s->pend_vals);
+	free(s->pend_keys);
+	free(s->raw);
+	free(s->line);
+	free(s);
+}

@@ -1,0 +1,45 @@
+# Loaded by every tests/*.bats file.
+# The build's programs come first on PATH; the oracle is Debian's python3
+# (numpy, scipy), never whatever python3 is first on PATH.
+export LC_ALL=C
+: "${EMB_BUILDDIR:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
+: "${EMB_SRCDIR:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
+: "${ORACLE_PYTHON:=/usr/bin/python3}"
+export PATH="$EMB_BUILDDIR/cmd:$PATH"
+export EMB_SRCDIR ORACLE_PYTHON
+FIXTURES="$EMB_SRCDIR/tests/fixtures"
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+# oracle SCRIPT ARGS...: run python with numpy/scipy (tests/oracle.py helpers
+# importable as 'oracle').
+oracle() {
+	PYTHONPATH="$EMB_SRCDIR/tests" "$ORACLE_PYTHON" "$@"
+}
+
+# gen_tsv ROWS DIM SEED [KEYS]: deterministic random f32 TSV on stdout.
+gen_tsv() {
+	oracle -c '
+import sys, numpy as np
+n, d, seed = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+keys = len(sys.argv) > 4 and sys.argv[4] == "keys"
+x = np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
+for i, r in enumerate(x):
+    vals = "\t".join(repr(float(v)) if False else np.format_float_positional(v, unique=True, trim="-") for v in r)
+    print(("w%d\t" % i if keys else "") + vals)
+' "$@"
+}
+
+# Assert that two numbers (or whitespace-separated lists) agree to TOL.
+assert_close() {
+	oracle -c '
+import sys, numpy as np
+a = np.array(sys.argv[1].split(), float); b = np.array(sys.argv[2].split(), float)
+tol = float(sys.argv[3])
+ok = a.shape == b.shape and np.allclose(a, b, rtol=0, atol=tol, equal_nan=True)
+if not ok:
+    print("not close (tol %g):\n  got      %s\n  expected %s" % (tol, a, b), file=sys.stderr)
+sys.exit(0 if ok else 1)
+' "$1" "$2" "$3"
+}
