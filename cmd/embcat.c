@@ -74,6 +74,10 @@ int main(int argc, char **argv)
 			} else if (in->dim != out->dim) {
 				emb_die(EMB_EXIT_DATA, "%s: dim %zu differs from the first input's %zu",
 					in->name, in->dim, out->dim);
+			} else if (in->has_keys != out->has_keys) {
+				emb_die(EMB_EXIT_DATA, "%s: %s", in->name, in->has_keys
+					? "has keys but the first input has none"
+					: "has no keys but the first input has");
 			}
 		}
 		/* Keep f64 values exact when either side is f64. */

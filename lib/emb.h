@@ -320,7 +320,9 @@ uint32_t emb_crc32c(uint32_t crc, const void *buf, size_t len);
  * rate on one updating stderr line when --progress was given, or when
  * stderr is a terminal and the job has run for more than a second. */
 void emb_progress(uint64_t rows, uint64_t bytes);
-void emb_progress_done(void);
+/* End the meter's line; FINAL (at normal exit) with --progress also
+ * prints the final count if nothing was shown yet. */
+void emb_progress_done(bool final);
 
 /* ---- little-endian helpers ---- */
 static inline void emb_put_u32(unsigned char *p, uint32_t v)

@@ -19,7 +19,7 @@ static char *cmdline;
  * SIGPIPE was ignored: stop quietly, but with status 1 (documented). */
 static void close_stdout(void)
 {
-	emb_progress_done();
+	emb_progress_done(true);
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
 		int e = errno;
 		if (e == EPIPE)
@@ -88,7 +88,7 @@ const char *emb_cmdline(void)
 
 static void vmessage(const char *where, const char *fmt, va_list ap)
 {
-	emb_progress_done();
+	emb_progress_done(false);
 	fflush(stdout);
 	fprintf(stderr, "%s: %s", emb_progname, where ? where : "");
 	vfprintf(stderr, fmt, ap);

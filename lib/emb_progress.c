@@ -31,10 +31,27 @@ static void human(char *buf, size_t n, double v, const char *unit)
 	snprintf(buf, n, "%.*f %s%s", i ? 1 : 0, v, pre[i], unit);
 }
 
+static uint64_t last_rows, last_bytes;
+
+static void show(void)
+{
+	char r[32], b[32], rate[32];
+	double dt = now() - t_start;
+	human(r, sizeof r, (double)last_rows, "rows");
+	human(b, sizeof b, (double)last_bytes, "B");
+	human(rate, sizeof rate, dt > 0 ? last_bytes / dt : 0, "B/s");
+	/* Overwrite the previous state in place; pad over a longer old line. */
+	fprintf(stderr, "%s%s: %s, %s, %s%s", shown ? "\r" : "", emb_progname, r, b, rate,
+		shown ? "    \b\b\b\b" : "");
+	shown = true;
+}
+
 void emb_progress(uint64_t rows, uint64_t bytes)
 {
 	static int tty = -1;
 	double t = now();
+	last_rows = rows;
+	last_bytes = bytes;
 	if (t_start < 0) {
 		t_start = t_last = t;
 		return;
@@ -46,18 +63,16 @@ void emb_progress(uint64_t rows, uint64_t bytes)
 	if (t - t_last < 0.25)
 		return;
 	t_last = t;
-	char r[32], b[32], rate[32];
-	human(r, sizeof r, (double)rows, "rows");
-	human(b, sizeof b, (double)bytes, "B");
-	human(rate, sizeof rate, bytes / (t - t_start), "B/s");
-	fprintf(stderr, "\r%s: %s, %s, %s   ", emb_progname, r, b, rate);
-	shown = true;
+	show();
 }
 
-void emb_progress_done(void)
+void emb_progress_done(bool final)
 {
+	if (final && emb_opts.progress && t_start >= 0 && !shown)
+		show();
 	if (shown) {
 		fputc('\n', stderr);
 		shown = false;
 	}
+	t_start = -1;
 }

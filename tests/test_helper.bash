@@ -1,13 +1,14 @@
 # Loaded by every tests/*.bats file.
 # The build's programs come first on PATH; the oracle is Debian's python3
 # (numpy, scipy), never whatever python3 is first on PATH.
+bats_require_minimum_version 1.5.0
 export LC_ALL=C
 : "${EMB_BUILDDIR:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
 : "${EMB_SRCDIR:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
 : "${ORACLE_PYTHON:=/usr/bin/python3}"
 export PATH="$EMB_BUILDDIR/cmd:$PATH"
 export EMB_SRCDIR ORACLE_PYTHON
-FIXTURES="$EMB_SRCDIR/tests/fixtures"
+
 
 bats_load_library bats-support
 bats_load_library bats-assert

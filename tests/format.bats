@@ -1,0 +1,226 @@
+#!/usr/bin/env bats
+# The vector stream format (emb.5): round trips, the independent Python
+# implementation in tests/oracle.py, and damage detection.
+load test_helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+# py CODE...: run python with the oracle module imported as o, numpy as np.
+py() {
+	oracle -c "import sys, numpy as np, oracle as o
+$1" "${@:2}"
+}
+
+@test "TSV -> binary -> TSV is byte-identical on f32 data" {
+	gen_tsv 300 17 1 keys > a.tsv
+	embcat -O emb a.tsv > a.emb
+	embcat -O tsv a.emb > b.tsv
+	cmp a.tsv b.tsv
+}
+
+@test "binary values equal numpy's parse of the text (independent reader)" {
+	gen_tsv 50 9 2 > a.tsv
+	embcat -O emb a.tsv > a.emb
+	py 'x, k, h = o.read(open("a.emb","rb").read())
+ref = np.loadtxt("a.tsv", dtype=np.float32, ndmin=2)
+assert x.dtype == np.float32 and (x == ref).all(), "values differ"
+assert h[0]["dim"] == 9 and h[0]["keys"] is False and k == []'
+}
+
+@test "streams written by the Python oracle are read exactly (f32, f64, f16)" {
+	py 'rng = np.random.default_rng(3); x = rng.standard_normal((40, 5))
+for t in ("f32", "f64", "f16"):
+    open("x_%s.emb" % t, "wb").write(o.write(x, t, ["k%d" % i for i in range(40)], chunk_rows=7))'
+	for t in f32 f64 f16; do
+		embcat --dtype f64 -O emb "x_$t.emb" > "y_$t.emb"
+	done
+	py 'for t in ("f32", "f64", "f16"):
+    a, ka, _ = o.read(open("x_%s.emb" % t, "rb").read())
+    b, kb, _ = o.read(open("y_%s.emb" % t, "rb").read())
+    assert (a.astype(np.float64) == b).all() and ka == kb, t'
+}
+
+@test "f64 round-trips exactly through TSV" {
+	py 'x = np.random.default_rng(4).standard_normal((30, 6)) * 10.0 ** np.arange(-3, 3)
+open("x.emb", "wb").write(o.write(x, "f64"))'
+	embcat -O tsv x.emb | embcat -O emb --dtype f64 > y.emb
+	py 'a = o.read(open("x.emb","rb").read())[0]; b = o.read(open("y.emb","rb").read())[0]
+assert b.dtype == np.float64 and (a == b).all()'
+}
+
+@test "f16 output equals numpy float16 rounding" {
+	gen_tsv 20 8 5 > a.tsv
+	embcat -O emb --dtype f16 a.tsv > h.emb
+	py 'x = o.read(open("h.emb","rb").read())[0]
+ref = np.loadtxt("a.tsv", dtype=np.float32, ndmin=2).astype(np.float16)
+assert x.dtype == np.float16 and (x == ref).all()'
+}
+
+@test "keys with UTF-8 and spaces survive the binary format" {
+	printf 'na\303\257ve caf\303\251\t1\t2\nNew York\t3\t4.5\n\344\270\255\346\226\207\t-1\t0\n' > k.tsv
+	embcat -O emb k.tsv > k.emb
+	run embcat -O tsv k.emb
+	assert_success
+	assert_output "$(cat k.tsv)"
+	py 'k = o.read(open("k.emb","rb").read())[1]
+assert k == ["na\u00efve caf\u00e9", "New York", "\u4e2d\u6587"], k'
+}
+
+@test "keys that look numeric need --keys" {
+	printf '1.5\t1\t2\n-\t3\t4\n' > n.tsv
+	run -1 --separate-stderr embcat -O emb n.tsv
+	assert_equal "$stderr" "embcat: n.tsv:2: '-' is not a number"
+	run embcat --keys n.tsv
+	assert_success
+	assert_output "$(cat n.tsv)"
+}
+
+@test "comments, blank lines, CRLF and trailing blanks are accepted" {
+	printf '# a comment\r\nw1 1 2 \r\n\r\nw2 3 4\r\n\n' > c.tsv
+	run embcat c.tsv
+	assert_success
+	assert_output "$(printf 'w1\t1\t2\nw2\t3\t4')"
+}
+
+@test "empty input is a valid stream of 0 rows" {
+	run embcat < /dev/null
+	assert_success
+	assert_output ""
+	embcat -O emb < /dev/null > e.emb
+	py 'x, k, h = o.read(open("e.emb","rb").read()); assert x.shape[0] == 0 and h[0]["dim"] == 0'
+	run embcat -O tsv e.emb
+	assert_success
+	assert_output ""
+}
+
+@test "1-dim and 65536-dim rows round-trip" {
+	printf '0.5\n-2\n3e-07\n' > one.tsv
+	run embcat -O tsv <(embcat -O emb one.tsv)
+	assert_output "$(cat one.tsv)"
+	py 'x = np.random.default_rng(6).standard_normal((3, 65536)).astype(np.float32)
+np.savetxt("w.tsv", x, fmt="%.9g", delimiter="\t")'
+	embcat -O emb w.tsv > w.emb
+	py 'x = o.read(open("w.emb","rb").read())[0]
+assert x.shape == (3, 65536) and (x == np.loadtxt("w.tsv", dtype=np.float32)).all()'
+}
+
+@test "concatenated streams are one stream; headers must agree" {
+	gen_tsv 10 4 7 keys | embcat -O emb > a.emb
+	gen_tsv 5 4 8 keys | embcat -O emb > b.emb
+	cat a.emb b.emb > ab.emb
+	run embcat -O tsv ab.emb
+	assert_success
+	assert_equal "${#lines[@]}" 15
+	gen_tsv 5 3 9 keys | embcat -O emb > c.emb
+	cat a.emb c.emb > ac.emb
+	off=$(stat -c %s a.emb)
+	run -1 --separate-stderr embcat -O tsv ac.emb
+	assert_equal "${#lines[@]}" 10
+	assert_equal "$stderr" "embcat: ac.emb: byte $off: concatenated stream has dim 3, not 4"
+	run -1 --separate-stderr embcat a.emb c.emb
+	assert_equal "$stderr" "embcat: c.emb: dim 3 differs from the first input's 4"
+}
+
+@test "a stream cut at any byte is an error, never a shorter stream" {
+	py 'open("s.emb","wb").write(o.write(np.arange(12.0).reshape(6, 2), keys=list("abcdef"), chunk_rows=4))'
+	size=$(stat -c %s s.emb)
+	for ((n = 1; n < size; n++)); do
+		head -c $n s.emb > cut.emb
+		run --separate-stderr embinfo cut.emb
+		if [ "$status" -ne 1 ] || [ -n "$output" ] || [[ "$stderr" != "embinfo: cut.emb: byte "*": "* ]] ||
+			[ "$(printf '%s\n' "$stderr" | wc -l)" -ne 1 ]; then
+			echo "cut at $n: status $status, stdout '$output', stderr '$stderr'"
+			return 1
+		fi
+	done
+}
+
+@test "truncation messages name the offset" {
+	py 'open("s.emb","wb").write(o.write(np.arange(6.0).reshape(3, 2)))'
+	size=$(stat -c %s s.emb)
+	head -c $((size - 24)) s.emb > noend.emb
+	run -1 --separate-stderr embcat noend.emb
+	assert_equal "$stderr" "embcat: noend.emb: byte $((size - 24)): truncated stream: end record missing"
+	head -c $((size - 30)) s.emb > mid.emb
+	run -1 --separate-stderr embcat mid.emb
+	assert_equal "$stderr" "embcat: mid.emb: byte $((size - 30)): truncated stream: chunk values cut short (18 of 24 bytes)"
+	head -c 10 s.emb > hdr.emb
+	run -1 --separate-stderr embcat hdr.emb
+	assert_equal "$stderr" "embcat: hdr.emb: byte 10: truncated stream: header cut short (2 of 12 bytes)"
+}
+
+@test "a flipped byte in a chunk is detected by its checksum" {
+	py 'd = bytearray(o.write(np.arange(8.0).reshape(4, 2))); h = len(o.header(2))
+d[h + 24 + 5] ^= 0x10; open("f.emb","wb").write(d); print(h)' > hlen
+	run -1 --separate-stderr embcat f.emb
+	assert_output ""
+	assert_equal "$stderr" "embcat: f.emb: byte $(cat hlen): chunk checksum mismatch (corrupt data)"
+}
+
+@test "absurd sizes in a header are refused before allocating" {
+	py 'open("d.emb","wb").write(o.header(2**62) + o.end(0))'
+	run -1 --separate-stderr embcat d.emb
+	assert_equal "$stderr" "embcat: d.emb: byte 20: header claims dim 4611686018427387904 (limit 16777216)"
+	py 'import struct; h = o.header(4); open("r.emb","wb").write(h + b"CHNK" + struct.pack("<IQQ", 0, 2**62, 0) + o.end(0)); print(len(h))' > hlen
+	run -1 --separate-stderr embcat r.emb
+	assert_equal "$stderr" "embcat: r.emb: byte $(($(cat hlen) + 8)): chunk claims 4611686018427387904 rows (limit 67108864 at dim 4)"
+	py 'import struct; open("j.emb","wb").write(o.MAGIC + struct.pack("<III", 1, 2**32 - 1, 0))'
+	run -1 --separate-stderr embcat j.emb
+	assert_equal "$stderr" "embcat: j.emb: byte 12: header claims 4294967295 JSON bytes (limit 16777216)"
+	py 'import struct; h = o.header(4, keys=True); open("k.emb","wb").write(h + b"CHNK" + struct.pack("<IQQ", 0, 1, 2**62) + o.end(0)); print(len(h))' > hlen
+	run -1 --separate-stderr embcat k.emb
+	assert_equal "$stderr" "embcat: k.emb: byte $(($(cat hlen) + 16)): chunk claims a key block of 4611686018427387904 bytes"
+}
+
+@test "bad magic, version and tags are named" {
+	printf '\211EMX\r\n\032\n' > m.emb
+	run -1 --separate-stderr embcat m.emb
+	assert_equal "$stderr" "embcat: m.emb: byte 0: not an emb stream (bad magic)"
+	py 'import struct; d = bytearray(o.write(np.ones((1, 2)))); d[8] = 9; open("v.emb","wb").write(d)'
+	run -1 --separate-stderr embcat v.emb
+	assert_equal "$stderr" "embcat: v.emb: byte 8: unsupported format version 9 (this is 1)"
+	py 'd = bytearray(o.write(np.ones((1, 2)))); h = len(o.header(2)); d[h:h+4] = b"XXXX"; open("t.emb","wb").write(d); print(h)' > hlen
+	run -1 --separate-stderr embcat t.emb
+	assert_equal "$stderr" "embcat: t.emb: byte $(cat hlen): bad record tag (not a chunk or end record)"
+}
+
+@test "TSV errors name file and line" {
+	printf 'a\t1\t2\t3\nb\t4\t5\t6\nc\t7\t8\n' > r.tsv
+	run -1 --separate-stderr embcat r.tsv
+	assert_output ""
+	assert_equal "$stderr" "embcat: r.tsv:3: expected 3 values, found 2"
+	printf '1 2\n3 4 5\n' > r2.tsv
+	run -1 --separate-stderr embcat r2.tsv
+	assert_equal "$stderr" "embcat: r2.tsv:2: expected 2 values, found 3"
+	printf 'a 1 2\nb nan 2\n' > nan.tsv
+	run -1 --separate-stderr embcat nan.tsv
+	assert_equal "$stderr" "embcat: nan.tsv:2: 'nan' is not a finite number"
+	printf 'a 1 inf\n' > inf.tsv
+	run -1 --separate-stderr embcat < inf.tsv
+	assert_equal "$stderr" "embcat: -:1: 'inf' is not a finite number"
+	printf 'a 1 2\nb 1 2x\n' > x.tsv
+	run -1 --separate-stderr embcat x.tsv
+	assert_equal "$stderr" "embcat: x.tsv:2: '2x' is not a number"
+	printf 'lonely\n' > k.tsv
+	run -1 --separate-stderr embcat k.tsv
+	assert_equal "$stderr" "embcat: k.tsv:1: no values after the key"
+}
+
+@test "history records each command that wrote a binary stream" {
+	gen_tsv 3 2 1 | embcat -O emb | embcat --dtype f64 > h.emb
+	run embinfo h.emb
+	assert_success
+	assert_line --partial '"history":	["embcat -O emb", "embcat --dtype f64"]'
+}
+
+@test "shards split at chunk boundaries hold every row once" {
+	py 'open("big.emb","wb").write(o.write(np.arange(100.0).reshape(50, 2), keys=["r%d" % i for i in range(50)], chunk_rows=6))'
+	for k in 0 1 2; do embcat --shard=$k/3 -O tsv big.emb; done | sort > shards
+	embcat -O tsv big.emb | sort > whole
+	cmp shards whole
+	run -2 --separate-stderr embcat --shard=3/3 big.emb
+	assert_equal "$stderr" "embcat: --shard wants K/N with 0 <= K < N, not '3/3'
+Try 'embcat --help' for more information."
+}
