@@ -304,32 +304,44 @@ static void to_disk(unsigned char *dst, const void *src, size_t n,
 	}
 }
 
-/* Write one CHNK record from the pending buffers. */
-static void flush_pending(struct emb_stream *s)
+/* Write one CHNK record: KEYBYTES of key block (already NUL-padded to a
+ * multiple of 8) then VALBYTES of values in disk form. */
+static void write_record(struct emb_stream *s, size_t rows, const char *keys, size_t keybytes,
+			 const void *vals, size_t valbytes)
 {
-	if (s->pend_rows == 0)
-		return;
+	uint32_t crc = emb_crc32c(emb_crc32c(0, keys, keybytes), vals, valbytes);
+	unsigned char h[EMB_RECORD_HEADER_LEN];
+	memcpy(h, EMB_TAG_CHUNK, 4);
+	emb_put_u32(h + 4, crc);
+	emb_put_u64(h + 8, rows);
+	emb_put_u64(h + 16, keybytes);
+	emb_write_bytes(s, h, sizeof h);
+	emb_write_bytes(s, keys, keybytes);
+	emb_write_bytes(s, vals, valbytes);
+	s->chunks++;
+}
+
+/* Pad the pending key block with NULs to a multiple of 8; returns its size. */
+static size_t pad_keys(struct emb_stream *s)
+{
 	size_t keybytes = s->has_keys ? (s->pend_keys_len + 7) / 8 * 8 : 0;
-	size_t valbytes = s->pend_rows * s->dim * emb_dtype_size(s->dtype);
 	if (keybytes > s->pend_keys_len) {
-		/* NUL padding to a multiple of 8. */
 		if (keybytes > s->pend_keys_cap) {
 			s->pend_keys = emb_xrealloc(s->pend_keys, keybytes);
 			s->pend_keys_cap = keybytes;
 		}
 		memset(s->pend_keys + s->pend_keys_len, 0, keybytes - s->pend_keys_len);
 	}
-	uint32_t crc = emb_crc32c(0, s->pend_keys, keybytes);
-	crc = emb_crc32c(crc, s->pend_vals, valbytes);
-	unsigned char h[EMB_RECORD_HEADER_LEN];
-	memcpy(h, EMB_TAG_CHUNK, 4);
-	emb_put_u32(h + 4, crc);
-	emb_put_u64(h + 8, s->pend_rows);
-	emb_put_u64(h + 16, keybytes);
-	emb_write_bytes(s, h, sizeof h);
-	emb_write_bytes(s, s->pend_keys, keybytes);
-	emb_write_bytes(s, s->pend_vals, valbytes);
-	s->chunks++;
+	return keybytes;
+}
+
+static void flush_pending(struct emb_stream *s)
+{
+	if (s->pend_rows == 0)
+		return;
+	size_t keybytes = pad_keys(s);
+	write_record(s, s->pend_rows, s->pend_keys, keybytes, s->pend_vals,
+		     s->pend_rows * s->dim * emb_dtype_size(s->dtype));
 	s->pend_rows = 0;
 	s->pend_keys_len = 0;
 }
@@ -360,6 +372,22 @@ static void write_rows_binary(struct emb_stream *s, const struct emb_chunk *c)
 		size_t take = s->chunk_rows - s->pend_rows;
 		if (take > c->rows - i)
 			take = c->rows - i;
+		if (s->pend_rows == 0 && take == s->chunk_rows && c->type == s->dtype &&
+		    host_is_le()) {
+			/* A whole chunk in disk form already: write it in place, no copy
+			 * (embcat's binary pass-through stays at pipe speed). */
+			if (s->has_keys)
+				for (size_t r = 0; r < take; r++)
+					pend_key(s, c->keys ? c->keys[i + r] : NULL, s->recno + r + 1);
+			size_t keybytes = pad_keys(s);
+			write_record(s, take, s->pend_keys, keybytes,
+				     (const char *)c->data + i * c->dim * esize, take * vsize);
+			s->pend_keys_len = 0;
+			s->recno += take;
+			s->seg_rows += take;
+			i += take;
+			continue;
+		}
 		to_disk(s->pend_vals + s->pend_rows * vsize,
 			(const char *)c->data + i * c->dim * esize, take * c->dim,
 			c->type, s->dtype);
