@@ -4,6 +4,7 @@
 #   1. binary stream through embcat in a pipe, against cat (the pipe limit);
 #   2. TSV -> binary parse, against numpy.loadtxt and pandas.read_csv;
 #   3. peak RSS of embcat at ROWS and 10*ROWS rows (must not grow).
+#   4. reading word2vec binary and .npy, against gensim and numpy.load.
 # Run from a build directory (uses ./cmd) or set EMB_BIN.  Needs
 # ./bootstrap --bench (python3-pandas, time).  Prints medians of 3 runs.
 set -eu
@@ -67,3 +68,22 @@ for mult in 1 10; do
 done
 rss=$( { /usr/bin/time -f '%M' embcat -O emb "$work/x.tsv" > /dev/null; } 2>&1 | tail -n1)
 printf '%-34s %8d kB\n' "$rows rows (TSV in)" "$rss"
+
+echo
+echo "== 4. reading the dumps people have: word2vec binary and .npy, whole process"
+# Same values as above, with keys w0.. for word2vec.  Each reader ends with
+# the matrix in memory (ours: streamed through embinfo's norm pass, which
+# touches every value); medians of 3 runs.
+embcat -O w2vbin "$work/x.emb" > "$work/x.bin" 2>/dev/null
+embcat -O npy "$work/x.emb" > "$work/x.npy" 2>/dev/null
+t_wb=$(seconds "embinfo '$work/x.bin'")
+t_gs=$(seconds "'$py' -c 'from gensim.models import KeyedVectors as K; K.load_word2vec_format(\"$work/x.bin\", binary=True)'")
+t_nb=$(seconds "embinfo '$work/x.npy'")
+t_nl=$(seconds "'$py' -c 'import numpy as np; np.load(\"$work/x.npy\").sum()'")
+t_nm=$(seconds "'$py' -c 'import numpy as np; np.load(\"$work/x.npy\", mmap_mode=\"r\").sum()'")
+for row in "embinfo x.bin (w2vbin):$t_wb:$t_wb" "gensim load_word2vec_format:$t_gs:$t_wb" \
+	   "embinfo x.npy:$t_nb:$t_nb" "numpy.load + sum:$t_nl:$t_nb" "numpy.load mmap + sum:$t_nm:$t_nb"; do
+	IFS=: read -r name t base <<< "$row"
+	printf '%-34s %8.3f s %8.1f MB/s  x%.2f vs embutils\n' "$name" "$t" \
+		"$(echo "$emb_bytes / $t / 1000000" | bc -l)" "$(echo "$t / $base" | bc -l)"
+done

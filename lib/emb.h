@@ -80,9 +80,16 @@ enum emb_exit {
 /* Element type of vector values, on disk and in memory. */
 enum emb_dtype { EMB_F32 = 0, EMB_F64 = 1, EMB_F16 = 2 };
 
-/* Stream encodings.  EMB_FMT_AUTO sniffs the bytes on input and, on
- * output, means "the same as the input". */
-enum emb_format { EMB_FMT_AUTO = 0, EMB_FMT_EMB, EMB_FMT_TSV };
+/* Stream encodings (emb.5, "Other formats").  EMB_FMT_AUTO sniffs the
+ * bytes on input and, on output, means "the same as the input".  The
+ * others are the dumps people have: NumPy .npy, word2vec text and binary,
+ * GloVe text, fastText .vec (= word2vec text), TEXMEX fvecs/bvecs/ivecs
+ * and JSON Lines.  Names for -I/-O are in emb_cli.c. */
+enum emb_format {
+	EMB_FMT_AUTO = 0, EMB_FMT_EMB, EMB_FMT_TSV, EMB_FMT_NPY, EMB_FMT_W2V,
+	EMB_FMT_W2VBIN, EMB_FMT_GLOVE, EMB_FMT_VEC, EMB_FMT_FVECS, EMB_FMT_BVECS,
+	EMB_FMT_IVECS, EMB_FMT_JSONL, EMB_FMT_COUNT
+};
 
 /* Tri-state for options that may be forced either way or detected. */
 enum emb_tristate { EMB_DETECT = -1, EMB_NO = 0, EMB_YES = 1 };
@@ -94,6 +101,8 @@ struct emb_opts {
 	int out_dtype;               /* --dtype, or -1 for "as the input" */
 	enum emb_tristate keys;      /* --keys / --no-keys for TSV input */
 	bool progress;               /* --progress */
+	const char *vector_field;    /* --vector-field (JSON Lines), default "embedding" */
+	const char *key_field;       /* --key-field (JSON Lines), default "id" */
 };
 extern struct emb_opts emb_opts;
 
@@ -152,6 +161,21 @@ struct emb_stream {
 	enum emb_tristate tsv_keys_opt; /* TSV: --keys/--no-keys as given */
 	bool tsv_first_pending;/* TSV: first data line read by the header */
 	bool progress;
+	/* private: other formats (emb_npy.c, emb_w2v.c, emb_vecs.c, emb_jsonl.c) */
+	FILE *src_fp;          /* reader: the real file under a sniffing wrapper */
+	FILE *real_fp;         /* writer: stdout while rows spill to a temp file */
+	int64_t hdr_pos;       /* writer: where a row-count header starts, or -1 */
+	uint64_t data_off;     /* npy: byte offset of the first value */
+	uint64_t total_rows;   /* npy/w2v: rows the header promises */
+	int text_keys;         /* text: 0 TSV rule, 1 key = all but the last dim fields */
+	bool swap;             /* npy: values are big-endian */
+	bool fortran;          /* npy: column-major */
+	int vecs_esize;        /* vecs: 1 (bvecs) or 4 bytes per value */
+	int pread_fd;          /* npy Fortran order: the file read by columns */
+	const char *vector_field, *key_field; /* JSON Lines */
+	void *json_batch;      /* JSON Lines: cJSON "data" array being read */
+	int json_next;         /* ... and the index of its next element */
+	uint64_t dropped_keys; /* writer: rows whose keys the format cannot hold */
 };
 
 /* ---- program set-up, messages and exit (emb_err.c) ---- */
@@ -201,7 +225,8 @@ void emb_fclose_r(FILE *fp, const char *name);
  * EMB_COMMON_LONGOPTS and add EMB_COMMON_SHORTOPTS to the short string. */
 enum {
 	EMB_OPT_KEYS = 0x1000, EMB_OPT_NO_KEYS, EMB_OPT_DTYPE, EMB_OPT_PROGRESS,
-	EMB_OPT_HELP, EMB_OPT_VERSION, EMB_OPT_FIRST_PROGRAM = 0x1100
+	EMB_OPT_HELP, EMB_OPT_VERSION, EMB_OPT_VECTOR_FIELD, EMB_OPT_KEY_FIELD,
+	EMB_OPT_FIRST_PROGRAM = 0x1100
 };
 #define EMB_COMMON_SHORTOPTS "I:O:hV"
 #define EMB_COMMON_LONGOPTS \
@@ -211,6 +236,8 @@ enum {
 	{"no-keys", no_argument, NULL, EMB_OPT_NO_KEYS}, \
 	{"dtype", required_argument, NULL, EMB_OPT_DTYPE}, \
 	{"progress", no_argument, NULL, EMB_OPT_PROGRESS}, \
+	{"vector-field", required_argument, NULL, EMB_OPT_VECTOR_FIELD}, \
+	{"key-field", required_argument, NULL, EMB_OPT_KEY_FIELD}, \
 	{"help", no_argument, NULL, 'h'}, \
 	{"version", no_argument, NULL, 'V'}
 /* Help text for the options above, for usage() functions. */
@@ -224,6 +251,8 @@ bool emb_common_option(int opt, const char *arg, void (*usage)(int));
 /* Name <-> enum tables (datamash op-defs style). */
 const char *emb_format_name(enum emb_format f);
 int emb_format_parse(const char *name);    /* -1 if unknown */
+/* The accepted -I/-O names, "emb, tsv, npy, ...", for messages (static). */
+const char *emb_format_list(void);
 const char *emb_dtype_name(enum emb_dtype t);
 int emb_dtype_parse(const char *name);     /* -1 if unknown */
 size_t emb_dtype_size(enum emb_dtype t);

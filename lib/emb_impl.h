@@ -1,14 +1,60 @@
 /*
  * emb_impl.h - what the stream layer's files share with each other and
  * with nobody else (programs include only emb.h).
+ *
+ * Each on-disk format is a codec: a row of function pointers indexed by
+ * enum emb_format (emb_codecs[] in emb_stream.c).  emb_stream.c owns the
+ * file, the sniffing, the header-with-row-count trick and the dispatch;
+ * a codec only turns bytes into chunks and back.  All codec functions die
+ * on bad data (emb_die_at for text lines, emb_die_offset for bytes).
  */
 #ifndef EMB_IMPL_H
 #define EMB_IMPL_H
 
 #include "emb.h"
 
+struct emb_codec {
+	const char *name;
+	/* Read up to the first row: set dim, dtype, mtype, has_keys. */
+	void (*read_header)(struct emb_stream *s);
+	/* Read the next batch into C; 0 at the end of input. */
+	size_t (*read_rows)(struct emb_stream *s, struct emb_chunk *c);
+	/* Write a header that needs no row count (NULL: none). */
+	void (*write_header)(struct emb_stream *s);
+	/* Formats whose header holds the row count (npy, word2vec): format
+	 * the header for ROWS rows into BUF (capacity CAP), the count padded
+	 * to WIDTH characters (0: no padding); returns its length. */
+	size_t (*count_header)(const struct emb_stream *s, uint64_t rows, int width,
+			       char *buf, size_t cap);
+	void (*write_rows)(struct emb_stream *s, const struct emb_chunk *c);
+	void (*write_end)(struct emb_stream *s);   /* NULL: nothing */
+	bool keys;                                  /* the format stores keys */
+};
+extern const struct emb_codec emb_codecs[];
+
 /* Write N bytes to S's file, counting them in s->offset. */
 void emb_write_bytes(struct emb_stream *s, const void *buf, size_t n);
+/* Read exactly N bytes or die naming WHAT as cut short; counts s->offset. */
+void emb_need_bytes(struct emb_stream *s, void *buf, size_t n, const char *what);
+/* Read up to N bytes; returns the count (< N only at end of file). */
+size_t emb_read_bytes(struct emb_stream *s, void *buf, size_t n);
+/* Rows per batch so that a batch is about EMB_CHUNK_TARGET_BYTES. */
+size_t emb_batch_rows(size_t dim, enum emb_dtype t);
+/* N values between memory type FROM and little-endian disk dtype TO. */
+void emb_to_disk(unsigned char *dst, const void *src, size_t n,
+		 enum emb_dtype from, enum emb_dtype to);
+void emb_from_disk(void *dst, const unsigned char *src, size_t n,
+		   enum emb_dtype from, enum emb_dtype to);
+/* Byte-swap N elements of SIZE bytes in place (big-endian .npy). */
+void emb_swap_bytes(void *buf, size_t n, size_t size);
+/* Key of row I of C for writing: its key, or the 1-based row number
+ * FIRST_ROWNO + I formatted into NUM (24 bytes). */
+const char *emb_row_key(const struct emb_chunk *c, size_t i, uint64_t first_rowno, char *num);
+
+/* emb_f16.c: IEEE half <-> single for N values, F16C when the CPU has it. */
+/* DST and SRC may be unaligned; halves are in host byte order. */
+void emb_f16_to_f32_n(void *dst, const void *src, size_t n);
+void emb_f32_to_f16_n(void *dst, const void *src, size_t n);
 
 /* emb_tsv.c: read up to the first data row (fixes dim and keys). */
 void emb_tsv_read_header(struct emb_stream *s);
@@ -16,5 +62,30 @@ void emb_tsv_read_header(struct emb_stream *s);
 size_t emb_tsv_read_rows(struct emb_stream *s, struct emb_chunk *c);
 /* emb_tsv.c: print C's rows, one per line. */
 void emb_tsv_write_rows(struct emb_stream *s, const struct emb_chunk *c);
+
+/* Codec entry points, one family per file. */
+void emb_npy_read_header(struct emb_stream *s);
+size_t emb_npy_read_rows(struct emb_stream *s, struct emb_chunk *c);
+size_t emb_npy_count_header(const struct emb_stream *s, uint64_t rows, int width,
+			    char *buf, size_t cap);
+void emb_npy_write_rows(struct emb_stream *s, const struct emb_chunk *c);
+
+void emb_w2v_read_header(struct emb_stream *s);     /* w2v, vec */
+void emb_w2vbin_read_header(struct emb_stream *s);
+void emb_glove_read_header(struct emb_stream *s);
+size_t emb_w2vbin_read_rows(struct emb_stream *s, struct emb_chunk *c);
+size_t emb_w2v_count_header(const struct emb_stream *s, uint64_t rows, int width,
+			    char *buf, size_t cap);
+void emb_w2v_write_rows(struct emb_stream *s, const struct emb_chunk *c); /* + glove */
+void emb_w2vbin_write_rows(struct emb_stream *s, const struct emb_chunk *c);
+
+void emb_vecs_read_header(struct emb_stream *s);
+size_t emb_vecs_read_rows(struct emb_stream *s, struct emb_chunk *c);
+void emb_vecs_write_rows(struct emb_stream *s, const struct emb_chunk *c);
+
+void emb_jsonl_read_header(struct emb_stream *s);
+size_t emb_jsonl_read_rows(struct emb_stream *s, struct emb_chunk *c);
+void emb_jsonl_write_rows(struct emb_stream *s, const struct emb_chunk *c);
+void emb_jsonl_free(struct emb_stream *s);
 
 #endif

@@ -1,19 +1,25 @@
 /*
- * emb_stream.c - opening streams, the binary format (header, chunk and end
- * records), and the dispatch to the TSV code in emb_tsv.c.
+ * emb_stream.c - opening streams, sniffing their format, the binary format
+ * (header, chunk and end records), and the dispatch to the other codecs
+ * (emb_tsv.c, emb_npy.c, emb_w2v.c, emb_vecs.c, emb_jsonl.c) through
+ * emb_codecs[].
  *
  * Every data error is diagnosed here, with the byte offset where the bad
  * bytes start, and ends the program (netpbm's pnm_readpaminit does the
  * same): callers never see a half-read stream.
  */
+#define _GNU_SOURCE /* fopencookie: push sniffed bytes back in front of a pipe */
 #include <config.h>
 #include "emb.h"
 #include "emb_impl.h"
 
 #include <cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---------- small I/O helpers ---------- */
 
@@ -27,7 +33,12 @@ static size_t read_full(struct emb_stream *s, void *buf, size_t n)
 	return got;
 }
 
-static void need_full(struct emb_stream *s, void *buf, size_t n, const char *what)
+size_t emb_read_bytes(struct emb_stream *s, void *buf, size_t n)
+{
+	return read_full(s, buf, n);
+}
+
+void emb_need_bytes(struct emb_stream *s, void *buf, size_t n, const char *what)
 {
 	size_t got = read_full(s, buf, n);
 	if (got < n)
@@ -113,7 +124,7 @@ static void read_binary_header(struct emb_stream *s, bool first)
 {
 	unsigned char h[12];
 	uint64_t start = s->offset - EMB_MAGIC_LEN;
-	need_full(s, h, sizeof h, "header");
+	emb_need_bytes(s, h, sizeof h, "header");
 	uint32_t version = emb_get_u32(h), len = emb_get_u32(h + 4), crc = emb_get_u32(h + 8);
 	if (version != EMB_FORMAT_VERSION)
 		emb_die_offset(s->name, start + 8, "unsupported format version %u (this is %u)",
@@ -122,7 +133,7 @@ static void read_binary_header(struct emb_stream *s, bool first)
 		emb_die_offset(s->name, start + 12, "header claims %u JSON bytes (limit %u)",
 			       len, EMB_MAX_JSON_LEN);
 	char *json = emb_xmalloc((size_t)len + 1);
-	need_full(s, json, len, "header JSON");
+	emb_need_bytes(s, json, len, "header JSON");
 	json[len] = '\0';
 	if (emb_crc32c(0, json, len) != crc)
 		emb_die_offset(s->name, start + 20, "header checksum mismatch");
@@ -156,7 +167,224 @@ static void read_binary_header(struct emb_stream *s, bool first)
 			       next.has_keys ? "has" : "has no", next.has_keys ? "has none" : "has");
 }
 
-/* ---------- opening ---------- */
+/* ---------- opening and sniffing ---------- */
+
+/* Bytes looked at to tell formats apart: enough for a word2vec header and
+ * its first row, or two fvecs records, at the dims people use. */
+#define PEEK_MAX 65536
+
+/* A pipe cannot seek back over the sniffed bytes, so the stream reads
+ * them again from this wrapper, then the pipe itself (read(2) straight
+ * into stdio's buffer: no extra copy once the prefix is used up). */
+struct peeked {
+	unsigned char *buf;
+	size_t len, pos;
+	int fd;
+};
+
+static ssize_t peeked_read(void *cookie, char *out, size_t n)
+{
+	struct peeked *p = cookie;
+	if (p->pos < p->len) {
+		size_t k = p->len - p->pos < n ? p->len - p->pos : n;
+		memcpy(out, p->buf + p->pos, k);
+		p->pos += k;
+		return (ssize_t)k;
+	}
+	for (;;) {
+		ssize_t r = read(p->fd, out, n);
+		if (r >= 0 || errno != EINTR)
+			return r;
+	}
+}
+
+static int peeked_close(void *cookie)
+{
+	struct peeked *p = cookie;
+	free(p->buf);
+	free(p);
+	return 0;
+}
+
+/* Read up to PEEK_MAX bytes of S's file into BUF without losing them:
+ * a regular file seeks back, anything else gets the wrapper above. */
+static size_t peek(struct emb_stream *s, unsigned char *buf)
+{
+	int fd = fileno(s->fp);
+	off_t at = lseek(fd, 0, SEEK_CUR);
+	size_t len = 0;
+	while (len < PEEK_MAX) {
+		ssize_t r = read(fd, buf + len, PEEK_MAX - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			emb_die(EMB_EXIT_DATA, "%s: read error: %s", s->name, strerror(errno));
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	struct stat st;
+	if (at >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    lseek(fd, at, SEEK_SET) == at)
+		return len;
+	struct peeked *p = emb_xmalloc(sizeof *p);
+	p->buf = emb_xmalloc(len ? len : 1);
+	memcpy(p->buf, buf, len);
+	p->len = len;
+	p->pos = 0;
+	p->fd = fd;
+	FILE *w = fopencookie(p, "r", (cookie_io_functions_t){peeked_read, NULL, NULL, peeked_close});
+	if (!w)
+		emb_die(EMB_EXIT_DATA, "%s: %s", s->name, strerror(errno));
+	setvbuf(w, NULL, _IOFBF, 1 << 20);
+	s->src_fp = s->fp;
+	s->fp = w;
+	return len;
+}
+
+static bool is_number_char(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' ||
+	       c == 'E' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Fields in the line at B (up to a newline or END). */
+static size_t line_fields(const unsigned char *b, const unsigned char *end)
+{
+	size_t n = 0;
+	bool in = false;
+	for (; b < end && *b != '\n'; b++) {
+		bool blank = *b == ' ' || *b == '\t' || *b == '\r';
+		if (!blank && !in)
+			n++;
+		in = !blank;
+	}
+	return n;
+}
+
+static bool first_word_is_number(const unsigned char *p, const unsigned char *sp)
+{
+	char w[64];
+	size_t n = (size_t)(sp - p);
+	if (n >= sizeof w)
+		return false;
+	memcpy(w, p, n);
+	w[n] = '\0';
+	const char *end;
+	double v;
+	return emb_parse_f64(w, &end, &v) && *end == '\0';
+}
+
+/* A word2vec header is a first line of exactly two whole numbers, N and
+ * D; the row after it holds a word and D numbers (text) or a word and 4*D
+ * bytes that are not all number characters (binary).  A first word that
+ * is a number makes it TSV (whose row-length check then speaks), as does
+ * anything else: TSV also reads space-separated GloVe files. */
+static enum emb_format sniff_text(const unsigned char *b, size_t n)
+{
+	const unsigned char *end = b + n, *p = b;
+	unsigned long long rows, dim;
+	int used = 0;
+	const unsigned char *nl = memchr(b, '\n', n);
+	if (!nl || nl - b > 64)
+		return EMB_FMT_TSV;
+	char head[72];
+	memcpy(head, b, (size_t)(nl - b));
+	head[nl - b] = '\0';
+	size_t lead = strspn(head, " ");
+	if (sscanf(head, "%llu %llu %n", &rows, &dim, &used) != 2 || head[used] != '\0' ||
+	    head[lead] < '0' || head[lead] > '9' || dim == 0)
+		return EMB_FMT_TSV;
+	p = nl + 1;
+	if (p == end)
+		return rows == 0 ? EMB_FMT_W2V : EMB_FMT_TSV;
+	const unsigned char *sp = memchr(p, ' ', (size_t)(end - p));
+	if (!sp)
+		return EMB_FMT_TSV;
+	size_t want = (size_t)(end - sp - 1) < 4 * dim ? (size_t)(end - sp - 1) : 4 * dim;
+	for (size_t i = 0; i < want && sp[1 + i] != '\n'; i++)
+		if (!is_number_char(sp[1 + i]))
+			return EMB_FMT_W2VBIN;
+	if (first_word_is_number(p, sp))
+		return EMB_FMT_TSV; /* "1 2\n3 4 5" is a TSV error, not word2vec */
+	return line_fields(p, end) == dim + 1 ? EMB_FMT_W2V : EMB_FMT_TSV;
+}
+
+/* Do the records of RECSIZE bytes in B all start with the same dim D,
+ * and does a regular file hold a whole number of them? */
+static bool vecs_fit(const unsigned char *b, size_t n, uint32_t d, size_t recsize,
+		     long long filesize)
+{
+	if (filesize >= 0 && (filesize == 0 || (uint64_t)filesize % recsize != 0))
+		return false;
+	for (size_t at = recsize; at + 4 <= n; at += recsize)
+		if (emb_get_u32(b + at) != d)
+			return false;
+	return filesize >= 0 || n >= recsize;
+}
+
+/* fvecs against ivecs: small int32 bit patterns are denormal floats,
+ * which real embeddings do not hold. */
+static bool looks_int(const unsigned char *b, size_t n, uint32_t d)
+{
+	bool nonzero = false;
+	for (size_t i = 0; i < d && 8 + 4 * i <= n; i++) {
+		int32_t v = (int32_t)emb_get_u32(b + 4 + 4 * i);
+		if (v > (1 << 24) || v < -(1 << 24))
+			return false;
+		nonzero |= v != 0;
+	}
+	return nonzero;
+}
+
+static _Noreturn void undetected(const struct emb_stream *s, const char *why)
+{
+	emb_die(EMB_EXIT_DATA, "%s: %s; name it with -I FMT (one of: %s)", s->name, why,
+		emb_format_list());
+}
+
+static enum emb_format sniff(const struct emb_stream *s, const unsigned char *b, size_t n)
+{
+	if (b[0] == (unsigned char)EMB_MAGIC[0])
+		return EMB_FMT_EMB; /* a bad magic is diagnosed by the binary reader */
+	if (n >= 6 && memcmp(b, "\x93NUMPY", 6) == 0)
+		return EMB_FMT_NPY;
+	size_t i = 0;
+	while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+		i++;
+	if (i < n && b[i] == '{')
+		return EMB_FMT_JSONL;
+	enum emb_format t = sniff_text(b, n);
+	if (t != EMB_FMT_TSV || !memchr(b, '\0', n))
+		return t;
+
+	uint32_t d = n >= 4 ? emb_get_u32(b) : 0;
+	if (d == 0 || d > EMB_MAX_DIM)
+		undetected(s, "format not recognised");
+	struct stat st;
+	long long size = -1;
+	if (s->src_fp == NULL && fstat(fileno(s->fp), &st) == 0 && S_ISREG(st.st_mode))
+		size = (long long)st.st_size;
+	bool four = vecs_fit(b, n, d, 4 + 4 * (size_t)d, size);
+	bool one = vecs_fit(b, n, d, 4 + (size_t)d, size);
+	if (four && one)
+		undetected(s, "format is ambiguous (fvecs or bvecs)");
+	if (one)
+		return EMB_FMT_BVECS;
+	if (four)
+		return looks_int(b, n, d) ? EMB_FMT_IVECS : EMB_FMT_FVECS;
+	undetected(s, "format not recognised");
+}
+
+static void emb_read_header_emb(struct emb_stream *s)
+{
+	char magic[EMB_MAGIC_LEN];
+	size_t got = read_full(s, magic, EMB_MAGIC_LEN);
+	if (got < EMB_MAGIC_LEN || memcmp(magic, EMB_MAGIC, EMB_MAGIC_LEN) != 0)
+		emb_die_offset(s->name, 0, "not an emb stream (bad magic)");
+	s->offset = EMB_MAGIC_LEN;
+	read_binary_header(s, true);
+}
 
 struct emb_stream *emb_open_r(const char *path, const struct emb_opts *o)
 {
@@ -166,37 +394,31 @@ struct emb_stream *emb_open_r(const char *path, const struct emb_opts *o)
 	s->own_fp = s->fp != stdin;
 	s->progress = o->progress;
 	s->tsv_keys_opt = o->keys;
+	s->vector_field = o->vector_field ? o->vector_field : "embedding";
+	s->key_field = o->key_field ? o->key_field : "id";
+	s->hdr_pos = -1;
 	setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
 
 	enum emb_format f = o->in_format;
-	int c = getc(s->fp);
-	if (c == EOF) {
-		emb_fclose_r(s->fp, s->name);
-		s->fp = NULL;
-		s->own_fp = false;
+	unsigned char *buf = emb_xmalloc(PEEK_MAX);
+	size_t n = peek(s, buf);
+	if (n == 0) {
+		free(buf);
 		s->at_eof = true;
 		s->format = f == EMB_FMT_AUTO ? EMB_FMT_TSV : f;
 		s->meta = meta_new();
 		return s;
 	}
 	if (f == EMB_FMT_AUTO)
-		f = c == (unsigned char)EMB_MAGIC[0] ? EMB_FMT_EMB : EMB_FMT_TSV;
-	ungetc(c, s->fp);
-
-	if (f == EMB_FMT_EMB) {
-		char magic[EMB_MAGIC_LEN];
-		size_t got = read_full(s, magic, EMB_MAGIC_LEN);
-		if (got < EMB_MAGIC_LEN || memcmp(magic, EMB_MAGIC, EMB_MAGIC_LEN) != 0)
-			emb_die_offset(s->name, 0, "not an emb stream (bad magic)");
-		s->offset = EMB_MAGIC_LEN;
-		read_binary_header(s, true);
-	} else {
+		f = sniff(s, buf, n);
+	free(buf);
+	s->format = f;
+	if (f != EMB_FMT_EMB) {
 		s->meta = meta_new();
-		s->format = EMB_FMT_TSV;
 		s->dtype = EMB_F32;
 		s->mtype = EMB_F32;
-		emb_tsv_read_header(s);
 	}
+	emb_codecs[f].read_header(s);
 	return s;
 }
 
@@ -223,6 +445,9 @@ static struct emb_stream *open_w(FILE *fp, const char *name, const struct emb_st
 	if (o->out_dtype >= 0)
 		s->dtype = (enum emb_dtype)o->out_dtype;
 	s->progress = o->progress;
+	s->vector_field = o->vector_field ? o->vector_field : "embedding";
+	s->key_field = o->key_field ? o->key_field : "id";
+	s->hdr_pos = -1;
 	return s;
 }
 
@@ -244,21 +469,14 @@ struct emb_stream *emb_open_w_path(const char *path, const struct emb_stream *in
 
 /* ---------- writing ---------- */
 
-void emb_write_header(struct emb_stream *s)
+size_t emb_batch_rows(size_t dim, enum emb_dtype t)
 {
-	if (s->header_done)
-		return;
-	s->header_done = true;
-	if (s->format == EMB_FMT_TSV)
-		return;
+	size_t rows = EMB_CHUNK_TARGET_BYTES / (dim * emb_dtype_size(t) + 1);
+	return rows < 1 ? 1 : rows > 65536 ? 65536 : rows;
+}
 
-	size_t rowbytes = s->dim * emb_dtype_size(s->dtype) + 1;
-	s->chunk_rows = EMB_CHUNK_TARGET_BYTES / rowbytes;
-	if (s->chunk_rows < 1)
-		s->chunk_rows = 1;
-	if (s->chunk_rows > 65536)
-		s->chunk_rows = 65536;
-
+static void write_header_emb(struct emb_stream *s)
+{
 	meta_set(s->meta, "dim", cJSON_CreateNumber((double)s->dim));
 	meta_set(s->meta, "dtype", cJSON_CreateString(emb_dtype_name(s->dtype)));
 	meta_set(s->meta, "keys", cJSON_CreateBool(s->has_keys));
@@ -277,12 +495,95 @@ void emb_write_header(struct emb_stream *s)
 	free(json);
 }
 
+/* Width of the row count in a header written before the count is known:
+ * room for any uint64, padded with spaces, which numpy, gensim and the
+ * word2vec C tool all skip. */
+#define COUNT_WIDTH 20
+
+/* Formats whose header holds the row count cannot write it first when
+ * rows stream in.  A regular file (not opened for appending) gets a
+ * padded placeholder that emb_close() overwrites; anything else (a pipe)
+ * gets the rows in an unlinked temporary file, copied out after the
+ * header at close: the disk holds them, never memory. */
+static void begin_counted(struct emb_stream *s)
+{
+	const struct emb_codec *k = &emb_codecs[s->format];
+	int fd = fileno(s->fp);
+	struct stat st;
+	if (fstat(fd, &st) != 0) /* a closed stdout: say so before tmpfile() takes fd 1 */
+		emb_die(EMB_EXIT_DATA, "write error: %s", strerror(errno));
+	int fl = fcntl(fd, F_GETFL);
+	off_t at = ftello(s->fp);
+	if (at >= 0 && fl >= 0 && !(fl & O_APPEND) && S_ISREG(st.st_mode)) {
+		char h[256];
+		s->hdr_pos = at;
+		emb_write_bytes(s, h, k->count_header(s, 0, COUNT_WIDTH, h, sizeof h));
+		return;
+	}
+	s->real_fp = s->fp;
+	s->fp = tmpfile();
+	if (!s->fp)
+		emb_die(EMB_EXIT_DATA, "cannot create a temporary file: %s", strerror(errno));
+	setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
+}
+
+static void finish_counted(struct emb_stream *s)
+{
+	const struct emb_codec *k = &emb_codecs[s->format];
+	char h[256];
+	if (s->hdr_pos >= 0) {
+		size_t len = k->count_header(s, s->recno, COUNT_WIDTH, h, sizeof h);
+		off_t end = ftello(s->fp);
+		/* On stdout, leave write errors to the exit check (one message). */
+		if ((end < 0 || fseeko(s->fp, s->hdr_pos, SEEK_SET) != 0 ||
+		     fwrite(h, 1, len, s->fp) != len || fseeko(s->fp, end, SEEK_SET) != 0) &&
+		    s->fp != stdout)
+			emb_die(EMB_EXIT_DATA, "%s: write error: %s", s->name, strerror(errno));
+		return;
+	}
+	FILE *tmp = s->fp;
+	s->fp = s->real_fp;
+	s->real_fp = NULL;
+	size_t len = k->count_header(s, s->recno, 0, h, sizeof h);
+	if (fwrite(h, 1, len, s->fp) != len && s->fp != stdout)
+		emb_die(EMB_EXIT_DATA, "%s: write error: %s", s->name, strerror(errno));
+	if (fflush(tmp) != 0 || ferror(tmp) || fseeko(tmp, 0, SEEK_SET) != 0)
+		emb_die(EMB_EXIT_DATA, "temporary file: write error: %s", strerror(errno));
+	static char buf[1 << 16];
+	size_t got;
+	while ((got = fread(buf, 1, sizeof buf, tmp)) > 0)
+		if (fwrite(buf, 1, got, s->fp) != got && s->fp != stdout)
+			emb_die(EMB_EXIT_DATA, "%s: write error: %s", s->name, strerror(errno));
+	if (ferror(tmp))
+		emb_die(EMB_EXIT_DATA, "temporary file: read error: %s", strerror(errno));
+	fclose(tmp);
+}
+
+void emb_write_header(struct emb_stream *s)
+{
+	if (s->header_done)
+		return;
+	s->header_done = true;
+	const struct emb_codec *k = &emb_codecs[s->format];
+	if (!k->write_rows)
+		emb_die(EMB_EXIT_DATA, "writing %s is not supported", k->name);
+	s->chunk_rows = emb_batch_rows(s->dim, s->dtype);
+	if (k->count_header)
+		begin_counted(s);
+	else if (k->write_header)
+		k->write_header(s);
+}
+
 /* Convert N values of memory type FROM at SRC into disk dtype TO (LE). */
-static void to_disk(unsigned char *dst, const void *src, size_t n,
+void emb_to_disk(unsigned char *dst, const void *src, size_t n,
 		    enum emb_dtype from, enum emb_dtype to)
 {
 	if (from == to && host_is_le()) {
 		memcpy(dst, src, n * emb_dtype_size(to));
+		return;
+	}
+	if (from == EMB_F32 && to == EMB_F16 && host_is_le()) {
+		emb_f32_to_f16_n(dst, src, n);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -368,6 +669,7 @@ static void write_rows_binary(struct emb_stream *s, const struct emb_chunk *c)
 	if (!s->pend_vals)
 		s->pend_vals = emb_xmalloc(emb_xmul(s->chunk_rows, vsize ? vsize : 1));
 	size_t esize = emb_dtype_size(c->type);
+	uint64_t base = s->recno; /* emb_write_chunk counts the rows after us */
 	for (size_t i = 0; i < c->rows;) {
 		size_t take = s->chunk_rows - s->pend_rows;
 		if (take > c->rows - i)
@@ -378,24 +680,22 @@ static void write_rows_binary(struct emb_stream *s, const struct emb_chunk *c)
 			 * (embcat's binary pass-through stays at pipe speed). */
 			if (s->has_keys)
 				for (size_t r = 0; r < take; r++)
-					pend_key(s, c->keys ? c->keys[i + r] : NULL, s->recno + r + 1);
+					pend_key(s, c->keys ? c->keys[i + r] : NULL, base + i + r + 1);
 			size_t keybytes = pad_keys(s);
 			write_record(s, take, s->pend_keys, keybytes,
 				     (const char *)c->data + i * c->dim * esize, take * vsize);
 			s->pend_keys_len = 0;
-			s->recno += take;
 			s->seg_rows += take;
 			i += take;
 			continue;
 		}
-		to_disk(s->pend_vals + s->pend_rows * vsize,
+		emb_to_disk(s->pend_vals + s->pend_rows * vsize,
 			(const char *)c->data + i * c->dim * esize, take * c->dim,
 			c->type, s->dtype);
 		if (s->has_keys)
 			for (size_t r = 0; r < take; r++)
-				pend_key(s, c->keys ? c->keys[i + r] : NULL, s->recno + r + 1);
+				pend_key(s, c->keys ? c->keys[i + r] : NULL, base + i + r + 1);
 		s->pend_rows += take;
-		s->recno += take;
 		s->seg_rows += take;
 		i += take;
 		if (s->pend_rows == s->chunk_rows)
@@ -415,12 +715,11 @@ void emb_write_chunk(struct emb_stream *s, const struct emb_chunk *c)
 	if (c->dim != s->dim)
 		emb_die(EMB_EXIT_DATA, "%s: row %llu has dim %zu, the stream %zu", s->name,
 			(unsigned long long)s->recno + 1, c->dim, s->dim);
-	if (s->format == EMB_FMT_TSV) {
-		emb_tsv_write_rows(s, c);
-		s->recno += c->rows;
-	} else {
-		write_rows_binary(s, c);
-	}
+	const struct emb_codec *k = &emb_codecs[s->format];
+	k->write_rows(s, c);
+	s->recno += c->rows;
+	if (s->has_keys && !k->keys)
+		s->dropped_keys += c->rows;
 	emb_progress(s->recno, s->offset);
 }
 
@@ -436,7 +735,7 @@ void emb_write_row(struct emb_stream *s, const char *key, const void *row, enum 
 	emb_write_chunk(s, &c);
 }
 
-static void write_end(struct emb_stream *s)
+static void write_end_emb(struct emb_stream *s)
 {
 	flush_pending(s);
 	unsigned char h[EMB_RECORD_HEADER_LEN], n[8];
@@ -451,11 +750,15 @@ static void write_end(struct emb_stream *s)
 /* ---------- reading ---------- */
 
 /* Convert N disk values of dtype FROM at SRC into memory type TO. */
-static void from_disk(void *dst, const unsigned char *src, size_t n,
+void emb_from_disk(void *dst, const unsigned char *src, size_t n,
 		      enum emb_dtype from, enum emb_dtype to)
 {
 	if (from == to && host_is_le()) {
 		memcpy(dst, src, n * emb_dtype_size(to));
+		return;
+	}
+	if (from == EMB_F16 && to == EMB_F32 && host_is_le()) {
+		emb_f16_to_f32_n(dst, src, n);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -565,15 +868,15 @@ static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
 			s->raw_cap = need;
 		}
 		uint64_t keyoff = s->offset;
-		need_full(s, s->raw, (size_t)keybytes, "chunk keys");
+		emb_need_bytes(s, s->raw, (size_t)keybytes, "chunk keys");
 		emb_chunk_reserve(c, (size_t)rows, s->dim, s->mtype, s->has_keys);
 		unsigned char *vals = direct ? c->data : s->raw + keybytes;
-		need_full(s, vals, valbytes, "chunk values");
+		emb_need_bytes(s, vals, valbytes, "chunk values");
 		uint32_t sum = emb_crc32c(emb_crc32c(0, s->raw, (size_t)keybytes), vals, valbytes);
 		if (sum != crc)
 			emb_die_offset(s->name, start, "chunk checksum mismatch (corrupt data)");
 		if (!direct)
-			from_disk(c->data, vals, n, s->dtype, s->mtype);
+			emb_from_disk(c->data, vals, n, s->dtype, s->mtype);
 		if (s->has_keys)
 			decode_keys(s, c, (const char *)s->raw, (size_t)keybytes, keyoff);
 		s->seg_rows += rows;
@@ -590,7 +893,7 @@ size_t emb_read_chunk(struct emb_stream *s, struct emb_chunk *c)
 		c->rows = 0;
 		return 0;
 	}
-	n = s->format == EMB_FMT_EMB ? read_chunk_binary(s, c) : emb_tsv_read_rows(s, c);
+	n = emb_codecs[s->format].read_rows(s, c);
 	if (n)
 		emb_progress(s->recno, s->offset);
 	else
@@ -603,17 +906,29 @@ void emb_close(struct emb_stream *s)
 	if (!s)
 		return;
 	if (s->writing) {
+		const struct emb_codec *k = &emb_codecs[s->format];
 		if (!s->header_done)
 			emb_write_header(s);
-		if (s->format == EMB_FMT_EMB)
-			write_end(s);
+		if (k->write_end)
+			k->write_end(s);
+		if (k->count_header)
+			finish_counted(s);
+		if (s->dropped_keys)
+			emb_warn("%s: %s holds no keys: the keys of %llu rows were not written",
+				 s->name, k->name, (unsigned long long)s->dropped_keys);
 		if (s->own_fp) {
 			if (fflush(s->fp) != 0 || ferror(s->fp) || fclose(s->fp) != 0)
 				emb_die(EMB_EXIT_DATA, "%s: write error: %s", s->name, strerror(errno));
 		}
 	} else if (s->fp) {
 		emb_fclose_r(s->fp, s->name);
+		if (s->src_fp)
+			emb_fclose_r(s->src_fp, s->name);
+		if (s->real_fp)
+			fclose(s->real_fp); /* npy: the unlinked copy of a pipe */
 	}
+	if (s->format == EMB_FMT_JSONL)
+		emb_jsonl_free(s);
 	cJSON_Delete(s->meta);
 	free(s->pend_vals);
 	free(s->pend_keys);
@@ -621,3 +936,52 @@ void emb_close(struct emb_stream *s)
 	free(s->line);
 	free(s);
 }
+
+/* ---------- helpers the codecs share ---------- */
+
+void emb_swap_bytes(void *buf, size_t n, size_t size)
+{
+	unsigned char *p = buf;
+	for (size_t i = 0; i < n; i++, p += size)
+		for (size_t a = 0, b = size - 1; a < b; a++, b--) {
+			unsigned char t = p[a];
+			p[a] = p[b];
+			p[b] = t;
+		}
+}
+
+const char *emb_row_key(const struct emb_chunk *c, size_t i, uint64_t first_rowno, char *num)
+{
+	if (c->keys && c->keys[i])
+		return c->keys[i];
+	snprintf(num, 24, "%llu", (unsigned long long)(first_rowno + i));
+	return num;
+}
+
+/* ---------- the codec table ---------- */
+
+const struct emb_codec emb_codecs[EMB_FMT_COUNT] = {
+	[EMB_FMT_AUTO] = {"auto", NULL, NULL, NULL, NULL, NULL, NULL, false},
+	[EMB_FMT_EMB] = {"emb", emb_read_header_emb, read_chunk_binary, write_header_emb,
+			 NULL, write_rows_binary, write_end_emb, true},
+	[EMB_FMT_TSV] = {"tsv", emb_tsv_read_header, emb_tsv_read_rows, NULL, NULL,
+			 emb_tsv_write_rows, NULL, true},
+	[EMB_FMT_NPY] = {"npy", emb_npy_read_header, emb_npy_read_rows, NULL,
+			 emb_npy_count_header, emb_npy_write_rows, NULL, false},
+	[EMB_FMT_W2V] = {"w2v", emb_w2v_read_header, emb_tsv_read_rows, NULL,
+			 emb_w2v_count_header, emb_w2v_write_rows, NULL, true},
+	[EMB_FMT_W2VBIN] = {"w2vbin", emb_w2vbin_read_header, emb_w2vbin_read_rows, NULL,
+			    emb_w2v_count_header, emb_w2vbin_write_rows, NULL, true},
+	[EMB_FMT_GLOVE] = {"glove", emb_glove_read_header, emb_tsv_read_rows, NULL, NULL,
+			   emb_w2v_write_rows, NULL, true},
+	[EMB_FMT_VEC] = {"vec", emb_w2v_read_header, emb_tsv_read_rows, NULL,
+			 emb_w2v_count_header, emb_w2v_write_rows, NULL, true},
+	[EMB_FMT_FVECS] = {"fvecs", emb_vecs_read_header, emb_vecs_read_rows, NULL, NULL,
+			   emb_vecs_write_rows, NULL, false},
+	[EMB_FMT_BVECS] = {"bvecs", emb_vecs_read_header, emb_vecs_read_rows, NULL, NULL,
+			   emb_vecs_write_rows, NULL, false},
+	[EMB_FMT_IVECS] = {"ivecs", emb_vecs_read_header, emb_vecs_read_rows, NULL, NULL,
+			   emb_vecs_write_rows, NULL, false},
+	[EMB_FMT_JSONL] = {"jsonl", emb_jsonl_read_header, emb_jsonl_read_rows, NULL, NULL,
+			   emb_jsonl_write_rows, NULL, true},
+};

@@ -8,6 +8,11 @@
  * and a CR before the LF are accepted.  Blank lines and lines starting with
  * '#' are not rows.  NaN and infinity are rejected in text: they are almost
  * always a bug upstream, and every statistic downstream would turn to nan.
+ *
+ * word2vec text, fastText .vec and GloVe rows are read here too (their
+ * headers in emb_w2v.c): there every row has a key, and the key is all
+ * but the last dim fields, so a word that looks like a number or holds a
+ * space (GloVe 840B has some) is still a key.
  */
 #include <config.h>
 #include "emb.h"
@@ -43,7 +48,7 @@ static ssize_t next_line(struct emb_stream *s)
 		ssize_t i = 0;
 		while (i < n && is_blank(s->line[i]))
 			i++;
-		if (i == n || s->line[i] == '#')
+		if (i == n || (s->line[i] == '#' && !s->text_keys))
 			continue;
 		return n;
 	}
@@ -55,13 +60,6 @@ static size_t key_len(const struct emb_stream *s, const char *line)
 	if (s->tsv_sep == '\t')
 		return strcspn(line, "\t");
 	return strcspn(line, " \t");
-}
-
-static bool whole_field_is_number(const char *p)
-{
-	const char *end;
-	double v;
-	return emb_parse_f64(p, &end, &v) && (*end == '\0' || is_blank(*end));
 }
 
 static size_t count_fields(const char *p)
@@ -76,6 +74,32 @@ static size_t count_fields(const char *p)
 		while (*p && !is_blank(*p))
 			p++;
 	}
+}
+
+/* Word-vector text: the key is what is left of the line after its last
+ * dim fields. */
+static size_t key_len_last_fields(const struct emb_stream *s, const char *p)
+{
+	size_t n = strlen(p);
+	while (n && is_blank(p[n - 1]))
+		n--;
+	for (size_t f = 0; f <= s->dim && n; f++) {
+		if (f == s->dim)
+			return n;
+		while (n && !is_blank(p[n - 1]))
+			n--;
+		while (n && is_blank(p[n - 1]))
+			n--;
+	}
+	emb_die_at(s->name, s->lineno, "expected a key and %zu values, found %zu fields",
+		   s->dim, count_fields(p));
+}
+
+static bool whole_field_is_number(const char *p)
+{
+	const char *end;
+	double v;
+	return emb_parse_f64(p, &end, &v) && (*end == '\0' || is_blank(*end));
 }
 
 void emb_tsv_read_header(struct emb_stream *s)
@@ -162,13 +186,18 @@ size_t emb_tsv_read_rows(struct emb_stream *s, struct emb_chunk *c)
 			s->tsv_first_pending = false;
 		} else if (next_line(s) < 0) {
 			s->at_eof = true;
+			if ((s->format == EMB_FMT_W2V || s->format == EMB_FMT_VEC) &&
+			    s->recno + rows != s->total_rows)
+				emb_die_at(s->name, s->lineno, "the header promises %llu rows, "
+					   "the file holds %llu", (unsigned long long)s->total_rows,
+					   (unsigned long long)(s->recno + rows));
 			break;
 		}
 		const char *p = s->line;
 		while (s->tsv_sep == ' ' && is_blank(*p))
 			p++;
 		if (s->has_keys) {
-			size_t k = key_len(s, p);
+			size_t k = s->text_keys ? key_len_last_fields(s, p) : key_len(s, p);
 			if (k > EMB_MAX_KEY_LEN)
 				emb_die_at(s->name, s->lineno, "key longer than %d bytes", EMB_MAX_KEY_LEN);
 			emb_chunk_set_key(c, rows, p, k);

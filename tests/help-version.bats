@@ -39,7 +39,7 @@ progs() {
 @test "a bad common option value is a usage error" {
 	for p in $(progs); do
 		run -2 --separate-stderr "$p" -O nosuch
-		assert_equal "$stderr" "$p: unknown format 'nosuch' (known: emb, tsv)
+		assert_equal "$stderr" "$p: unknown format 'nosuch' (known: emb, tsv, npy, w2v, w2vbin, glove, vec, fvecs, bvecs, ivecs, jsonl)
 Try '$p --help' for more information."
 	done
 }

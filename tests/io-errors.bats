@@ -10,7 +10,9 @@ setup_file() {
 	sh "$EMB_SRCDIR/tests/make-samples.sh" "$SAMPLES"
 	# Enough output to fill a pipe, so head really closes it early.
 	cd "$SAMPLES"
-	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do cat vectors.emb; done > many.emb
+	for i in $(seq 20); do cat vectors.emb; done > many.emb
+	for i in $(seq 200); do cat scores.tsv; done > many-scores.tsv
+	for i in $(seq 500); do cat texts.txt; done > many-texts.txt
 }
 
 # invocation PROG: a command line that reads standard input and writes a
@@ -18,7 +20,11 @@ setup_file() {
 invocation() {
 	case $1 in
 	embcat) echo "embcat -O tsv" many.emb ;;
-	embinfo) echo "embinfo" many.emb ;;
+	embcos) echo "embcos" many.emb ;;
+	embspearman | embpearson) echo "$1 -x 2 -y 3" many-scores.tsv ;;
+	embgen) echo "embgen -n 200000 -d 16" /dev/null ;;
+	embpool) echo "embpool -q -v vectors.emb -O tsv" many-texts.txt ;;
+	emblsh) echo "emblsh --seed 1" many.emb ;;
 	*) echo "$1" many.emb ;;
 	esac
 }
@@ -67,7 +73,9 @@ early_close() {
 	for p in $EMB_PROGRAMS; do
 		p=$(basename "$p")
 		case $p in embgen) continue ;; esac
-		run -1 --separate-stderr "$p" /no/such/file
+		set -- $(invocation "$p")
+		cmd=${*:1:$#-1}
+		run -1 --separate-stderr sh -c "cd '$SAMPLES' && $cmd /no/such/file"
 		assert_equal "$stderr" "$p: /no/such/file: No such file or directory"
 	done
 }
