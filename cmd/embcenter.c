@@ -1,0 +1,140 @@
+/*
+ * embcenter - subtract the mean of a vector stream, optionally removing
+ * its top principal directions too (all-but-the-top).
+ */
+#include <config.h>
+#include "emb.h"
+#include "emb_linalg.h"
+
+#include <cJSON.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(int status)
+{
+	if (status != EMB_EXIT_OK) {
+		fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
+		exit(status);
+	}
+	printf("Usage: %s [OPTION]... [FILE]\n", emb_progname);
+	fputs("Centre a vector stream: fit the mean of its rows and subtract it.\n"
+	      "The input is read twice (standard input is spilled to a temporary file\n"
+	      "in $TMPDIR); with --load, once.\n"
+	      "With no FILE, or when FILE is -, read standard input.\n"
+	      "\n"
+	      "      --abtt[=D]           all-but-the-top: also remove the projections on\n"
+	      "                           the top D principal directions (default D:\n"
+	      "                           dim/100 rounded, at least 1)\n"
+	      "      --normalize          L2-normalise the output rows\n"
+	      "      --save=MODEL         also write the fitted transform to MODEL\n"
+	      "      --load=MODEL         apply a saved transform, in one pass\n", stdout);
+	fputs(emb_common_help, stdout);
+	fputs("\nExamples:\n"
+	      "  embcenter --save mean.model corpus.emb > centred.emb\n"
+	      "  embcenter --load mean.model --normalize queries.emb\n", stdout);
+	exit(EMB_EXIT_OK);
+}
+
+enum { OPT_ABTT = EMB_OPT_FIRST_PROGRAM, OPT_NORMALIZE, OPT_SAVE, OPT_LOAD };
+static const struct option long_options[] = {
+	EMB_COMMON_LONGOPTS,
+	{"abtt", optional_argument, NULL, OPT_ABTT},
+	{"normalize", no_argument, NULL, OPT_NORMALIZE},
+	{"save", required_argument, NULL, OPT_SAVE},
+	{"load", required_argument, NULL, OPT_LOAD},
+	{NULL, 0, NULL, 0},
+};
+
+struct center_opts {
+	bool abtt, normalize;
+	long long top;      /* --abtt=D, 0 = the default */
+	const char *save, *load;
+};
+
+static size_t abtt_dims(const struct center_opts *co, size_t d)
+{
+	if (co->top == 0)
+		return (d + 50) / 100 > 0 ? (d + 50) / 100 : 1;
+	if ((size_t)co->top > d)
+		emb_usage_error("--abtt %lld is more than the input's dim %zu", co->top, d);
+	return (size_t)co->top;
+}
+
+/* The top D eigenvectors of the covariance, as rows. */
+static double *top_directions(size_t d, size_t top, struct emb_cov *cv)
+{
+	double *cov = emb_xmalloc(emb_xmul(d, d) * sizeof *cov);
+	double *s = emb_xmalloc(d * sizeof *s);
+	double *u = emb_xmalloc(emb_xmul(d, d) * sizeof *u);
+	emb_cov_finish(cv, NULL, cov);
+	emb_eigen_sym(d, cov, s, u);
+	double *w = emb_xmalloc(emb_xmul(top, d) * sizeof *w);
+	for (size_t j = 0; j < top; j++)
+		for (size_t i = 0; i < d; i++)
+			w[j * d + i] = u[i * d + j];
+	free(cov);
+	free(s);
+	free(u);
+	return w;
+}
+
+static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
+{
+	const struct center_opts *co = arg;
+	size_t d = sp->in->dim;
+	bool abtt = co->abtt && d > 0;
+	struct emb_cov cv;
+	struct emb_chunk c = EMB_CHUNK_INIT;
+	if (abtt)
+		emb_cov_init(&cv, d);
+	else
+		emb_cov_init_mean(&cv, d);
+	while (emb_spill_read(sp, &c) > 0)
+		emb_cov_add(&cv, &c);
+	emb_chunk_free(&c);
+
+	double *mean = emb_xmalloc((d ? d : 1) * sizeof *mean);
+	emb_cov_finish(&cv, mean, NULL);
+	size_t top = abtt ? abtt_dims(co, d) : 0;
+	double *w = abtt ? top_directions(d, top, &cv) : NULL;
+	emb_model_init(m, abtt ? EMB_MODEL_ABTT : EMB_MODEL_CENTER, d, mean, w, top,
+		       co->normalize, cv.n);
+	emb_cov_free(&cv);
+}
+
+static void parse(int argc, char **argv, struct center_opts *co)
+{
+	int opt;
+	while ((opt = getopt_long(argc, argv, EMB_COMMON_SHORTOPTS, long_options, NULL)) != -1) {
+		if (emb_common_option(opt, optarg, usage))
+			continue;
+		switch (opt) {
+		case OPT_ABTT:
+			co->abtt = true;
+			if (optarg)
+				co->top = emb_parse_int("--abtt", optarg, 1, EMB_MAX_DIM);
+			break;
+		case OPT_NORMALIZE: co->normalize = true; break;
+		case OPT_SAVE: co->save = optarg; break;
+		case OPT_LOAD: co->load = optarg; break;
+		default: usage(EMB_EXIT_USAGE);
+		}
+	}
+	if (argc - optind > 1)
+		emb_usage_error("extra operand '%s'", argv[optind + 1]);
+	if (co->load && (co->save || co->abtt))
+		emb_usage_error("--load applies a saved model; it cannot be used with %s",
+				co->save ? "--save" : "--abtt");
+}
+
+int main(int argc, char **argv)
+{
+	struct center_opts co = {0};
+
+	emb_proginit(argc, argv);
+	parse(argc, argv, &co);
+	emb_model_filter(optind < argc ? argv[optind] : "-", co.load, co.save, co.normalize,
+			 fit, &co);
+	return EMB_EXIT_OK;
+}

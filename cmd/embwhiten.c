@@ -1,0 +1,195 @@
+/*
+ * embwhiten - BERT-whitening, ZCA and PCA rotation of a vector stream:
+ * fit mean and covariance, then y = (x - mu) U diag((s + eps)^P) [U^T].
+ */
+#include <config.h>
+#include "emb.h"
+#include "emb_linalg.h"
+
+#include <cJSON.h>
+#include <float.h>
+#include <getopt.h>
+#include <gsl/gsl_cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(int status)
+{
+	if (status != EMB_EXIT_OK) {
+		fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
+		exit(status);
+	}
+	printf("Usage: %s [OPTION]... [FILE]\n", emb_progname);
+	fputs("Whiten a vector stream (BERT-whitening): fit the mean mu and covariance\n"
+	      "U S U^T (N-1 normaliser) and write y = (x - mu) U (S + eps)^P, keeping\n"
+	      "the first K columns.  The input is read twice (standard input is\n"
+	      "spilled to a temporary file in $TMPDIR); with --load, once.\n"
+	      "With no FILE, or when FILE is -, read standard input.\n"
+	      "\n"
+	      "  -k, --dims=K             keep the top K principal directions (default: all)\n"
+	      "      --zca                ZCA: U (S + eps)^P U^T, full rank, closest to\n"
+	      "                           the original axes\n"
+	      "      --power=P            scale by eigenvalue^P (default -0.5: whitening;\n"
+	      "                           0: PCA rotation only)\n"
+	      "      --eps=E              add E to the eigenvalues (default 1e-8 times\n"
+	      "                           their mean)\n"
+	      "      --normalize          L2-normalise the output rows\n"
+	      "      --save=MODEL         also write the fitted transform to MODEL\n"
+	      "      --load=MODEL         apply a saved transform, in one pass\n", stdout);
+	fputs(emb_common_help, stdout);
+	fputs("\nExamples:\n"
+	      "  embwhiten -k 256 --save w.model corpus.emb > white.emb\n"
+	      "  embwhiten --load w.model queries.emb\n", stdout);
+	exit(EMB_EXIT_OK);
+}
+
+enum { OPT_ZCA = EMB_OPT_FIRST_PROGRAM, OPT_POWER, OPT_EPS, OPT_NORMALIZE, OPT_SAVE, OPT_LOAD };
+static const struct option long_options[] = {
+	EMB_COMMON_LONGOPTS,
+	{"dims", required_argument, NULL, 'k'},
+	{"zca", no_argument, NULL, OPT_ZCA},
+	{"power", required_argument, NULL, OPT_POWER},
+	{"eps", required_argument, NULL, OPT_EPS},
+	{"normalize", no_argument, NULL, OPT_NORMALIZE},
+	{"save", required_argument, NULL, OPT_SAVE},
+	{"load", required_argument, NULL, OPT_LOAD},
+	{NULL, 0, NULL, 0},
+};
+
+struct whiten_opts {
+	long long k;        /* 0 = all */
+	bool zca, normalize, fit_opts;
+	double power, eps;  /* eps < 0: the default */
+	const char *save, *load;
+};
+
+/* Eigenvalues below this are zero up to rounding: the covariance is
+ * singular there (fewer rows than dims, duplicates, constant columns). */
+static size_t numerical_rank(size_t d, const double *s)
+{
+	double tol = (s[0] > 0 ? s[0] : 0) * (double)d * DBL_EPSILON;
+	size_t r = 0;
+	while (r < d && s[r] > tol)
+		r++;
+	return r;
+}
+
+static double default_eps(size_t d, const double *s)
+{
+	double trace = 0;
+	for (size_t i = 0; i < d; i++)
+		trace += s[i] > 0 ? s[i] : 0;
+	/* With no variance at all every centred row is exactly zero. */
+	return trace > 0 ? 1e-8 * trace / (double)d : 1;
+}
+
+/* Per-direction scale (s + eps)^P, finite whatever s is. */
+static double scale(double s, double eps, double power)
+{
+	double v = (s > 0 ? s : 0) + eps;
+	if (v <= 0)
+		return power < 0 ? 0 : (power == 0 ? 1 : 0);
+	return pow(v, power);
+}
+
+/* Rows of the model matrix: the columns of W. */
+static double *whitening_matrix(size_t d, size_t k, const double *u, const double *f, bool zca)
+{
+	double *w = emb_xmalloc(emb_xmul(emb_xmul(k, d), sizeof *w));
+	for (size_t j = 0; j < k; j++)
+		for (size_t i = 0; i < d; i++)
+			w[j * d + i] = u[i * d + j] * f[j];
+	if (!zca)
+		return w;
+	/* W = U (F U^T) is symmetric, so its rows are its columns; w holds
+	 * F U^T already. */
+	double *z = emb_xmalloc(emb_xmul(emb_xmul(d, d), sizeof *z));
+	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)d, (int)d, 1.0,
+		    u, (int)d, w, (int)d, 0.0, z, (int)d);
+	free(w);
+	return z;
+}
+
+static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
+{
+	const struct whiten_opts *wo = arg;
+	size_t d = sp->in->dim;
+	struct emb_cov cv;
+	struct emb_chunk c = EMB_CHUNK_INIT;
+	emb_cov_init(&cv, d);
+	while (emb_spill_read(sp, &c) > 0)
+		emb_cov_add(&cv, &c);
+	emb_chunk_free(&c);
+	if (wo->k > 0 && d > 0 && (size_t)wo->k > d)
+		emb_usage_error("-k %lld is more than the input's dim %zu", wo->k, d);
+	size_t k = wo->zca || wo->k == 0 ? d : (size_t)wo->k;
+
+	double *mean = emb_xmalloc((d ? d : 1) * sizeof *mean);
+	double *cov = emb_xmalloc(emb_xmul(d ? d : 1, d ? d : 1) * sizeof *cov);
+	double *s = emb_xmalloc((d ? d : 1) * sizeof *s);
+	double *u = emb_xmalloc(emb_xmul(d ? d : 1, d ? d : 1) * sizeof *u);
+	emb_cov_finish(&cv, mean, cov);
+	emb_eigen_sym(d, cov, s, u);
+	double eps = d == 0 ? 0 : wo->eps >= 0 ? wo->eps : default_eps(d, s);
+	size_t rank = d ? numerical_rank(d, s) : 0;
+	if (cv.n > 0 && rank < d && wo->power != 0)
+		emb_warn("covariance is singular (rank %zu < dim %zu, %llu rows): "
+			 "%zu directions are scaled by --eps alone",
+			 rank, d, (unsigned long long)cv.n, d - rank);
+	for (size_t j = 0; j < d; j++)
+		s[j] = scale(s[j], eps, wo->power);
+	double *w = whitening_matrix(d, k, u, s, wo->zca);
+
+	emb_model_init(m, EMB_MODEL_WHITEN, d, mean, w, k, wo->normalize, cv.n);
+	cJSON_AddNumberToObject(m->params, "power", wo->power);
+	cJSON_AddNumberToObject(m->params, "eps", eps);
+	cJSON_AddBoolToObject(m->params, "zca", wo->zca);
+	cJSON_AddNumberToObject(m->params, "rank", (double)rank);
+	free(cov);
+	free(s);
+	free(u);
+	emb_cov_free(&cv);
+}
+
+static void parse(int argc, char **argv, struct whiten_opts *wo)
+{
+	int opt;
+	while ((opt = getopt_long(argc, argv, EMB_COMMON_SHORTOPTS "k:", long_options, NULL)) != -1) {
+		if (emb_common_option(opt, optarg, usage))
+			continue;
+		switch (opt) {
+		case 'k': wo->k = emb_parse_int("-k", optarg, 1, EMB_MAX_DIM); wo->fit_opts = true; break;
+		case OPT_ZCA: wo->zca = wo->fit_opts = true; break;
+		case OPT_POWER: wo->power = emb_parse_double("--power", optarg); wo->fit_opts = true; break;
+		case OPT_EPS:
+			wo->eps = emb_parse_double("--eps", optarg);
+			if (!(wo->eps >= 0))
+				emb_usage_error("--eps must be a number >= 0, not '%s'", optarg);
+			wo->fit_opts = true;
+			break;
+		case OPT_NORMALIZE: wo->normalize = true; break;
+		case OPT_SAVE: wo->save = optarg; break;
+		case OPT_LOAD: wo->load = optarg; break;
+		default: usage(EMB_EXIT_USAGE);
+		}
+	}
+	if (argc - optind > 1)
+		emb_usage_error("extra operand '%s'", argv[optind + 1]);
+	if (wo->zca && wo->k)
+		emb_usage_error("--zca keeps every dimension; it cannot be used with -k");
+	if (wo->load && (wo->save || wo->fit_opts))
+		emb_usage_error("--load applies a saved model; it cannot be used with %s",
+				wo->save ? "--save" : "-k, --zca, --power or --eps");
+}
+
+int main(int argc, char **argv)
+{
+	struct whiten_opts wo = {.power = -0.5, .eps = -1};
+
+	emb_proginit(argc, argv);
+	parse(argc, argv, &wo);
+	emb_model_filter(optind < argc ? argv[optind] : "-", wo.load, wo.save, wo.normalize,
+			 fit, &wo);
+	return EMB_EXIT_OK;
+}

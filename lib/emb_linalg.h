@@ -1,0 +1,163 @@
+/*
+ * emb_linalg.h - the fit steps shared by embcenter, embwhiten and embstat:
+ * streaming mean and covariance, the symmetric eigendecomposition, the
+ * two-pass spill of standard input, and MODEL streams (saved transforms).
+ *
+ * Typical fit (O(d^2) memory whatever the number of rows):
+ *
+ *     struct emb_cov cv;
+ *     emb_cov_init(&cv, in->dim);
+ *     while (emb_read_chunk(in, &c) > 0)
+ *             emb_cov_add(&cv, &c);
+ *     double *mean = emb_xmalloc(d * sizeof *mean), *cov = ... d*d ...;
+ *     emb_cov_finish(&cv, mean, cov);       -- np.mean, np.cov (N-1)
+ *     emb_eigen_sym(d, cov, evals, evecs);  -- descending, vectors in columns
+ *     emb_cov_free(&cv);
+ *
+ * All matrices are dense row-major doubles: element (i, j) of a d x d
+ * matrix A is A[i*d + j].
+ */
+#ifndef EMB_LINALG_H
+#define EMB_LINALG_H
+
+#include "emb.h"
+
+/* ---- streaming mean and covariance (emb_linalg.c) ---- */
+
+/*
+ * Accumulates sum and cross-products of rows in double precision.  Rows
+ * are shifted by the mean of the first chunk before BLAS dsyrk, so data
+ * whose mean is far larger than its spread (1e4 times, say) loses nothing
+ * to cancellation.  All buffers are owned by the struct (emb_cov_free).
+ */
+struct emb_cov {
+	size_t dim;        /* values per row, fixed by emb_cov_init */
+	uint64_t n;        /* rows added so far */
+	/* private */
+	double *shift;     /* dim: subtracted from every row (first chunk's mean) */
+	double *sum;       /* dim: sum of shifted rows */
+	double *cross;     /* dim*dim: upper triangle of sum of shifted outer products */
+	double *buf;       /* shifted rows waiting for dsyrk (a batch) */
+	size_t buf_rows, pend_rows; /* capacity and fill of buf, in rows */
+};
+void emb_cov_init(struct emb_cov *cv, size_t dim);
+/* The same, for the mean only (no O(d^2) work: emb_cov_finish's COV
+ * must then be NULL). */
+void emb_cov_init_mean(struct emb_cov *cv, size_t dim);
+/* Add C's rows (f32 or f64; C->dim must equal cv->dim). */
+void emb_cov_add(struct emb_cov *cv, const struct emb_chunk *c);
+/* MEAN (dim values) and COV (dim*dim, full symmetric, N-1 normaliser as
+ * np.cov) of the rows added, into caller-owned arrays.  Either may be
+ * NULL.  With n < 2 the covariance is all zeros (with n = 0 so is the mean).
+ * May be called again after more emb_cov_add() calls. */
+void emb_cov_finish(struct emb_cov *cv, double *mean, double *cov);
+void emb_cov_free(struct emb_cov *cv);
+
+/* ---- symmetric eigendecomposition (emb_linalg.c) ---- */
+
+/*
+ * Eigenvalues and eigenvectors of the symmetric d x d matrix A (only its
+ * upper triangle is read; A is overwritten).  EVALS (d values) come out in
+ * descending order; EVECS (d*d, caller-owned) holds the unit eigenvectors
+ * as columns: vector j is EVECS[i*d + j], i = 0..d-1, for EVALS[j].  Each
+ * vector's sign is fixed so that its largest-magnitude component is
+ * positive, so results are reproducible.  Uses LAPACK dsyevd (from
+ * OpenBLAS) when configure found it, unless the environment has
+ * EMB_EIGEN=gsl; else GSL's gsl_eigen_symmv.
+ */
+void emb_eigen_sym(size_t d, double *a, double *evals, double *evecs);
+
+/* ---- two passes over an input (emb_spill.c) ---- */
+
+/*
+ * Fit-then-apply programs read their input twice.  emb_spill_begin()
+ * opens PATH for the first pass; when PATH is standard input, every chunk
+ * read through emb_spill_read() is also copied to a temporary binary emb
+ * file in $TMPDIR (default /tmp), which is removed at exit and on
+ * SIGINT/SIGTERM/SIGHUP/SIGPIPE.  emb_spill_rewind() ends the first pass
+ * and opens the second: the named file again, or the spill (unlinked as
+ * soon as it is open).  Values are kept exactly (f64 stays f64).
+ */
+struct emb_spill {
+	struct emb_stream *in;   /* the stream to read in the current pass */
+	/* private */
+	const char *path;
+	struct emb_stream *tmp;  /* writer of the spill, first pass only */
+	char *tmpname;
+};
+/* First pass over PATH ("-" or NULL = stdin) with options O; sp->in is the
+ * opened stream (its header is valid, as after emb_open_r). */
+void emb_spill_begin(struct emb_spill *sp, const char *path, const struct emb_opts *o);
+/* emb_read_chunk() on sp->in, copying the rows to the spill if any. */
+size_t emb_spill_read(struct emb_spill *sp, struct emb_chunk *c);
+/* Close the first pass and open the second in sp->in.  The caller must
+ * have taken what it needs from the first pass's header (emb_open_w_like)
+ * before calling this. */
+void emb_spill_rewind(struct emb_spill *sp, const struct emb_opts *o);
+/* Close the second pass. */
+void emb_spill_end(struct emb_spill *sp);
+
+/* ---- saved transforms: MODEL streams (emb_model.c) ---- */
+
+/*
+ * A MODEL is an ordinary binary f64 vector stream of dim_in values per
+ * row: row "mean" (mu), then rows "w1".."wK" (the K columns of the matrix
+ * W, one per row).  Its header has a member
+ *     "transform": {"kind": KIND, "dim_out": .., "n": .., ...parameters}
+ * with KIND one of:
+ *   center  y = x - mu                            (K = 0)
+ *   abtt    y = (x-mu) - sum_i ((x-mu).w_i) w_i   (w_i: top K directions)
+ *   whiten  y = (x-mu) W, y_j = (x-mu).w_j        (whitening, ZCA, PCA)
+ * and "normalize": true when outputs are L2-normalised afterwards.
+ */
+enum emb_model_kind { EMB_MODEL_CENTER, EMB_MODEL_ABTT, EMB_MODEL_WHITEN };
+struct emb_model {
+	enum emb_model_kind kind;
+	size_t dim_in, dim_out;
+	size_t k;                /* rows of w */
+	double *mean;            /* dim_in (owned) */
+	double *w;               /* k * dim_in, row i is w_{i+1} (owned, or NULL) */
+	bool normalize;
+	struct cJSON *params;    /* the "transform" object (owned) */
+	/* private: scratch for emb_model_apply */
+	void *scratch, *centred;
+	size_t scratch_rows, centred_rows;
+	float *wf;               /* w as f32 for sgemm on f32 chunks */
+};
+/* Fill the kind-independent parts of a new "transform" object: the
+ * caller adds its own parameters to m->params.  Takes ownership of MEAN
+ * and W. */
+void emb_model_init(struct emb_model *m, enum emb_model_kind kind, size_t dim_in,
+		    double *mean, double *w, size_t k, bool normalize, uint64_t n);
+/* Write M to PATH as a MODEL stream whose header otherwise copies IN's
+ * (history). */
+void emb_model_save(const struct emb_model *m, const char *path, const struct emb_stream *in);
+/* Read a MODEL from PATH; dies with "PATH: not a transform model" etc. */
+void emb_model_load(struct emb_model *m, const char *path);
+/* Transform chunk IN into OUT (dim_out values, IN's type and keys),
+ * L2-normalising if m->normalize.  Returns the number of rows that were
+ * all zeros and so stayed unnormalised (the caller reports them). */
+size_t emb_model_apply(struct emb_model *m, const struct emb_chunk *in, struct emb_chunk *out);
+/* The apply pass: read every chunk of IN, write it transformed to OUT
+ * (OUT's dim is set to dim_out and its header written even with no rows).
+ * Dies if IN's dim is not the model's; warns about all-zero rows left
+ * unnormalised.  Neither stream is closed. */
+void emb_model_run(struct emb_model *m, struct emb_stream *in, struct emb_stream *out);
+void emb_model_free(struct emb_model *m);
+
+/*
+ * The whole of a fit/apply filter (embcenter, embwhiten): with LOAD,
+ * apply that MODEL to PATH in one pass; otherwise FIT reads the first pass
+ * through emb_spill_read() and fills the model (ARG is its own), which is
+ * saved to SAVE if not NULL and applied in the second pass.  NORMALIZE
+ * forces L2 normalisation of the output.  Writes standard output.
+ */
+typedef void emb_fit_fn(struct emb_spill *sp, void *arg, struct emb_model *m);
+void emb_model_filter(const char *path, const char *load, const char *save,
+		      bool normalize, emb_fit_fn *fit, void *arg);
+
+/* L2-normalise every row of C in place; zero rows stay zero and are
+ * counted in the return value. */
+size_t emb_normalize_rows(struct emb_chunk *c);
+
+#endif /* EMB_LINALG_H */

@@ -1,0 +1,282 @@
+/*
+ * emb_model.c - saved transforms (MODEL streams) and applying them to
+ * chunks (contracts in emb_linalg.h).
+ */
+#include <config.h>
+#include "emb_linalg.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gsl/gsl_cblas.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const kind_names[] = {
+	[EMB_MODEL_CENTER] = "center", [EMB_MODEL_ABTT] = "abtt", [EMB_MODEL_WHITEN] = "whiten",
+};
+
+void emb_model_init(struct emb_model *m, enum emb_model_kind kind, size_t dim_in,
+		    double *mean, double *w, size_t k, bool normalize, uint64_t n)
+{
+	memset(m, 0, sizeof *m);
+	m->kind = kind;
+	m->dim_in = dim_in;
+	m->dim_out = kind == EMB_MODEL_WHITEN ? k : dim_in;
+	m->mean = mean;
+	m->w = w;
+	m->k = k;
+	m->normalize = normalize;
+	m->params = cJSON_CreateObject();
+	cJSON_AddStringToObject(m->params, "kind", kind_names[kind]);
+	cJSON_AddNumberToObject(m->params, "dim_in", (double)dim_in);
+	cJSON_AddNumberToObject(m->params, "dim_out", (double)m->dim_out);
+	cJSON_AddNumberToObject(m->params, "k", (double)k);
+	cJSON_AddNumberToObject(m->params, "n", (double)n);
+	cJSON_AddBoolToObject(m->params, "normalize", normalize);
+}
+
+void emb_model_save(const struct emb_model *m, const char *path, const struct emb_stream *in)
+{
+	struct emb_opts o = emb_opts;
+	o.out_format = EMB_FMT_EMB;
+	o.out_dtype = EMB_F64;
+	o.progress = false;
+	struct emb_stream *s = emb_open_w_path(path, in, &o);
+	s->dim = m->dim_in;
+	s->has_keys = true;
+	cJSON_DeleteItemFromObjectCaseSensitive(s->meta, "transform");
+	cJSON_AddItemToObject(s->meta, "transform", cJSON_Duplicate(m->params, true));
+	emb_write_header(s);
+	if (m->dim_in > 0) {
+		emb_write_row(s, "mean", m->mean, EMB_F64);
+		for (size_t i = 0; i < m->k; i++) {
+			char key[32];
+			snprintf(key, sizeof key, "w%zu", i + 1);
+			emb_write_row(s, key, m->w + i * m->dim_in, EMB_F64);
+		}
+	}
+	emb_close(s);
+}
+
+static int kind_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof kind_names / sizeof kind_names[0]; i++)
+		if (strcmp(name, kind_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The whole model is O(k * dim) doubles: read it row by row. */
+static size_t read_rows(struct emb_stream *s, double **rows)
+{
+	struct emb_chunk c = EMB_CHUNK_INIT;
+	size_t n = 0, cap = 0, d = s->dim;
+	s->mtype = EMB_F64;
+	while (emb_read_chunk(s, &c) > 0) {
+		if (n + c.rows > cap) {
+			cap = 2 * (n + c.rows);
+			*rows = emb_xrealloc(*rows, emb_xmul(emb_xmul(cap, d), sizeof **rows));
+		}
+		memcpy(*rows + n * d, c.data, c.rows * d * sizeof **rows);
+		n += c.rows;
+	}
+	emb_chunk_free(&c);
+	return n;
+}
+
+void emb_model_load(struct emb_model *m, const char *path)
+{
+	struct emb_opts o = emb_opts;
+	o.in_format = EMB_FMT_AUTO;
+	o.progress = false;
+	struct emb_stream *s = emb_open_r(path, &o);
+	cJSON *t = cJSON_GetObjectItemCaseSensitive(s->meta, "transform");
+	cJSON *kind = cJSON_GetObjectItemCaseSensitive(t, "kind");
+	if (!cJSON_IsObject(t) || !cJSON_IsString(kind))
+		emb_die(EMB_EXIT_DATA, "%s: not a transform model (no \"transform\" in its header)", path);
+	int kd = kind_parse(kind->valuestring);
+	if (kd < 0)
+		emb_die(EMB_EXIT_DATA, "%s: unknown transform kind '%s'", path, kind->valuestring);
+	double *rows = NULL;
+	size_t n = read_rows(s, &rows);
+	if (n == 0 || (kd == EMB_MODEL_CENTER && n != 1))
+		emb_die(EMB_EXIT_DATA, "%s: a %s model has %zu rows", path, kind->valuestring, n);
+	size_t d = s->dim;
+	double *mean = emb_xmalloc(d * sizeof *mean);
+	memcpy(mean, rows, d * sizeof *mean);
+	double *w = NULL;
+	if (n > 1) {
+		w = emb_xmalloc((n - 1) * d * sizeof *w);
+		memcpy(w, rows + d, (n - 1) * d * sizeof *w);
+	}
+	free(rows);
+	cJSON *norm = cJSON_GetObjectItemCaseSensitive(t, "normalize");
+	cJSON *nfit = cJSON_GetObjectItemCaseSensitive(t, "n");
+	emb_model_init(m, (enum emb_model_kind)kd, d, mean, w, n - 1, cJSON_IsTrue(norm),
+		       cJSON_IsNumber(nfit) ? (uint64_t)nfit->valuedouble : 0);
+	cJSON_Delete(m->params);
+	m->params = cJSON_Duplicate(t, true);
+	emb_close(s);
+}
+
+static void *scratch(struct emb_model *m, size_t rows, size_t size)
+{
+	if (rows > m->scratch_rows) {
+		free(m->scratch);
+		m->scratch = emb_xmalloc(emb_xmul(emb_xmul(rows, m->k ? m->k : 1), size));
+		m->scratch_rows = rows;
+	}
+	return m->scratch;
+}
+
+/* Y = X - mean, in X's type: the subtraction is done in double so a large
+ * common offset costs no precision beyond the output type's. */
+static void subtract_mean(const struct emb_model *m, const struct emb_chunk *in, void *y)
+{
+	size_t d = m->dim_in;
+	for (size_t i = 0; i < in->rows; i++) {
+		if (in->type == EMB_F64) {
+			const double *x = emb_row_f64(in, i);
+			double *r = (double *)y + i * d;
+			for (size_t j = 0; j < d; j++)
+				r[j] = x[j] - m->mean[j];
+		} else {
+			const float *x = emb_row_f32(in, i);
+			float *r = (float *)y + i * d;
+			for (size_t j = 0; j < d; j++)
+				r[j] = (float)((double)x[j] - m->mean[j]);
+		}
+	}
+}
+
+/* C (rows x k) = A (rows x d) W^T, or for ABTT A -= (A W^T) W. */
+static void project(struct emb_model *m, const void *a, void *c, size_t rows, enum emb_dtype t)
+{
+	int r = (int)rows, k = (int)m->k, d = (int)m->dim_in;
+	if (t == EMB_F64) {
+		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r, k, d, 1.0, a, d,
+			    m->w, d, 0.0, c, k);
+		return;
+	}
+	if (!m->wf) {
+		m->wf = emb_xmalloc(m->k * m->dim_in * sizeof *m->wf);
+		for (size_t i = 0; i < m->k * m->dim_in; i++)
+			m->wf[i] = (float)m->w[i];
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r, k, d, 1.0f, a, d,
+		    m->wf, d, 0.0f, c, k);
+}
+
+static void remove_top(struct emb_model *m, void *y, size_t rows, enum emb_dtype t)
+{
+	int r = (int)rows, k = (int)m->k, d = (int)m->dim_in;
+	void *p = scratch(m, rows, t == EMB_F64 ? sizeof(double) : sizeof(float));
+	project(m, y, p, rows, t);
+	if (t == EMB_F64)
+		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, d, k, -1.0, p, k,
+			    m->w, d, 1.0, y, d);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, d, k, -1.0f, p, k,
+			    m->wf, d, 1.0f, y, d);
+}
+
+size_t emb_model_apply(struct emb_model *m, const struct emb_chunk *in, struct emb_chunk *out)
+{
+	emb_chunk_reserve(out, in->rows, m->dim_out, in->type, in->keys != NULL);
+	for (size_t i = 0; in->keys && i < in->rows; i++)
+		emb_chunk_set_key(out, i, in->keys[i], strlen(in->keys[i]));
+	if (in->rows == 0 || m->dim_in == 0)
+		return 0;
+	if (m->kind == EMB_MODEL_WHITEN) {
+		/* The centred copy needs rows x dim_in, the scratch rows x k. */
+		if (in->rows > m->centred_rows) {
+			free(m->centred);
+			m->centred = emb_xmalloc(emb_xmul(emb_xmul(in->rows, m->dim_in), sizeof(double)));
+			m->centred_rows = in->rows;
+		}
+		subtract_mean(m, in, m->centred);
+		project(m, m->centred, out->data, in->rows, in->type);
+	} else {
+		subtract_mean(m, in, out->data);
+		if (m->kind == EMB_MODEL_ABTT && m->k > 0)
+			remove_top(m, out->data, in->rows, in->type);
+	}
+	return m->normalize ? emb_normalize_rows(out) : 0;
+}
+
+void emb_model_free(struct emb_model *m)
+{
+	free(m->mean);
+	free(m->w);
+	free(m->scratch);
+	free(m->centred);
+	free(m->wf);
+	cJSON_Delete(m->params);
+	memset(m, 0, sizeof *m);
+}
+
+void emb_model_run(struct emb_model *m, struct emb_stream *in, struct emb_stream *out)
+{
+	if (in->dim != 0 && in->dim != m->dim_in)
+		emb_die(EMB_EXIT_DATA, "%s: dim %zu differs from the model's %zu",
+			in->name, in->dim, m->dim_in);
+	out->dim = m->dim_out;
+	emb_write_header(out);
+	struct emb_chunk c = EMB_CHUNK_INIT, y = EMB_CHUNK_INIT;
+	uint64_t zeros = 0;
+	while (emb_read_chunk(in, &c) > 0) {
+		zeros += emb_model_apply(m, &c, &y);
+		emb_write_chunk(out, &y);
+	}
+	if (zeros)
+		emb_warn("%llu rows were all zeros after the transform and were left unnormalised",
+			 (unsigned long long)zeros);
+	emb_chunk_free(&c);
+	emb_chunk_free(&y);
+}
+
+static enum emb_dtype memory_type(const struct emb_stream *s)
+{
+	return s->dtype == EMB_F64 ? EMB_F64 : EMB_F32;
+}
+
+void emb_model_filter(const char *path, const char *load, const char *save,
+		      bool normalize, emb_fit_fn *fit, void *arg)
+{
+	struct emb_model m;
+	struct emb_stream *out;
+	/* A closed stdout would hand its descriptor to the spill or the
+	 * model file, and our output would land there: hold it with a
+	 * read-only descriptor, so writes still fail with EBADF. */
+	if (fcntl(STDOUT_FILENO, F_GETFD) < 0 && errno == EBADF) {
+		int fd = open("/dev/null", O_RDONLY);
+		if (fd >= 0 && fd != STDOUT_FILENO) {
+			dup2(fd, STDOUT_FILENO);
+			close(fd);
+		}
+	}
+	if (load) {
+		emb_model_load(&m, load);
+		m.normalize |= normalize;
+		struct emb_stream *in = emb_open_r(path, &emb_opts);
+		in->mtype = memory_type(in);
+		out = emb_open_w_like(in, &emb_opts);
+		emb_model_run(&m, in, out);
+		emb_close(in);
+	} else {
+		struct emb_spill sp;
+		emb_spill_begin(&sp, path, &emb_opts);
+		sp.in->mtype = memory_type(sp.in);
+		fit(&sp, arg, &m);
+		if (save)
+			emb_model_save(&m, save, sp.in);
+		out = emb_open_w_like(sp.in, &emb_opts);
+		emb_spill_rewind(&sp, &emb_opts);
+		emb_model_run(&m, sp.in, out);
+		emb_spill_end(&sp);
+	}
+	emb_close(out);
+	emb_model_free(&m);
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env bats
+# embcenter: centring, --normalize and all-but-the-top against numpy,
+# saved models, the stdin spill, and every error message.
+load test_helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+# py CODE ARGS...: python with numpy as np and tests/oracle.py as o;
+# load(F) reads a stream file into a float64 matrix; abtt(X, D) is
+# Mu & Viswanath's post-processing with the centred vectors projected.
+py() {
+	oracle -c "import sys, numpy as np, oracle as o
+def load(f):
+    return o.read(open(f, 'rb').read())[0].astype(np.float64)
+def abtt(x, d):
+    xc = x - x.mean(0)
+    s, u = np.linalg.eigh(np.cov(xc.T))
+    top = u[:, ::-1][:, :d]
+    return xc - xc @ top @ top.T
+$1" "${@:2}"
+}
+
+# same A B: the same keys and values (headers differ in their history).
+same() {
+	cmp <(embcat -O tsv "$1") <(embcat -O tsv "$2")
+}
+
+aniso() {
+	embgen -n 800 -d 12 --seed 4 --anisotropic --keys > a.emb
+}
+
+@test "default: subtract the mean (numpy, 1e-5)" {
+	aniso
+	embcenter a.emb > c.emb
+	py 'x = load("a.emb"); c = load("c.emb")
+assert c.shape == x.shape
+assert np.abs(c - (x - x.mean(0))).max() < 1e-5, np.abs(c - (x - x.mean(0))).max()
+assert np.abs(c.mean(0)).max() < 1e-5'
+	run embcat -O tsv c.emb
+	assert_line --index 0 --regexp '^w0	'
+}
+
+@test "mean 1e4 times the spread: centred values exact to 1e-9 (f64)" {
+	py 'rng = np.random.default_rng(3)
+x = 1e4 + rng.standard_normal((2500, 5))
+sys.stdout.buffer.write(o.write(x, "f64"))' > big.emb
+	embcenter big.emb > c.emb
+	embcenter --abtt=2 big.emb > t.emb
+	py 'x = load("big.emb"); c = load("c.emb"); t = load("t.emb")
+assert np.abs(c - (x - x.mean(0))).max() < 1e-9
+assert np.abs(t - abtt(x, 2)).max() < 1e-9, np.abs(t - abtt(x, 2)).max()'
+}
+
+@test "--normalize: centred rows scaled to unit length" {
+	aniso
+	embcenter --normalize a.emb > n.emb
+	py 'x = load("a.emb"); n = load("n.emb")
+c = x - x.mean(0)
+assert np.abs(n - c / np.linalg.norm(c, axis=1, keepdims=True)).max() < 1e-6'
+}
+
+@test "--abtt D removes the top D principal directions (numpy, 1e-4)" {
+	aniso
+	embcenter --abtt=3 a.emb > t3.emb
+	embcenter --abtt a.emb > t1.emb
+	embcenter --abtt=3 --normalize a.emb > t3n.emb
+	py 'x = load("a.emb")
+for d, f in ((3, "t3.emb"), (1, "t1.emb")):
+    t = load(f)
+    assert np.abs(t - abtt(x, d)).max() < 1e-4, (d, np.abs(t - abtt(x, d)).max())
+want = abtt(x, 3); want /= np.linalg.norm(want, axis=1, keepdims=True)
+assert np.abs(load("t3n.emb") - want).max() < 1e-5'
+}
+
+@test "--abtt default D is dim/100 rounded, at least 1" {
+	embgen -n 300 -d 250 --seed 2 --anisotropic > w.emb
+	embcenter --abtt --save m250 w.emb > /dev/null
+	embgen -n 30 -d 20 --seed 2 > s.emb
+	embcenter --abtt --save m20 s.emb > /dev/null
+	run embinfo m250
+	assert_output --partial '"k":	3'
+	assert_output --partial '"kind":	"abtt"'
+	run embinfo m20
+	assert_output --partial '"k":	1'
+}
+
+@test "--save writes mean (and directions); --load applies it to new rows in one pass" {
+	aniso
+	embgen -n 7 -d 12 --seed 8 > q.emb
+	embcenter --save m a.emb > c.emb
+	embcenter --load m a.emb > c2.emb
+	same c.emb c2.emb
+	embcenter --load m < q.emb > qc.emb
+	run embcat -O tsv m
+	assert_equal "${#lines[@]}" 1
+	assert_line --index 0 --regexp '^mean	'
+	run embinfo m
+	assert_output --partial '"kind":	"center"'
+	embcenter --abtt=2 --save t a.emb > t.emb
+	embcenter --load t a.emb > t2.emb
+	same t.emb t2.emb
+	embcenter --load t q.emb > qt.emb
+	py 'x = load("a.emb"); q = load("q.emb"); m = load("m"); t = load("t")
+assert np.abs(m[0] - x.mean(0)).max() < 1e-6
+assert np.abs(load("qc.emb") - (q - x.mean(0))).max() < 1e-5
+assert t.shape == (3, 12)
+qc = q - x.mean(0); u = t[1:].T
+assert np.abs(load("qt.emb") - (qc - qc @ u @ u.T)).max() < 1e-5
+s, v = np.linalg.eigh(np.cov(x.T))
+top = v[:, ::-1][:, :2]
+assert np.abs(np.abs(top.T @ u) - np.eye(2)).max() < 1e-6'
+}
+
+@test "stdin, a pipe, TSV and a file give the same rows; the spill is removed" {
+	aniso
+	embcat -O tsv a.emb > a.tsv
+	mkdir tmp
+	embcenter a.emb > file.emb
+	TMPDIR=$PWD/tmp embcenter < a.emb > redirect.emb
+	cat a.emb | TMPDIR=$PWD/tmp embcenter > pipe.emb
+	cat a.tsv | TMPDIR=$PWD/tmp embcenter -O emb > tsv.emb
+	same file.emb redirect.emb
+	same file.emb pipe.emb
+	assert_equal "$(ls tmp)" ""
+	run embcenter a.tsv
+	assert_line --index 0 --regexp '^w0	'
+	py 'a, b = load("file.emb"), load("tsv.emb")
+assert np.abs(a - b).max() < 1e-6'
+}
+
+@test "empty input gives an empty output and status 0" {
+	run --separate-stderr embcenter < /dev/null
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" ""
+}
+
+@test "data errors: bad rows, dim mismatch, not a model" {
+	printf 'a 1 2\nb 3 x\n' > bad.tsv
+	run -1 --separate-stderr embcenter bad.tsv
+	assert_output ""
+	[[ "$stderr" == "embcenter: bad.tsv:2: "* ]]
+	embgen -n 20 -d 4 > d4.emb
+	embgen -n 20 -d 3 > d3.emb
+	embcenter --save m4 d4.emb > /dev/null
+	run -1 --separate-stderr embcenter --load m4 d3.emb
+	assert_equal "$stderr" "embcenter: d3.emb: dim 3 differs from the model's 4"
+	assert_output ""
+	run -1 --separate-stderr embcenter --load d3.emb d3.emb
+	assert_equal "$stderr" "embcenter: d3.emb: not a transform model (no \"transform\" in its header)"
+	assert_output ""
+}
+
+@test "usage errors exit 2" {
+	embgen -n 20 -d 4 > d4.emb
+	run -2 --separate-stderr embcenter --abtt=0 d4.emb
+	assert_equal "$stderr" "embcenter: --abtt must be between 1 and 16777216, not 0
+Try 'embcenter --help' for more information."
+	run -2 --separate-stderr embcenter --abtt=5 d4.emb
+	assert_equal "$stderr" "embcenter: --abtt 5 is more than the input's dim 4
+Try 'embcenter --help' for more information."
+	assert_output ""
+	run -2 --separate-stderr embcenter --load m --abtt d4.emb
+	assert_equal "$stderr" "embcenter: --load applies a saved model; it cannot be used with --abtt
+Try 'embcenter --help' for more information."
+	run -2 --separate-stderr embcenter --load m --save n d4.emb
+	assert_equal "$stderr" "embcenter: --load applies a saved model; it cannot be used with --save
+Try 'embcenter --help' for more information."
+	run -2 --separate-stderr embcenter d4.emb d4.emb
+	assert_equal "$stderr" "embcenter: extra operand 'd4.emb'
+Try 'embcenter --help' for more information."
+}
