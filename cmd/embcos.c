@@ -1,0 +1,683 @@
+/*
+ * embcos - cosine (or dot, euclidean, manhattan) similarity of vectors:
+ * row by row, by key, top-k neighbours, all pairs, and per block of
+ * dimensions.
+ */
+#include <config.h>
+#include "emb.h"
+#include "emb_knn.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum mode { MODE_PAIRED, MODE_PAIRS, MODE_TOPK, MODE_MATRIX, MODE_BLOCKS };
+enum zero { ZERO_ERROR, ZERO_NAN, ZERO_ZERO };
+enum oov { OOV_SKIP, OOV_NAN, OOV_ZERO, OOV_ERROR };
+
+static struct {
+	enum mode mode;
+	const char *mode_opt;     /* the option that chose the mode */
+	enum emb_sim sim;
+	enum zero zero;
+	enum oov oov;
+	bool ignore_case, exclude_self, softmax;
+	double tau;
+	long long k;
+	const char *pairs, *db, *blocks;
+} cfg = { .mode = MODE_PAIRED, .sim = EMB_SIM_COS };
+
+static void usage(int status)
+{
+	if (status != EMB_EXIT_OK) {
+		fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
+		exit(status);
+	}
+	printf("Usage: %s [OPTION]... [A [B]]\n"
+	       "  or:  %s --pairs=PAIRS [OPTION]... [VECTORS]\n"
+	       "  or:  %s --topk=K --db=DB [OPTION]... [QUERIES]\n"
+	       "  or:  %s --matrix [OPTION]... [A [B]]\n"
+	       "  or:  %s --blocks=SPEC [OPTION]... [A [B]]\n",
+	       emb_progname, emb_progname, emb_progname, emb_progname, emb_progname);
+	fputs("Score vectors by cosine similarity (or another function below).\n"
+	      "Paired (default): row i of A against row i of B, as 'keyA keyB score'.\n"
+	      "A missing operand, or -, is standard input; if both are standard input,\n"
+	      "each row is paired with itself.\n"
+	      "\n"
+	      "Modes:\n"
+	      "      --pairs=PAIRS        look up the first two tab-separated columns of\n"
+	      "                           PAIRS as keys in VECTORS; print each line with\n"
+	      "                           the score appended\n"
+	      "      --oov=MODE           --pairs with a missing key: skip (default),\n"
+	      "                           nan, zero or error\n"
+	      "      --ignore-case        --pairs: match keys ignoring ASCII case\n"
+	      "  -k, --topk=K             the K best rows of DB for each query, as\n"
+	      "                           'qkey dbkey score rank' (ties: lower DB row first)\n"
+	      "      --db=DB              the database searched by --topk (streamed)\n"
+	      "      --exclude-self       --topk: skip DB row i for query i\n"
+	      "      --matrix             all pairs of A and B (B defaults to A): one\n"
+	      "                           output row per row of A (TSV unless -O emb)\n"
+	      "      --blocks=SPEC        paired, plus the score of each block of\n"
+	      "                           dimensions: SPEC is N equal blocks or ranges\n"
+	      "                           like 0:384,384:768 (start inclusive, end not)\n"
+	      "      --softmax=TAU        --topk, --matrix: print exp(s/TAU)/sum exp(s/TAU)\n"
+	      "                           over all DB rows instead of the score s\n"
+	      "\n"
+	      "Similarity:\n"
+	      "      --cos                cosine (default)\n"
+	      "      --dot                dot product\n"
+	      "      --euclidean          minus the euclidean distance\n"
+	      "      --manhattan          minus the manhattan distance\n"
+	      "      --zero=MODE          cosine with a zero vector: error (default),\n"
+	      "                           nan or zero\n", stdout);
+	fputs(emb_common_help, stdout);
+	fputs("\nExamples:\n"
+	      "  embcos a.emb b.emb | head -n 3\n"
+	      "  embcos --pairs pairs.tsv vectors.emb | embspearman\n"
+	      "  embcos --topk 5 --db vectors.emb queries.emb\n", stdout);
+	exit(EMB_EXIT_OK);
+}
+
+enum {
+	OPT_PAIRS = EMB_OPT_FIRST_PROGRAM, OPT_OOV, OPT_IGNORE_CASE, OPT_DB,
+	OPT_EXCLUDE_SELF, OPT_MATRIX, OPT_BLOCKS, OPT_SOFTMAX, OPT_COS, OPT_DOT,
+	OPT_EUCLIDEAN, OPT_MANHATTAN, OPT_ZERO,
+};
+
+static const struct option long_options[] = {
+	EMB_COMMON_LONGOPTS,
+	{"pairs", required_argument, NULL, OPT_PAIRS},
+	{"oov", required_argument, NULL, OPT_OOV},
+	{"ignore-case", no_argument, NULL, OPT_IGNORE_CASE},
+	{"topk", required_argument, NULL, 'k'},
+	{"db", required_argument, NULL, OPT_DB},
+	{"exclude-self", no_argument, NULL, OPT_EXCLUDE_SELF},
+	{"matrix", no_argument, NULL, OPT_MATRIX},
+	{"blocks", required_argument, NULL, OPT_BLOCKS},
+	{"softmax", required_argument, NULL, OPT_SOFTMAX},
+	{"cos", no_argument, NULL, OPT_COS},
+	{"dot", no_argument, NULL, OPT_DOT},
+	{"euclidean", no_argument, NULL, OPT_EUCLIDEAN},
+	{"manhattan", no_argument, NULL, OPT_MANHATTAN},
+	{"zero", required_argument, NULL, OPT_ZERO},
+	{NULL, 0, NULL, 0},
+};
+
+/* ---- small helpers ---- */
+
+static void set_mode(enum mode m, const char *opt)
+{
+	if (cfg.mode_opt && cfg.mode != m)
+		emb_usage_error("options %s and %s cannot be used together", cfg.mode_opt, opt);
+	cfg.mode = m;
+	cfg.mode_opt = opt;
+}
+
+static int parse_name(const char *opt, const char *arg, const char *const names[], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(arg, names[i]) == 0)
+			return (int)i;
+	char list[128] = "";
+	for (size_t i = 0; i < n; i++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+			 i ? ", " : "", names[i]);
+	emb_usage_error("unknown %s '%s' (known: %s)", opt, arg, list);
+}
+
+/* A score as text: enough digits for 1e-9 relative, and plain "nan". */
+static void put_score(double v)
+{
+	if (isnan(v))
+		fputs("nan", stdout);
+	else
+		printf("%.9g", v);
+}
+
+/* The cosine score for a zero vector, when --zero allows one. */
+static double zero_score(void)
+{
+	return cfg.zero == ZERO_ZERO ? 0.0 : NAN;
+}
+
+/* Check a row before scoring it: finite, and not zero when that is an
+ * error.  FILE and ROW (1-based) name it in the message. */
+static void check_row(const char *file, uint64_t row, const float *x, size_t dim)
+{
+	double dot, aa, bb;
+	emb_dot3_f32(x, x, dim, &dot, &aa, &bb);
+	if (!isfinite(aa))
+		emb_die_at(file, row, "value is not finite");
+	if (aa == 0 && cfg.sim == EMB_SIM_COS && cfg.zero == ZERO_ERROR)
+		emb_die_at(file, row, "zero vector: cosine is undefined (see --zero)");
+}
+
+/* Score with the zero-vector rule applied. */
+static double score(const float *a, const float *b, size_t dim)
+{
+	double s = emb_sim_f32(cfg.sim, a, b, dim);
+	return isnan(s) ? zero_score() : s;
+}
+
+static const char *row_key(char **keys, size_t i, uint64_t rowno, char *buf)
+{
+	if (keys)
+		return keys[i];
+	snprintf(buf, 24, "%llu", (unsigned long long)rowno);
+	return buf;
+}
+
+static void check_dims(const char *a, size_t da, const char *b, size_t db)
+{
+	if (da && db && da != db)
+		emb_die(EMB_EXIT_DATA, "dim mismatch: %s has dim %zu, %s has dim %zu", a, da, b, db);
+}
+
+/* ---- paired and blocks: two streams read in step ---- */
+
+struct side {
+	struct emb_stream *s;
+	struct emb_chunk c;
+	size_t pos;     /* next row of c */
+	uint64_t row;   /* 1-based number of the current row */
+};
+
+static void side_open(struct side *x, const char *path)
+{
+	x->s = emb_open_r(path, &emb_opts);
+	x->s->mtype = EMB_F32;
+	struct emb_chunk init = EMB_CHUNK_INIT;
+	x->c = init;
+	x->pos = 0;
+	x->row = 0;
+}
+
+/* Advance to the next row; false at the end of the stream. */
+static bool side_next(struct side *x)
+{
+	if (x->pos + 1 < x->c.rows && x->row > 0) {
+		x->pos++;
+	} else {
+		if (emb_read_chunk(x->s, &x->c) == 0)
+			return false;
+		x->pos = 0;
+	}
+	x->row++;
+	return true;
+}
+
+static const float *side_vec(const struct side *x)
+{
+	return emb_row_f32(&x->c, x->pos);
+}
+
+static const char *side_key(const struct side *x, char *buf)
+{
+	return row_key(x->c.keys, x->pos, x->row, buf);
+}
+
+static void side_close(struct side *x)
+{
+	emb_close(x->s);
+	emb_chunk_free(&x->c);
+}
+
+struct block { size_t lo, hi; };
+
+static size_t parse_ranges(const char *spec, struct block **out)
+{
+	size_t n = 0;
+	struct block *b = NULL;
+	for (const char *p = spec; *p;) {
+		char *end;
+		unsigned long long lo, hi;
+		if (*p < '0' || *p > '9')
+			goto bad;
+		lo = strtoull(p, &end, 10);
+		if (*end != ':' || end[1] < '0' || end[1] > '9')
+			goto bad;
+		hi = strtoull(end + 1, &end, 10);
+		if (hi <= lo || (*end && *end != ','))
+			goto bad;
+		b = emb_xrealloc(b, (n + 1) * sizeof *b);
+		b[n++] = (struct block){(size_t)lo, (size_t)hi};
+		p = *end ? end + 1 : end;
+		if (*end && !*p)
+			goto bad;
+	}
+	*out = b;
+	return n;
+bad:
+	emb_usage_error("--blocks wants N or ranges like 0:384,384:768, not '%s'", spec);
+}
+
+/* The blocks of SPEC for DIM dimensions: N equal blocks (the first dim%N
+ * one wider, as numpy.array_split does) or explicit ranges. */
+static size_t blocks_for(const char *spec, size_t dim, const char *file, struct block **out)
+{
+	if (!strchr(spec, ':')) {
+		size_t n = (size_t)emb_parse_int("--blocks", spec, 1, EMB_MAX_DIM);
+		if (n > dim)
+			emb_die(EMB_EXIT_DATA, "--blocks: %zu blocks of %s's %zu dimensions", n, file, dim);
+		struct block *b = emb_xmalloc(n * sizeof *b);
+		for (size_t i = 0, lo = 0; i < n; i++) {
+			size_t w = dim / n + (i < dim % n);
+			b[i] = (struct block){lo, lo + w};
+			lo += w;
+		}
+		*out = b;
+		return n;
+	}
+	size_t n = parse_ranges(spec, out);
+	for (size_t i = 0; i < n; i++)
+		if ((*out)[i].hi > dim)
+			emb_die(EMB_EXIT_DATA, "--blocks: range %zu:%zu is outside %s's %zu dimensions",
+				(*out)[i].lo, (*out)[i].hi, file, dim);
+	return n;
+}
+
+static void print_pair(const struct side *a, const struct side *b, const struct block *blk,
+		       size_t nblk)
+{
+	char ka[24], kb[24];
+	size_t dim = a->s->dim;
+	const float *x = side_vec(a), *y = side_vec(b);
+	printf("%s\t%s\t", side_key(a, ka), side_key(b, kb));
+	put_score(score(x, y, dim));
+	for (size_t i = 0; i < nblk; i++) {
+		size_t lo = blk[i].lo, w = blk[i].hi - blk[i].lo;
+		if (cfg.sim == EMB_SIM_COS && cfg.zero == ZERO_ERROR) {
+			double dot, aa, bb;
+			emb_dot3_f32(x + lo, y + lo, w, &dot, &aa, &bb);
+			if (aa == 0 || bb == 0)
+				emb_die_at(aa == 0 ? a->s->name : b->s->name, a->row,
+					   "zero vector in block %zu:%zu: cosine is undefined (see --zero)",
+					   blk[i].lo, blk[i].hi);
+		}
+		putchar('\t');
+		put_score(score(x + lo, y + lo, w));
+	}
+	putchar('\n');
+}
+
+static void run_paired(const char *pa, const char *pb)
+{
+	struct side a, b = {0};
+	bool self = strcmp(pa, "-") == 0 && strcmp(pb, "-") == 0;
+	side_open(&a, pa);
+	if (!self) {
+		side_open(&b, pb);
+		check_dims(a.s->name, a.s->dim, b.s->name, b.s->dim);
+	}
+	struct side *bp = self ? &a : &b;
+	struct block *blk = NULL;
+	size_t nblk = 0;
+	if (cfg.mode == MODE_BLOCKS && a.s->dim)
+		nblk = blocks_for(cfg.blocks, a.s->dim, a.s->name, &blk);
+
+	for (;;) {
+		bool more_a = side_next(&a);
+		bool more_b = self ? more_a : side_next(&b);
+		if (!more_a || !more_b) {
+			if (more_a != more_b) {
+				struct side *rest = more_a ? &a : &b;
+				while (side_next(rest))
+					;
+				emb_die(EMB_EXIT_DATA, "%s has %llu rows but %s has %llu",
+					a.s->name, (unsigned long long)a.row,
+					b.s->name, (unsigned long long)b.row);
+			}
+			break;
+		}
+		check_row(a.s->name, a.row, side_vec(&a), a.s->dim);
+		if (!self)
+			check_row(b.s->name, b.row, side_vec(&b), b.s->dim);
+		print_pair(&a, bp, blk, nblk);
+	}
+	free(blk);
+	side_close(&a);
+	if (!self)
+		side_close(&b);
+}
+
+/* ---- by key ---- */
+
+struct oov_count { uint64_t pairs, missing, blank; };
+
+/* Split LINE into its first two fields (tab-separated, or blank-separated
+ * when the line has no tab).  Returns the number found (0, 1 or 2). */
+static int two_keys(const char *line, const char *k[2], size_t len[2])
+{
+	const char *sep = strchr(line, '\t') ? "\t" : " ";
+	const char *p = line;
+	int n = 0;
+	while (n < 2) {
+		if (*sep == ' ')
+			p += strspn(p, " ");
+		if (!*p)
+			break;
+		size_t l = strcspn(p, sep);
+		k[n] = p;
+		len[n++] = l;
+		p += l;
+		if (!*p)
+			break;
+		p++;
+	}
+	return n;
+}
+
+static double pair_score(const struct emb_table *t, long i, long j, const char *pairs,
+			 uint64_t lineno, const char *const k[2])
+{
+	const float *x = emb_table_row(t, (size_t)i), *y = emb_table_row(t, (size_t)j);
+	for (int s = 0; s < 2; s++) {
+		const float *v = s ? y : x;
+		double dot, aa, bb;
+		emb_dot3_f32(v, v, t->dim, &dot, &aa, &bb);
+		if (!isfinite(aa))
+			emb_die_at(pairs, lineno, "vector of key '%.*s' has a value that is not finite",
+				   (int)strcspn(k[s], "\t "), k[s]);
+		if (aa == 0 && cfg.sim == EMB_SIM_COS && cfg.zero == ZERO_ERROR)
+			emb_die_at(pairs, lineno, "zero vector for key '%.*s': cosine is undefined (see --zero)",
+				   (int)strcspn(k[s], "\t "), k[s]);
+	}
+	return score(x, y, t->dim);
+}
+
+static void pairs_line(const struct emb_table *t, const char *vectors, char *line,
+		       uint64_t lineno, struct oov_count *n)
+{
+	const char *k[2];
+	size_t len[2];
+	int nf = two_keys(line, k, len);
+	if (nf == 0) {
+		n->blank++;
+		return;
+	}
+	if (nf < 2)
+		emb_die_at(cfg.pairs, lineno, "expected two keys separated by a tab, found one field");
+	n->pairs++;
+	long i = emb_table_find(t, k[0], len[0]), j = emb_table_find(t, k[1], len[1]);
+	double s;
+	if (i < 0 || j < 0) {
+		n->missing++;
+		int m = i < 0 ? 0 : 1;
+		if (cfg.oov == OOV_ERROR)
+			emb_die_at(cfg.pairs, lineno, "key '%.*s' is not in %s", (int)len[m], k[m], vectors);
+		if (cfg.oov == OOV_SKIP)
+			return;
+		s = cfg.oov == OOV_NAN ? NAN : 0.0;
+	} else {
+		s = pair_score(t, i, j, cfg.pairs, lineno, k);
+	}
+	fputs(line, stdout);
+	putchar('\t');
+	put_score(s);
+	putchar('\n');
+}
+
+static void run_pairs(const char *vectors)
+{
+	struct emb_table *t = emb_table_load(vectors, &emb_opts, cfg.ignore_case);
+	const char *vname = strcmp(vectors, "-") ? vectors : "-";
+	FILE *fp = emb_fopen_r(cfg.pairs);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	uint64_t lineno = 0;
+	struct oov_count n = {0, 0, 0};
+	while ((len = getline(&line, &cap, fp)) > 0) {
+		lineno++;
+		/* word-sim files come with CRLF: the CR is not part of a field */
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		pairs_line(t, vname, line, lineno, &n);
+	}
+	emb_fclose_r(fp, cfg.pairs);
+	free(line);
+	static const char *const what[] = {"skipped", "scored nan", "scored 0", ""};
+	if (n.missing)
+		emb_warn("%s: %llu of %llu pairs (%.1f%%) %s: key not in %s", cfg.pairs,
+			 (unsigned long long)n.missing, (unsigned long long)n.pairs,
+			 100.0 * (double)n.missing / (double)n.pairs, what[cfg.oov], vname);
+	if (n.blank)
+		emb_warn("%s: %llu blank lines skipped", cfg.pairs, (unsigned long long)n.blank);
+	emb_table_free(t);
+}
+
+/* ---- top-k ---- */
+
+/* Keys of a streamed database, kept as one arena (keys are small next to
+ * the vectors, which are not kept). */
+struct keys { char *buf; size_t len, cap; size_t *off; size_t n, ncap; };
+
+static void keys_add(struct keys *k, const char *key)
+{
+	size_t l = strlen(key) + 1;
+	if (k->len + l > k->cap) {
+		k->cap = (k->len + l) * 2;
+		k->buf = emb_xrealloc(k->buf, k->cap);
+	}
+	if (k->n == k->ncap) {
+		k->ncap = k->ncap ? 2 * k->ncap : 1024;
+		k->off = emb_xrealloc(k->off, emb_xmul(k->ncap, sizeof *k->off));
+	}
+	memcpy(k->buf + k->len, key, l);
+	k->off[k->n++] = k->len;
+	k->len += l;
+}
+
+static void check_table(const struct emb_table *t, const char *name)
+{
+	for (size_t i = 0; i < t->rows; i++)
+		check_row(name, i + 1, emb_table_row(t, i), t->dim);
+}
+
+static void print_topk(const struct emb_table *q, struct emb_topk *top, const struct keys *dbk,
+		       bool db_keys, const double *lse)
+{
+	for (size_t i = 0; i < q->rows; i++) {
+		emb_topk_sort(top, i);
+		for (size_t r = 0; r < top->count[i]; r++) {
+			double s = top->score[i * top->k + r];
+			uint64_t row = top->row[i * top->k + r];
+			if (db_keys)
+				printf("%s\t%s\t", q->keys[i], dbk->buf + dbk->off[row]);
+			else
+				printf("%s\t%llu\t", q->keys[i], (unsigned long long)row + 1);
+			put_score(lse ? exp(s / cfg.tau - lse[i]) : s);
+			printf("\t%zu\n", r + 1);
+		}
+	}
+}
+
+static void run_topk(const char *queries)
+{
+	struct emb_table *q = emb_table_load(queries, &emb_opts, false);
+	check_table(q, strcmp(queries, "-") ? queries : "-");
+	struct emb_stream *db = emb_open_r(cfg.db, &emb_opts);
+	db->mtype = EMB_F32;
+	check_dims(q->rows ? queries : "-", q->dim, db->name, db->dim);
+	struct emb_topk *top = emb_topk_new(q->rows, (size_t)cfg.k);
+	struct emb_knn *knn = emb_knn_new(cfg.sim, q->data, q->rows, q->dim, zero_score());
+	double *lse = NULL;
+	if (cfg.softmax) {
+		lse = emb_xmalloc(emb_xmul(q->rows ? q->rows : 1, sizeof *lse));
+		for (size_t i = 0; i < q->rows; i++)
+			lse[i] = -INFINITY;
+	}
+	struct keys dbk = {0};
+	struct emb_chunk c = EMB_CHUNK_INIT;
+	uint64_t base = 0;
+	while (emb_read_chunk(db, &c) > 0) {
+		for (size_t i = 0; i < c.rows; i++) {
+			check_row(db->name, base + i + 1, emb_row_f32(&c, i), c.dim);
+			if (c.keys)
+				keys_add(&dbk, c.keys[i]);
+		}
+		emb_knn_block(knn, top, c.data, c.rows, base, cfg.exclude_self, lse, cfg.tau);
+		base += c.rows;
+	}
+	print_topk(q, top, &dbk, db->has_keys, lse);
+	emb_close(db);
+	emb_chunk_free(&c);
+	emb_knn_free(knn);
+	emb_topk_free(top);
+	emb_table_free(q);
+	free(lse);
+	free(dbk.buf);
+	free(dbk.off);
+}
+
+/* ---- matrix ---- */
+
+/* Turn each row of OUT (ROWS x N) into softmax(row / tau), in double. */
+static void softmax_rows(float *out, size_t rows, size_t n)
+{
+	for (size_t i = 0; i < rows; i++) {
+		float *r = out + i * n;
+		double m = -INFINITY, sum = 0;
+		for (size_t j = 0; j < n; j++)
+			if (r[j] / cfg.tau > m)
+				m = r[j] / cfg.tau;
+		for (size_t j = 0; j < n; j++)
+			if (!isnan(r[j]))
+				sum += exp(r[j] / cfg.tau - m);
+		for (size_t j = 0; j < n; j++)
+			r[j] = (float)(exp(r[j] / cfg.tau - m) / sum);
+	}
+}
+
+/* Score ROWS rows of A (X, with KEYS or row numbers from FIRST) against
+ * all of B and write them, in slices that keep the output chunk small. */
+static void matrix_rows(struct emb_knn *knn, struct emb_stream *out, const float *x,
+			char **keys, size_t rows, uint64_t first, size_t nb, size_t dim)
+{
+	size_t slice = nb ? (EMB_CHUNK_TARGET_BYTES / sizeof(float)) / nb : rows;
+	slice = slice < 1 ? 1 : slice;
+	struct emb_chunk oc = EMB_CHUNK_INIT;
+	for (size_t r0 = 0; r0 < rows; r0 += slice) {
+		size_t n = rows - r0 < slice ? rows - r0 : slice;
+		emb_chunk_reserve(&oc, n, nb, EMB_F32, true);
+		emb_knn_scores(knn, x + r0 * dim, n, oc.data);
+		if (cfg.softmax)
+			softmax_rows(oc.data, n, nb);
+		for (size_t i = 0; i < n; i++) {
+			char buf[24];
+			const char *k = row_key(keys, r0 + i, first + r0 + i, buf);
+			emb_chunk_set_key(&oc, i, k, strlen(k));
+		}
+		emb_write_chunk(out, &oc);
+	}
+	emb_chunk_free(&oc);
+}
+
+static void run_matrix(const char *pa, const char *pb)
+{
+	struct emb_table *b = emb_table_load(pb ? pb : pa, &emb_opts, false);
+	const char *bname = pb ? pb : pa;
+	check_table(b, bname);
+	if (emb_opts.out_format == EMB_FMT_AUTO)
+		emb_opts.out_format = EMB_FMT_TSV;
+	struct emb_stream *out = emb_open_w_like(NULL, &emb_opts);
+	out->dim = b->rows;
+	out->has_keys = true;
+	struct emb_knn *knn = emb_knn_new(cfg.sim, b->data, b->rows, b->dim, zero_score());
+	if (!pb) {
+		matrix_rows(knn, out, b->data, b->keys, b->rows, 1, b->rows, b->dim);
+	} else {
+		struct emb_stream *a = emb_open_r(pa, &emb_opts);
+		a->mtype = EMB_F32;
+		check_dims(a->name, a->dim, bname, b->dim);
+		struct emb_chunk c = EMB_CHUNK_INIT;
+		while (emb_read_chunk(a, &c) > 0) {
+			for (size_t i = 0; i < c.rows; i++)
+				check_row(a->name, a->recno - c.rows + i + 1, emb_row_f32(&c, i), c.dim);
+			matrix_rows(knn, out, c.data, c.keys, c.rows, a->recno - c.rows + 1,
+				    b->rows, b->dim);
+		}
+		emb_close(a);
+		emb_chunk_free(&c);
+	}
+	if (out->dim)
+		emb_write_header(out);
+	emb_close(out);
+	emb_knn_free(knn);
+	emb_table_free(b);
+}
+
+/* ---- main ---- */
+
+static void parse_options(int argc, char **argv)
+{
+	static const char *const zero_names[] = {"error", "nan", "zero"};
+	static const char *const oov_names[] = {"skip", "nan", "zero", "error"};
+	int opt;
+	while ((opt = getopt_long(argc, argv, EMB_COMMON_SHORTOPTS "k:", long_options, NULL)) != -1) {
+		if (emb_common_option(opt, optarg, usage))
+			continue;
+		switch (opt) {
+		case OPT_PAIRS: set_mode(MODE_PAIRS, "--pairs"); cfg.pairs = optarg; break;
+		case OPT_OOV: cfg.oov = parse_name("--oov", optarg, oov_names, 4); break;
+		case OPT_IGNORE_CASE: cfg.ignore_case = true; break;
+		case 'k':
+			set_mode(MODE_TOPK, "--topk");
+			cfg.k = emb_parse_int("--topk", optarg, 1, INT_MAX);
+			break;
+		case OPT_DB: cfg.db = optarg; break;
+		case OPT_EXCLUDE_SELF: cfg.exclude_self = true; break;
+		case OPT_MATRIX: set_mode(MODE_MATRIX, "--matrix"); break;
+		case OPT_BLOCKS: set_mode(MODE_BLOCKS, "--blocks"); cfg.blocks = optarg; break;
+		case OPT_SOFTMAX:
+			cfg.softmax = true;
+			cfg.tau = emb_parse_double("--softmax", optarg);
+			if (cfg.tau <= 0)
+				emb_usage_error("--softmax wants a positive temperature, not '%s'", optarg);
+			break;
+		case OPT_COS: cfg.sim = EMB_SIM_COS; break;
+		case OPT_DOT: cfg.sim = EMB_SIM_DOT; break;
+		case OPT_EUCLIDEAN: cfg.sim = EMB_SIM_EUCLIDEAN; break;
+		case OPT_MANHATTAN: cfg.sim = EMB_SIM_MANHATTAN; break;
+		case OPT_ZERO: cfg.zero = parse_name("--zero", optarg, zero_names, 3); break;
+		default: usage(EMB_EXIT_USAGE);
+		}
+	}
+}
+
+static void check_options(int nargs)
+{
+	if (cfg.mode == MODE_TOPK && !cfg.db)
+		emb_usage_error("--topk needs --db=DB");
+	if (cfg.db && cfg.mode != MODE_TOPK)
+		emb_usage_error("--db is only for --topk");
+	if (cfg.exclude_self && cfg.mode != MODE_TOPK)
+		emb_usage_error("--exclude-self is only for --topk");
+	if (cfg.softmax && cfg.mode != MODE_TOPK && cfg.mode != MODE_MATRIX)
+		emb_usage_error("--softmax is only for --topk and --matrix");
+	if ((cfg.mode == MODE_PAIRS || cfg.mode == MODE_TOPK) && nargs > 1)
+		emb_usage_error("%s takes at most one file operand", cfg.mode_opt);
+}
+
+int main(int argc, char **argv)
+{
+	emb_proginit(argc, argv);
+	parse_options(argc, argv);
+	int nargs = argc - optind;
+	check_options(nargs);
+	if (nargs > 2)
+		emb_usage_error("extra operand '%s'", argv[optind + 2]);
+	const char *a = nargs > 0 ? argv[optind] : "-";
+	const char *b = nargs > 1 ? argv[optind + 1] : NULL;
+
+	switch (cfg.mode) {
+	case MODE_PAIRS: run_pairs(a); break;
+	case MODE_TOPK: run_topk(a); break;
+	case MODE_MATRIX: run_matrix(a, b); break;
+	case MODE_PAIRED:
+	case MODE_BLOCKS: run_paired(a, b ? b : "-"); break;
+	}
+	return EMB_EXIT_OK;
+}

@@ -1,0 +1,109 @@
+/*
+ * emb_knn.h - similarity kernels and exact top-k search, shared by embcos
+ * (ground truth) and emblsh (re-ranking candidates).
+ *
+ * Kernels (emb_simd.c) read f32 rows and accumulate in f64, so a score
+ * agrees with numpy's float64 result to about 1e-15 relative whatever the
+ * dim; the best of AVX-512, AVX2+FMA and SSE2 is chosen once at run time.
+ *
+ * Search (emb_knn.c) keeps one bounded heap per query.  Order: higher
+ * score first, and on equal scores the lower database row first, so the
+ * result is a deterministic function of the data (numpy's
+ * argsort(-s, kind="stable") order).
+ */
+#ifndef EMB_KNN_H
+#define EMB_KNN_H
+
+#include "emb.h"
+
+#include <math.h>
+
+/* ---- kernels (emb_simd.c) ---- */
+
+/* In one pass over A and B (N values each): *dot = sum a*b, *aa = sum a*a,
+ * *bb = sum b*b, all accumulated in double. */
+void emb_dot3_f32(const float *a, const float *b, size_t n,
+		  double *dot, double *aa, double *bb);
+/* sum a*b, accumulated in double. */
+double emb_dot_f32(const float *a, const float *b, size_t n);
+/* sum (a-b)^2 and sum |a-b|, accumulated in double. */
+double emb_l2sq_f32(const float *a, const float *b, size_t n);
+double emb_l1_f32(const float *a, const float *b, size_t n);
+/* Name of the kernel set in use ("avx512", "avx2", "sse2" or "generic"),
+ * for benchmarks and --version-style diagnostics. */
+const char *emb_simd_name(void);
+
+/* ---- similarity functions (emb_knn.c) ---- */
+
+/* The scoring functions of sentence-transformers: distances are negated
+ * so that higher is always more similar. */
+enum emb_sim { EMB_SIM_COS = 0, EMB_SIM_DOT, EMB_SIM_EUCLIDEAN, EMB_SIM_MANHATTAN };
+const char *emb_sim_name(enum emb_sim s);
+/* Exact score of rows A and B (N values) in double.  For EMB_SIM_COS a
+ * zero vector gives NaN (the caller decides what that means). */
+double emb_sim_f32(enum emb_sim s, const float *a, const float *b, size_t n);
+
+/* ---- top-k (emb_knn.c) ---- */
+
+/*
+ * K best (score, row) pairs for each of NQ queries.  emb_topk_new()
+ * allocates everything; emb_topk_free() releases it.  Rows are 0-based
+ * database row numbers counted over the whole stream (uint64_t, so a
+ * streamed database may exceed memory).
+ */
+struct emb_topk {
+	size_t nq, k;
+	size_t *count;     /* entries held per query (<= k) */
+	double *score;     /* nq*k: min-heap by (score, -row) per query */
+	uint64_t *row;     /* nq*k */
+};
+struct emb_topk *emb_topk_new(size_t nq, size_t k);
+void emb_topk_free(struct emb_topk *t);
+/* The score a candidate must reach to enter query Q's heap (-inf until
+ * the heap is full). */
+static inline double emb_topk_floor(const struct emb_topk *t, size_t q)
+{ return t->count[q] < t->k ? -INFINITY : t->score[q * t->k]; }
+/* Offer (SCORE, ROW) to query Q; NaN scores are never kept. */
+void emb_topk_push(struct emb_topk *t, size_t q, double score, uint64_t row);
+/* Sort query Q's entries best first, in place (the heap is consumed:
+ * push no more to Q afterwards). */
+void emb_topk_sort(struct emb_topk *t, size_t q);
+
+/*
+ * Exhaustive search of one database block.  Q holds NQ query rows and D
+ * holds ND database rows (both f32, DIM values each, as read, all finite).
+ * The block is scored with sgemm (of normalised copies for EMB_SIM_COS, of
+ * the raw rows for dot and euclidean; EMB_SIM_MANHATTAN is scored
+ * directly), and every candidate whose sgemm score is within the f32
+ * rounding bound of a heap's floor is re-scored exactly with emb_sim_f32
+ * before it is pushed, so kept scores and their order are those of
+ * float64.  BASE is the database row number of D's first row;
+ * EXCLUDE_SELF skips database row == query index.  ZERO is the cosine
+ * score given to a zero vector (NaN: the pair is never kept).  If LSE is
+ * not NULL, lse[q] accumulates log(sum exp(score/TAU)) over every row
+ * scored (for softmax; start each at -INFINITY).  emb_knn_new() keeps a
+ * pointer to Q (Q must outlive the object) and owns its scratch buffers.
+ */
+struct emb_knn;
+struct emb_knn *emb_knn_new(enum emb_sim sim, const float *q, size_t nq, size_t dim,
+			    double zero);
+void emb_knn_block(struct emb_knn *s, struct emb_topk *t, const float *d, size_t nd,
+		   uint64_t base, bool exclude_self, double *lse, double tau);
+/* All scores of ND rows D against the NQ queries, by sgemm (f32: error
+ * about DIM * 2^-24 * |d||q|) into OUT[i*nq + j] = score(d_i, q_j). */
+void emb_knn_scores(struct emb_knn *s, const float *d, size_t nd, float *out);
+void emb_knn_free(struct emb_knn *s);
+
+/* Fold X into a running log-sum-exp *LSE (start from -inf); NaN is
+ * ignored. */
+static inline void emb_lse_add(double *lse, double x)
+{
+	if (isnan(x))
+		return;
+	if (x > *lse)
+		*lse = x + log1p(exp(*lse - x));
+	else
+		*lse = *lse + log1p(exp(x - *lse));
+}
+
+#endif /* EMB_KNN_H */

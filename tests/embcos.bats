@@ -1,0 +1,369 @@
+#!/usr/bin/env bats
+# embcos: every mode and similarity function against numpy/scipy float64
+# (tests/embcos_check.py), plus the error messages.
+load test_helper
+
+setup_file() {
+	export D="$BATS_FILE_TMPDIR"
+	cd "$D"
+	# dim 37: not a multiple of any SIMD width, so the tail loops run too
+	gen_tsv 60 37 1 keys > A.tsv
+	gen_tsv 60 37 2 keys | sed 's/^w/v/' > B.tsv
+	gen_tsv 300 37 3 keys | sed 's/^w/d/' > db.tsv
+	gen_tsv 12 37 4 keys | sed 's/^w/q/' > q.tsv
+	gen_tsv 20 768 5 keys > big1.tsv
+	gen_tsv 20 768 6 keys > big2.tsv
+	embcat -O emb A.tsv > A.emb
+	# a database in many small chunks, so --topk really streams it
+	oracle -c '
+import sys, numpy as np, oracle
+rows = [l.split("\t") for l in open("db.tsv").read().splitlines()]
+x = np.array([[float(v) for v in r[1:]] for r in rows], np.float32)
+sys.stdout.buffer.write(oracle.write(x, keys=[r[0] for r in rows], chunk_rows=17))
+' > db.emb
+	gen_tsv 8 6 9 keys > small.tsv
+	printf 'w1\tw2\t3.5\tx\nw0\tw9\t1\tnope\nw3\tw3\t10\ty\nw4\tw5\t2\tz\n' > pairs.tsv
+}
+
+check() {
+	oracle "$EMB_SRCDIR/tests/embcos_check.py" "$@"
+}
+
+@test "paired: every similarity function agrees with numpy to 1e-6" {
+	cd "$D"
+	for f in cos dot euclidean manhattan; do
+		embcos --$f A.tsv B.tsv > out
+		run check paired A.tsv B.tsv out $f 1e-6
+		assert_success
+	done
+}
+
+@test "paired: every SIMD kernel set gives the float64 value at dim 768" {
+	# f32 accumulation would be off by about 1e-7; scores print with 9 digits
+	cd "$D"
+	for k in generic sse2 avx2 avx512; do
+		EMB_SIMD=$k embcos big1.tsv big2.tsv > out
+		run check paired big1.tsv big2.tsv out cos 1e-9
+		assert_success
+		EMB_SIMD=$k embcos --euclidean big1.tsv big2.tsv > out
+		run check paired big1.tsv big2.tsv out euclidean 1e-6
+		assert_success
+		EMB_SIMD=$k embcos --manhattan big1.tsv big2.tsv > out
+		run check paired big1.tsv big2.tsv out manhattan 1e-6
+		assert_success
+	done
+}
+
+@test "paired: binary and TSV input give the same output" {
+	cd "$D"
+	run embcos A.tsv B.tsv
+	tsv=$output
+	run embcos A.emb B.tsv
+	assert_equal "$output" "$tsv"
+}
+
+@test "paired: B from standard input; keyless rows are numbered" {
+	cd "$D"
+	run embcos A.tsv - < B.tsv
+	assert_equal "$(echo "$output" | head -n 1 | cut -f1,2)" "w0	v0"
+	cut -f2- A.tsv > nokeys.tsv
+	run embcos --no-keys nokeys.tsv nokeys.tsv
+	assert_equal "$(echo "$output" | sed -n 3p)" "3	3	1"
+}
+
+@test "paired: one standard input is paired with itself (--dot = squared norm)" {
+	cd "$D"
+	embcos --dot < small.tsv > out
+	run oracle -c '
+import numpy as np, sys
+x = np.array([[float(v) for v in l.split("\t")[1:]] for l in open("small.tsv")], np.float32).astype(float)
+got = np.array([float(l.split("\t")[2]) for l in open("out")])
+sys.exit(0 if np.allclose(got, (x * x).sum(1), rtol=1e-8, atol=0) else 1)'
+	assert_success
+	run embcos < /dev/null
+	assert_success
+	assert_output ""
+}
+
+@test "paired: different row counts name both counts" {
+	cd "$D"
+	head -n 50 B.tsv > B50.tsv
+	run -1 --separate-stderr embcos A.tsv B50.tsv
+	assert_equal "$stderr" "embcos: A.tsv has 60 rows but B50.tsv has 50"
+	run -1 --separate-stderr embcos B50.tsv A.tsv
+	assert_equal "$stderr" "embcos: B50.tsv has 50 rows but A.tsv has 60"
+}
+
+@test "paired: dim mismatch is an error" {
+	cd "$D"
+	run -1 --separate-stderr embcos A.tsv small.tsv
+	assert_equal "$stderr" "embcos: dim mismatch: A.tsv has dim 37, small.tsv has dim 6"
+	assert_output ""
+}
+
+@test "zero vectors: an error naming the row; --zero=nan and --zero=zero" {
+	cd "$D"
+	printf 'a\t1\t2\nb\t0\t0\nc\t3\t1\n' > z.tsv
+	printf 'x\t1\t0\ny\t1\t1\nz\t0\t1\n' > z2.tsv
+	run -1 --separate-stderr embcos z.tsv z2.tsv
+	assert_equal "$stderr" "embcos: z.tsv:2: zero vector: cosine is undefined (see --zero)"
+	# a streaming filter: the rows before the bad one are out already
+	assert_output "a	x	0.447213595"
+	run embcos --zero=nan z.tsv z2.tsv
+	assert_equal "$(echo "$output" | sed -n 2p)" "b	y	nan"
+	run embcos --zero=zero z.tsv z2.tsv
+	assert_equal "$(echo "$output" | sed -n 2p)" "b	y	0"
+	# not an error for the other functions: dot with zero is 0
+	run embcos --dot z.tsv z2.tsv
+	assert_equal "$(echo "$output" | sed -n 2p)" "b	y	0"
+	run -1 --separate-stderr embcos -k 1 --db z.tsv z2.tsv
+	assert_equal "$stderr" "embcos: z.tsv:2: zero vector: cosine is undefined (see --zero)"
+	run -1 --separate-stderr embcos --matrix z2.tsv z.tsv
+	assert_equal "$stderr" "embcos: z.tsv:2: zero vector: cosine is undefined (see --zero)"
+	# a zero DB row never ranks with nan; scores 0 with --zero=zero
+	run embcos --zero=nan -k 3 --db z.tsv z2.tsv
+	assert_equal "$(echo "$output" | cut -f2 | tr '\n' ' ')" "c a a c a c "
+	run embcos --zero=zero -k 3 --db z.tsv z2.tsv
+	assert_equal "$(echo "$output" | sed -n 3p)" "x	b	0	3"
+}
+
+@test "NaN in a binary row is an error naming the row" {
+	cd "$D"
+	oracle -c '
+import sys, numpy as np, oracle
+x = np.ones((3, 4), np.float32); x[1, 2] = np.nan
+sys.stdout.buffer.write(oracle.write(x, keys=["a", "b", "c"]))' > nan.emb
+	run -1 --separate-stderr embcos nan.emb nan.emb
+	assert_equal "$stderr" "embcos: nan.emb:2: value is not finite"
+	assert_output "a	a	1"
+	run -1 --separate-stderr embcos -k 1 --db nan.emb --no-keys - <<< "1 2 3 4"
+	assert_equal "$stderr" "embcos: nan.emb:2: value is not finite"
+}
+
+@test "--pairs: lines unchanged plus the score, for every function" {
+	cd "$D"
+	printf 'w1\tw2\t3.5\nw3\tw3\t10\nw4\tw5\t2\tid7\n' > p.tsv
+	for f in cos dot euclidean manhattan; do
+		embcos --$f --pairs p.tsv small.tsv > out
+		run check pairs p.tsv small.tsv out $f 1e-6
+		assert_success
+	done
+	run embcos --pairs p.tsv small.tsv
+	assert_equal "$(sed -n 2p <<< "$output")" "w3	w3	10	1"
+}
+
+@test "--pairs: OOV skip (default) counts on stderr; nan, zero, error" {
+	cd "$D"
+	run --separate-stderr embcos --pairs pairs.tsv small.tsv
+	assert_success
+	assert_equal "$stderr" "embcos: pairs.tsv: 1 of 4 pairs (25.0%) skipped: key not in small.tsv"
+	assert_equal "$(echo "$output" | cut -f1-4 | tr '\n' ' ')" "w1	w2	3.5	x w3	w3	10	y w4	w5	2	z "
+	embcos --pairs pairs.tsv small.tsv > out 2>/dev/null
+	run check pairs pairs.tsv small.tsv out cos 1e-6
+	assert_success
+	run --separate-stderr embcos --oov=nan --pairs pairs.tsv small.tsv
+	assert_equal "$(sed -n 2p <<< "$output")" "w0	w9	1	nope	nan"
+	assert_equal "$stderr" "embcos: pairs.tsv: 1 of 4 pairs (25.0%) scored nan: key not in small.tsv"
+	run --separate-stderr embcos --oov=zero --pairs pairs.tsv small.tsv
+	assert_equal "$(sed -n 2p <<< "$output")" "w0	w9	1	nope	0"
+	run -1 --separate-stderr embcos --oov=error --pairs pairs.tsv small.tsv
+	assert_equal "$stderr" "embcos: pairs.tsv:2: key 'w9' is not in small.tsv"
+	assert_equal "$(cut -f1-4 <<< "$output")" "w1	w2	3.5	x"
+}
+
+@test "--pairs: case-sensitive unless --ignore-case; CRLF; blank lines counted" {
+	cd "$D"
+	printf 'W1\tw2\t1\r\n\nw3\tW4\t2\r\n' > pc.tsv
+	run --separate-stderr embcos --pairs pc.tsv small.tsv
+	assert_output ""
+	assert_equal "$stderr" "embcos: pc.tsv: 2 of 2 pairs (100.0%) skipped: key not in small.tsv
+embcos: pc.tsv: 1 blank lines skipped"
+	run --separate-stderr embcos --ignore-case --pairs pc.tsv small.tsv
+	assert_equal "$(echo "$output" | cut -f1-3 | tr '\n' ' ')" "W1	w2	1 w3	W4	2 "
+	printf 'w1\tw2\t1\nw3\tw4\t2\n' > pl.tsv
+	run embcos --pairs pl.tsv small.tsv
+	assert_equal "$(echo "$output" | cut -f4)" "$(embcos --pairs pc.tsv --ignore-case small.tsv 2>/dev/null | cut -f4)"
+}
+
+@test "--pairs: a line with one column is an error" {
+	cd "$D"
+	printf 'w1\tw2\nw3\n' > p1.tsv
+	run -1 --separate-stderr embcos --pairs p1.tsv small.tsv
+	assert_equal "$stderr" "embcos: p1.tsv:2: expected two keys separated by a tab, found one field"
+}
+
+@test "--topk: the same sets, order and scores as numpy, for every function" {
+	cd "$D"
+	for f in cos dot euclidean manhattan; do
+		embcos --$f -k 7 --db db.emb q.tsv > out
+		run check topk q.tsv db.emb out $f 7 1e-7
+		assert_success
+	done
+}
+
+@test "--topk: K larger than the DB gives every row; queries from stdin" {
+	cd "$D"
+	embcos --topk 500 --db small.tsv < small.tsv > out
+	[ "$(wc -l < out)" -eq 64 ]
+	run check topk small.tsv small.tsv out cos 500 1e-7
+	assert_success
+}
+
+@test "--topk --exclude-self: the query set is the DB" {
+	cd "$D"
+	embcos --topk 5 --exclude-self --db db.emb db.tsv > out
+	run check topk db.tsv db.emb out cos 5 1e-7 exclude
+	assert_success
+	run grep -c -P '^(d\d+)\t\1\t' out
+	assert_output "0"
+}
+
+@test "--topk: ties go to the lower DB row" {
+	cd "$D"
+	printf 'a\t1\t0\nb\t2\t0\nc\t0\t1\nd\t3\t0\n' > tie.tsv
+	printf 'q\t1\t0\n' > tq.tsv
+	run embcos --topk 2 --db tie.tsv tq.tsv
+	assert_output "q	a	1	1
+q	b	1	2"
+}
+
+@test "--topk --softmax: probabilities over the whole DB, as scipy's softmax" {
+	cd "$D"
+	embcos --topk 4 --softmax 0.1 --db db.emb q.tsv > out
+	run check topk q.tsv db.emb out cos 4 1e-6 no 0.1
+	assert_success
+	embcos --dot --topk 4 --softmax 2 --exclude-self --db db.emb db.tsv > out
+	run check topk db.tsv db.emb out dot 4 1e-6 exclude 2
+	assert_success
+}
+
+@test "--softmax: attention of q = c(mu_a + mu_b) splits about half and half" {
+	cd "$D"
+	# keys near two orthogonal means of equal norm; q along their sum
+	oracle -c '
+import numpy as np
+rng = np.random.default_rng(3)
+mu = np.zeros((2, 16)); mu[0, 0] = mu[1, 1] = 1
+for g in range(2):
+    for i in range(50):
+        print("%s%d\t" % ("ab"[g], i) + "\t".join("%.6f" % v for v in mu[g] + 0.01 * rng.standard_normal(16)))
+' > keys.tsv
+	printf 'q\t20\t20\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\n' > attq.tsv
+	embcos --dot --matrix --softmax 1 attq.tsv keys.tsv > att
+	run oracle -c '
+import numpy as np, sys
+w = np.array(open("att").read().split("\t")[1:], float)
+a, b = w[:50].sum(), w[50:].sum()
+print(a, b)
+sys.exit(0 if abs(a - 0.5) < 0.2 and abs(b - 0.5) < 0.2 and abs(a + b - 1) < 1e-6 else 1)'
+	assert_success
+	run check matrix attq.tsv keys.tsv att dot 1e-6 1
+	assert_success
+}
+
+@test "--matrix: all pairs as TSV or -O emb, against numpy" {
+	cd "$D"
+	for f in cos dot euclidean manhattan; do
+		embcos --$f --matrix q.tsv db.emb > out
+		run check matrix q.tsv db.emb out $f 2e-5
+		assert_success
+	done
+	embcos --matrix -O emb A.emb B.tsv > out.emb
+	run check matrix A.emb B.tsv out.emb cos 1e-6
+	assert_success
+	embcos --matrix < q.tsv > out
+	run check matrix q.tsv - out cos 1e-6
+	assert_success
+	embcos --matrix --softmax 0.5 q.tsv db.emb > out
+	run check matrix q.tsv db.emb out cos 1e-6 0.5
+	assert_success
+}
+
+@test "--blocks: global and per-block cosines, N blocks and ranges" {
+	cd "$D"
+	embcos --blocks 3 A.tsv B.tsv > out
+	run check blocks A.tsv B.tsv out 3 1e-6
+	assert_success
+	embcos --blocks 0:10,10:30,5:37 A.tsv B.tsv > out
+	run check blocks A.tsv B.tsv out 0:10,10:30,5:37 1e-6
+	assert_success
+}
+
+@test "--blocks: high block cosines need not mean a high global one" {
+	cd "$D"
+	# every block cosine is 1, the global cosine is 0.02/1.0001
+	printf 'x\t1\t0\t0.01\t0\n' > bx.tsv
+	printf 'y\t0.01\t0\t1\t0\n' > by.tsv
+	run embcos --blocks 2 bx.tsv by.tsv
+	assert_success
+	assert_close "$(cut -f3- <<< "$output")" "$(oracle -c 'print(0.02 / 1.0001, 1, 1)')" 1e-9
+}
+
+@test "--blocks: global cosine <= max block cosine when all block cosines >= 0" {
+	cd "$D"
+	oracle -c '
+import numpy as np
+rng = np.random.default_rng(5)
+for i in range(200):
+    x = rng.standard_normal(12); y = x + 1.5 * rng.standard_normal(12)
+    print("r%d\t" % i + "\t".join("%.6f" % v for v in x))
+    print("s%d\t" % i + "\t".join("%.6f" % v for v in y), file=open("by2.tsv", "a"))
+' > bx2.tsv
+	embcos --blocks 4 bx2.tsv by2.tsv > out
+	run oracle -c '
+import numpy as np, sys
+r = np.array([l.split("\t")[2:] for l in open("out").read().splitlines()], float)
+ok = r[:, 1:].min(1) >= 0
+print(ok.sum())
+sys.exit(0 if ok.sum() > 20 and np.all(r[ok, 0] <= r[ok, 1:].max(1) + 1e-12) else 1)'
+	assert_success
+}
+
+@test "--blocks: bad specs" {
+	cd "$D"
+	run -2 --separate-stderr embcos --blocks 0:4,x A.tsv B.tsv
+	assert_equal "$stderr" "embcos: --blocks wants N or ranges like 0:384,384:768, not '0:4,x'
+Try 'embcos --help' for more information."
+	run -1 --separate-stderr embcos --blocks 0:40 A.tsv B.tsv
+	assert_equal "$stderr" "embcos: --blocks: range 0:40 is outside A.tsv's 37 dimensions"
+	run -1 --separate-stderr embcos --blocks 40 A.tsv B.tsv
+	assert_equal "$stderr" "embcos: --blocks: 40 blocks of A.tsv's 37 dimensions"
+	printf 'a\t0\t0\t1\nb\t1\t1\t1\n' > zb.tsv
+	run -1 --separate-stderr embcos --blocks 0:2,2:3 zb.tsv zb.tsv
+	assert_equal "$stderr" "embcos: zb.tsv:1: zero vector in block 0:2: cosine is undefined (see --zero)"
+}
+
+@test "usage errors exit 2" {
+	cd "$D"
+	run -2 --separate-stderr embcos --topk 0 --db db.emb q.tsv
+	assert_equal "$stderr" "embcos: --topk must be between 1 and 2147483647, not 0
+Try 'embcos --help' for more information."
+	run -2 --separate-stderr embcos --topk -3 --db db.emb q.tsv
+	assert_equal "$(head -n 1 <<< "$stderr")" "embcos: --topk must be between 1 and 2147483647, not -3"
+	run -2 --separate-stderr embcos --topk 3 q.tsv
+	assert_equal "$(head -n 1 <<< "$stderr")" "embcos: --topk needs --db=DB"
+	run -2 --separate-stderr embcos --matrix --pairs pairs.tsv q.tsv
+	assert_equal "$(head -n 1 <<< "$stderr")" "embcos: options --matrix and --pairs cannot be used together"
+	run -2 --separate-stderr embcos --softmax 1 A.tsv B.tsv
+	assert_equal "$(head -n 1 <<< "$stderr")" "embcos: --softmax is only for --topk and --matrix"
+	run -2 --separate-stderr embcos --matrix --softmax 0 q.tsv
+	assert_equal "$(head -n 1 <<< "$stderr")" "embcos: --softmax wants a positive temperature, not '0'"
+	run -2 --separate-stderr embcos --oov=drop --pairs pairs.tsv small.tsv
+	assert_equal "$(head -n 1 <<< "$stderr")" "embcos: unknown --oov 'drop' (known: skip, nan, zero, error)"
+	run -2 --separate-stderr embcos --zero=one A.tsv B.tsv
+	assert_equal "$(head -n 1 <<< "$stderr")" "embcos: unknown --zero 'one' (known: error, nan, zero)"
+	run -2 --separate-stderr embcos A.tsv B.tsv A.tsv
+	assert_equal "$(head -n 1 <<< "$stderr")" "embcos: extra operand 'A.tsv'"
+	run -2 --separate-stderr embcos --exclude-self A.tsv B.tsv
+	assert_equal "$(head -n 1 <<< "$stderr")" "embcos: --exclude-self is only for --topk"
+	assert_output ""
+}
+
+@test "missing files are data errors" {
+	cd "$D"
+	run -1 --separate-stderr embcos --topk 3 --db nodb.emb q.tsv
+	assert_equal "$stderr" "embcos: nodb.emb: No such file or directory"
+	assert_output ""
+	run -1 --separate-stderr embcos --pairs nopairs.tsv small.tsv
+	assert_equal "$stderr" "embcos: nopairs.tsv: No such file or directory"
+}

@@ -1,0 +1,131 @@
+"""Reference scores for tests/embcos.bats, in float64 with numpy/scipy.
+Each subcommand reads embcos's output and the inputs, and exits 1 with a
+message if any value differs from numpy's by more than TOL (absolute)."""
+import sys
+
+import numpy as np
+from scipy.special import logsumexp, softmax
+
+import oracle
+
+
+def load(path):
+    data = open(path, "rb").read()
+    if data.startswith(oracle.MAGIC):
+        x, keys, _ = oracle.read(data)
+        keys = keys or [str(i + 1) for i in range(len(x))]
+        return keys, np.asarray(x, np.float64)
+    keys, rows = [], []
+    for line in data.decode().splitlines():
+        f = line.split("\t")
+        keys.append(f[0])
+        rows.append([float(v) for v in f[1:]])
+    return keys, np.array(rows, np.float64).astype(np.float32).astype(np.float64)
+
+
+def sim(name, a, b):
+    """Scores of rows a against rows b (all pairs), float64."""
+    if name == "cos":
+        an = a / np.linalg.norm(a, axis=1, keepdims=True)
+        bn = b / np.linalg.norm(b, axis=1, keepdims=True)
+        return an @ bn.T
+    if name == "dot":
+        return a @ b.T
+    d = a[:, None, :] - b[None, :, :]
+    if name == "euclidean":
+        return -np.sqrt((d * d).sum(-1))
+    return -np.abs(d).sum(-1)
+
+
+def paired(name, a, b):
+    return np.array([sim(name, a[i:i + 1], b[i:i + 1])[0, 0] for i in range(len(a))])
+
+
+def out_lines(path):
+    return [l.split("\t") for l in open(path).read().splitlines()]
+
+
+def close(got, want, tol, what):
+    got, want = np.asarray(got, float), np.asarray(want, float)
+    if got.shape != want.shape or not np.allclose(got, want, rtol=0, atol=tol, equal_nan=True):
+        i = 0 if got.shape != want.shape else int(np.argmax(np.abs(got - want)))
+        sys.exit("%s: not within %g: got %s, want %s (worst at %d)" % (what, tol, got.ravel()[:8],
+                                                                       want.ravel()[:8], i))
+
+
+def cmd_paired(a, b, out, name, tol):
+    ka, xa = load(a)
+    kb, xb = load(b)
+    rows = out_lines(out)
+    assert [r[0] for r in rows] == ka and [r[1] for r in rows] == kb, "keys"
+    close([float(r[2]) for r in rows], paired(name, xa, xb), float(tol), "paired " + name)
+
+
+def cmd_blocks(a, b, out, spec, tol):
+    ka, xa = load(a)
+    kb, xb = load(b)
+    d = xa.shape[1]
+    if ":" in spec:
+        idx = [np.arange(int(s.split(":")[0]), int(s.split(":")[1])) for s in spec.split(",")]
+    else:
+        idx = np.array_split(np.arange(d), int(spec))
+    want = np.column_stack([paired("cos", xa, xb)] + [paired("cos", xa[:, i], xb[:, i]) for i in idx])
+    rows = out_lines(out)
+    assert [r[0] for r in rows] == ka, "keys"
+    close([[float(v) for v in r[2:]] for r in rows], want, float(tol), "blocks")
+
+
+def cmd_pairs(pairs, vec, out, name, tol):
+    keys, x = load(vec)
+    index = {}
+    for i, k in enumerate(keys):
+        index.setdefault(k, i)
+    want_lines, want = [], []
+    for line in open(pairs).read().splitlines():
+        f = line.split("\t")
+        if f[0] in index and f[1] in index:
+            want_lines.append(line)
+            want.append(sim(name, x[[index[f[0]]]], x[[index[f[1]]]])[0, 0])
+    rows = open(out).read().splitlines()
+    assert [r.rsplit("\t", 1)[0] for r in rows] == want_lines, "lines must come out unchanged"
+    close([float(r.rsplit("\t", 1)[1]) for r in rows], want, float(tol), "pairs " + name)
+
+
+def cmd_topk(q, db, out, name, k, tol, exclude="no", tau="0"):
+    kq, xq = load(q)
+    kd, xd = load(db)
+    k, tau = int(k), float(tau)
+    s = sim(name, xq, xd)
+    if exclude == "exclude":
+        np.fill_diagonal(s, np.nan)
+    rows = out_lines(out)
+    got = {}
+    for r in rows:
+        got.setdefault(r[0], []).append((r[1], float(r[2]), int(r[3])))
+    for i, qk in enumerate(kq):
+        si = np.where(np.isnan(s[i]), -np.inf, s[i])
+        n = min(k, int(np.sum(~np.isnan(s[i]))))
+        order = np.argsort(-si, kind="stable")[:n]   # ties: lower row first
+        g = got.get(qk, [])
+        assert [t[0] for t in g] == [kd[j] for j in order], \
+            "query %s: top-%d %s, want %s" % (qk, k, [t[0] for t in g], [kd[j] for j in order])
+        assert [t[2] for t in g] == list(range(1, n + 1)), "ranks"
+        want = s[i, order]
+        if tau > 0:
+            want = np.exp(want / tau - logsumexp(s[i][~np.isnan(s[i])] / tau))
+        close([t[1] for t in g], want, float(tol), "topk %s query %s" % (name, qk))
+
+
+def cmd_matrix(a, b, out, name, tol, tau="0"):
+    ka, xa = load(a)
+    kb, xb = load(b) if b != "-" else (ka, xa)
+    s = sim(name, xa, xb)
+    if float(tau) > 0:
+        s = softmax(s / float(tau), axis=1)
+    kg, g = load(out)
+    assert kg == ka, "row keys"
+    close(g, s, float(tol), "matrix " + name)
+
+
+if __name__ == "__main__":
+    globals()["cmd_" + sys.argv[1]](*sys.argv[2:])
