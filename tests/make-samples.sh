@@ -39,3 +39,6 @@ for f in vectors a b queries; do
 	embcat -O emb "$f.tsv" > "$f.emb"
 done
 rm -f a.tsv b.tsv queries.tsv
+# simpson.tsv: three groups, each perfectly positively correlated, pooled
+# negatively (embpearson(1) EXAMPLES).
+printf 'a\t1\t6\na\t2\t7\na\t3\t8\nb\t4\t3\nb\t5\t4\nb\t6\t5\nc\t7\t0\nc\t8\t1\nc\t9\t2\n' > simpson.tsv

@@ -1,0 +1,136 @@
+/*
+ * embpearson - Pearson's correlation of TSV columns, as scipy.stats.pearsonr,
+ * or (--vectors) of the paired rows of two vector streams.
+ */
+#include <config.h>
+#include "emb_corr.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+
+static void usage(int status)
+{
+	if (status != EMB_EXIT_OK) {
+		fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
+		exit(status);
+	}
+	printf("Usage: %s [OPTION]... [FILE]...\n"
+	       "  or:  %s --vectors A B\n", emb_progname, emb_progname);
+	fputs("Print Pearson's correlation (the cosine of the centred columns) of\n"
+	      "column -x with each column -y of the TSV or blank-separated FILEs, as\n"
+	      "'x y n r p' rows after a header; p is exact under normality (the Beta\n"
+	      "distribution of r), as in scipy.stats.pearsonr.  With no FILE, or when\n"
+	      "FILE is -, read standard input.\n"
+	      "\n", stdout);
+	fputs(emb_corr_help, stdout);
+	fputs("                           (Fisher z)\n"
+	      "      --vectors            read two vector streams A and B instead and print\n"
+	      "                           'keyA keyB r' for each pair of rows\n", stdout);
+	fputs(emb_common_help, stdout);
+	fputs("\nExamples:\n"
+	      "  embpearson -x 2 -y 3,4 scores.tsv\n"
+	      "  embpearson --vectors a.emb b.emb | head\n", stdout);
+	exit(EMB_EXIT_OK);
+}
+
+enum { OPT_VECTORS = EMB_OPT_FIRST_PROGRAM };
+
+static const struct option long_options[] = {
+	EMB_COMMON_LONGOPTS,
+	EMB_CORR_LONGOPTS,
+	{"vectors", no_argument, NULL, OPT_VECTORS},
+	{NULL, 0, NULL, 0},
+};
+
+/* A stream read row by row on top of chunks, so two streams with
+ * different chunk sizes can be walked in step. */
+struct cursor {
+	struct emb_stream *s;
+	struct emb_chunk c;
+	size_t next;
+};
+
+static const double *cursor_row(struct cursor *k, const char **key, uint64_t *rowno)
+{
+	if (k->next == k->c.rows) {
+		if (emb_read_chunk(k->s, &k->c) == 0)
+			return NULL;
+		k->next = 0;
+	}
+	*rowno = k->s->recno - k->c.rows + k->next + 1;
+	*key = k->c.keys ? k->c.keys[k->next] : NULL;
+	return emb_row_f64(&k->c, k->next++);
+}
+
+static void print_key(const char *key, uint64_t rowno)
+{
+	if (key)
+		fputs(key, stdout);
+	else
+		printf("%llu", (unsigned long long)rowno);
+}
+
+/* The centred cosine of each pair of rows of A and B. */
+static void vectors(const char *a, const char *b)
+{
+	struct cursor ca = {emb_open_r(a, &emb_opts), EMB_CHUNK_INIT, 0};
+	struct cursor cb = {emb_open_r(b, &emb_opts), EMB_CHUNK_INIT, 0};
+	uint64_t constant = 0, ra, rb;
+	const char *ka, *kb;
+	char buf[40];
+
+	if (ca.s->dim != cb.s->dim && ca.s->dim && cb.s->dim)
+		emb_die(EMB_EXIT_DATA, "%s has dim %zu but %s has dim %zu",
+			ca.s->name, ca.s->dim, cb.s->name, cb.s->dim);
+	ca.s->mtype = cb.s->mtype = EMB_F64;
+	for (;;) {
+		const double *x = cursor_row(&ca, &ka, &ra);
+		const double *y = cursor_row(&cb, &kb, &rb);
+		if (!x || !y) {
+			if (x || y)
+				emb_die(EMB_EXIT_DATA, "%s has fewer rows than %s",
+					x ? cb.s->name : ca.s->name, x ? ca.s->name : cb.s->name);
+			break;
+		}
+		double r = emb_pearson_r(x, y, ca.s->dim);
+		constant += isnan(r);
+		print_key(ka, ra);
+		putchar('\t');
+		print_key(kb, rb);
+		printf("\t%.*s\n", emb_format_f64(buf, r), buf);
+	}
+	if (constant)
+		emb_warn("%llu pair%s with a constant vector: r is nan",
+			 (unsigned long long)constant, constant == 1 ? "" : "s");
+	emb_close(ca.s);
+	emb_close(cb.s);
+	emb_chunk_free(&ca.c);
+	emb_chunk_free(&cb.c);
+}
+
+int main(int argc, char **argv)
+{
+	struct emb_corr_opts o = EMB_CORR_OPTS_INIT(EMB_PEARSON);
+	bool vec = false;
+	int opt;
+
+	emb_proginit(argc, argv);
+	while ((opt = getopt_long(argc, argv, EMB_COMMON_SHORTOPTS EMB_CORR_SHORTOPTS,
+				  long_options, NULL)) != -1) {
+		if (emb_corr_option(&o, opt, optarg) || emb_common_option(opt, optarg, usage))
+			continue;
+		if (opt == OPT_VECTORS)
+			vec = true;
+		else
+			usage(EMB_EXIT_USAGE);
+	}
+	if (vec) {
+		if (argc - optind != 2)
+			emb_usage_error("--vectors wants two streams A B");
+		vectors(argv[optind], argv[optind + 1]);
+	} else {
+		emb_corr_main(&o, argv + optind, argc - optind);
+	}
+	return EMB_EXIT_OK;
+}

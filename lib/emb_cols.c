@@ -1,0 +1,376 @@
+/*
+ * emb_cols.c - read chosen columns of numbers from TSV (or blank-separated)
+ * text into memory, fast: a large fread buffer, lines split in place, and
+ * emb_parse_f64 instead of strtod.  Owner of struct emb_cols' buffers.
+ */
+#include <config.h>
+#include "emb_corr.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define READ_BLOCK (1u << 20)
+/* Column numbers above this are surely typos. */
+#define MAX_COLS 100000
+
+/* A field of the current line: [p, end). */
+struct field {
+	const char *p, *end;
+};
+
+/* The reader's state for one file. */
+struct reader {
+	const char *name;
+	uint64_t lineno;
+	int sep;              /* '\t', or ' ' for runs of blanks; 0 = unknown */
+	struct field *fields;
+	size_t maxcol;        /* fields wanted per line */
+	size_t *col;          /* slot -> 0-based column: x, y..., group */
+	size_t nslots;
+};
+
+/* Split LINE (NUL-terminated, no newline) into the first r->maxcol fields;
+ * returns how many it found. */
+static size_t split(struct reader *r, char *line)
+{
+	size_t nf = 0;
+	char *p = line;
+	if (!r->sep)
+		r->sep = strchr(line, '\t') ? '\t' : ' ';
+	if (r->sep == ' ')
+		while (*p == ' ' || *p == '\t')
+			p++;
+	while (nf < r->maxcol && *p) {
+		char *q = p;
+		if (r->sep == '\t') {
+			while (*q && *q != '\t')
+				q++;
+		} else {
+			while (*q && *q != ' ' && *q != '\t')
+				q++;
+		}
+		r->fields[nf].p = p;
+		r->fields[nf++].end = q;
+		if (!*q)
+			return nf;
+		p = q + 1;
+		if (r->sep == ' ')
+			while (*p == ' ' || *p == '\t')
+				p++;
+		else if (!*p && nf < r->maxcol) {
+			/* a trailing tab ends an empty last field */
+			r->fields[nf].p = r->fields[nf].end = p;
+			nf++;
+		}
+	}
+	return nf;
+}
+
+static bool is_missing(const char *p, const char *end)
+{
+	size_t len = (size_t)(end - p);
+	return len == 0 || (len == 2 && (p[0] == 'N' || p[0] == 'n') &&
+			    (p[1] == 'A' || p[1] == 'a'));
+}
+
+/* The number in field F of column COL, NaN for a missing value. */
+static double cell(const struct reader *r, const struct field *f, size_t col,
+		   enum emb_nan_policy nan)
+{
+	double v;
+	const char *end;
+	if (is_missing(f->p, f->end) ||
+	    (emb_parse_f64(f->p, &end, &v) && end == f->end && isnan(v))) {
+		if (nan == EMB_NAN_ERROR)
+			emb_die_at(r->name, r->lineno,
+				   "column %zu: missing value (see --nan)", col + 1);
+		return NAN;
+	}
+	if (!emb_parse_f64(f->p, &end, &v) || end != f->end)
+		emb_die_at(r->name, r->lineno, "column %zu: not a number: '%.*s'",
+			   col + 1, (int)(f->end - f->p > 40 ? 40 : f->end - f->p), f->p);
+	return v;
+}
+
+/* ---- group names: a small open-addressing hash of name -> id ---- */
+
+struct group_index {
+	uint32_t *slots;      /* id + 1, 0 = empty */
+	size_t nslots;
+};
+
+static uint64_t hash(const char *p, size_t len)
+{
+	uint64_t h = 1469598103934665603u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211u;
+	return h;
+}
+
+static uint32_t group_id(struct emb_cols *c, struct group_index *gi,
+			 const char *p, size_t len)
+{
+	if (2 * (c->ngroups + 1) > gi->nslots) {
+		size_t n = gi->nslots ? 2 * gi->nslots : 64;
+		uint32_t *s = emb_xcalloc(n, sizeof *s);
+		for (size_t g = 0; g < c->ngroups; g++) {
+			const char *nm = c->group_names[g];
+			size_t i = hash(nm, strlen(nm)) & (n - 1);
+			while (s[i])
+				i = (i + 1) & (n - 1);
+			s[i] = (uint32_t)g + 1;
+		}
+		free(gi->slots);
+		gi->slots = s;
+		gi->nslots = n;
+	}
+	size_t i = hash(p, len) & (gi->nslots - 1);
+	for (; gi->slots[i]; i = (i + 1) & (gi->nslots - 1)) {
+		const char *nm = c->group_names[gi->slots[i] - 1];
+		if (strncmp(nm, p, len) == 0 && nm[len] == '\0')
+			return gi->slots[i] - 1;
+	}
+	if (c->ngroups == c->group_cap) {
+		c->group_cap = c->group_cap ? 2 * c->group_cap : 16;
+		c->group_names = emb_xrealloc(c->group_names,
+					      emb_xmul(c->group_cap, sizeof *c->group_names));
+	}
+	char *nm = emb_xmalloc(len + 1);
+	memcpy(nm, p, len);
+	nm[len] = '\0';
+	c->group_names[c->ngroups] = nm;
+	gi->slots[i] = (uint32_t)c->ngroups + 1;
+	return (uint32_t)c->ngroups++;
+}
+
+/* ---- column specs ---- */
+
+/* A column spec as a 0-based number, or SIZE_MAX if it is not a number. */
+static size_t spec_number(const char *s)
+{
+	char *end;
+	if (!isdigit((unsigned char)*s))
+		return SIZE_MAX;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*end || v == 0 || v > MAX_COLS)
+		return SIZE_MAX;
+	return (size_t)v - 1;
+}
+
+/* Resolve spec S for option OPT; with a header line (split into HF, NH
+ * fields) names are looked up in it. */
+static size_t resolve(const char *opt, const char *s, const struct reader *r,
+		      size_t nh)
+{
+	if (nh) {
+		for (size_t i = 0; i < nh; i++)
+			if ((size_t)(r->fields[i].end - r->fields[i].p) == strlen(s) &&
+			    memcmp(r->fields[i].p, s, strlen(s)) == 0)
+				return i;
+	}
+	size_t v = spec_number(s);
+	if (v != SIZE_MAX)
+		return v;
+	if (nh)
+		emb_die_at(r->name, 1, "%s: no column named '%s'", opt, s);
+	emb_usage_error("%s: '%s' is not a column number (use --header for names)", opt, s);
+}
+
+/* Count the y columns in the comma-separated SPEC, checking each is
+ * non-empty. */
+static size_t count_y(const char *spec)
+{
+	size_t n = 1;
+	for (const char *p = spec; *p; p++)
+		n += *p == ',';
+	if (!*spec || spec[strlen(spec) - 1] == ',' || *spec == ',' || strstr(spec, ",,"))
+		emb_usage_error("-y: empty column in '%s'", spec);
+	return n;
+}
+
+static char *field_name(const struct reader *r, size_t nh, size_t col)
+{
+	char buf[32];
+	if (col < nh) {
+		size_t len = (size_t)(r->fields[col].end - r->fields[col].p);
+		char *s = emb_xmalloc(len + 1);
+		memcpy(s, r->fields[col].p, len);
+		s[len] = '\0';
+		return s;
+	}
+	snprintf(buf, sizeof buf, "%zu", col + 1);
+	return emb_xstrdup(buf);
+}
+
+/* Map the specs to columns (once, using the header line when there is
+ * one: then r->fields holds its NH fields). */
+static void setup_slots(struct emb_cols *c, const struct emb_cols_spec *s,
+			struct reader *r, size_t nh)
+{
+	char *ys = emb_xstrdup(s->y), *save = NULL;
+	r->col[0] = resolve("-x", s->x, r, nh);
+	c->xname = field_name(r, nh, r->col[0]);
+	size_t k = 0;
+	for (char *t = strtok_r(ys, ",", &save); t; t = strtok_r(NULL, ",", &save), k++) {
+		r->col[1 + k] = resolve("-y", t, r, nh);
+		c->ynames[k] = field_name(r, nh, r->col[1 + k]);
+	}
+	free(ys);
+	if (s->group)
+		r->col[1 + c->ny] = resolve("--group", s->group, r, nh);
+}
+
+static void grow(struct emb_cols *c)
+{
+	c->cap = c->cap ? 2 * c->cap : 4096;
+	c->x = emb_xrealloc(c->x, emb_xmul(c->cap, sizeof *c->x));
+	for (size_t k = 0; k < c->ny; k++)
+		c->y[k] = emb_xrealloc(c->y[k], emb_xmul(c->cap, sizeof *c->y[k]));
+	if (c->group)
+		c->group = emb_xrealloc(c->group, emb_xmul(c->cap, sizeof *c->group));
+}
+
+/* Store one data line's cells. */
+static void add_row(struct emb_cols *c, const struct emb_cols_spec *s,
+		    struct reader *r, struct group_index *gi, size_t nf)
+{
+	for (size_t k = 0; k < r->nslots; k++)
+		if (r->col[k] >= nf)
+			emb_die_at(r->name, r->lineno, "no column %zu (the line has %zu)",
+				   r->col[k] + 1, nf);
+	if (c->rows == c->cap)
+		grow(c);
+	c->x[c->rows] = cell(r, &r->fields[r->col[0]], r->col[0], s->nan);
+	for (size_t k = 0; k < c->ny; k++)
+		c->y[k][c->rows] = cell(r, &r->fields[r->col[1 + k]], r->col[1 + k], s->nan);
+	if (c->group) {
+		const struct field *f = &r->fields[r->col[1 + c->ny]];
+		c->group[c->rows] = group_id(c, gi, f->p, (size_t)(f->end - f->p));
+	}
+	c->rows++;
+}
+
+/* Handle one line (NUL-terminated, newline removed). */
+static void do_line(struct emb_cols *c, const struct emb_cols_spec *s,
+		    struct reader *r, struct group_index *gi, char *line,
+		    bool *slots_ready, uint64_t *blank)
+{
+	r->lineno++;
+	size_t len = strlen(line);
+	if (len && line[len - 1] == '\r')
+		line[--len] = '\0';
+	bool header = s->header && r->lineno == 1;
+	if (!header && line[strspn(line, " \t")] == '\0') {
+		++*blank;
+		return;
+	}
+	if (!*slots_ready) {
+		r->maxcol = header ? MAX_COLS : 0;
+		setup_slots(c, s, r, header ? split(r, line) : 0);
+		r->maxcol = 0;
+		for (size_t k = 0; k < r->nslots; k++)
+			if (r->col[k] + 1 > r->maxcol)
+				r->maxcol = r->col[k] + 1;
+		*slots_ready = true;
+	}
+	if (header) {
+		if (!r->sep)
+			r->sep = strchr(line, '\t') ? '\t' : ' ';
+		return;
+	}
+	add_row(c, s, r, gi, split(r, line));
+}
+
+/* Read FP block by block, handing each complete line to do_line. */
+static void read_file(struct emb_cols *c, const struct emb_cols_spec *s,
+		      struct reader *r, struct group_index *gi, FILE *fp,
+		      bool *slots_ready, uint64_t *blank)
+{
+	size_t cap = READ_BLOCK + 1, have = 0;
+	char *buf = emb_xmalloc(cap);
+	for (;;) {
+		if (cap - have < READ_BLOCK / 2 + 1) {
+			cap *= 2;
+			buf = emb_xrealloc(buf, cap);
+		}
+		size_t got = fread(buf + have, 1, cap - 1 - have, fp);
+		have += got;
+		char *p = buf, *end = buf + have, *nl;
+		while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+			*nl = '\0';
+			do_line(c, s, r, gi, p, slots_ready, blank);
+			p = nl + 1;
+		}
+		have = (size_t)(end - p);
+		memmove(buf, p, have);
+		if (got == 0) {
+			if (have) {
+				buf[have] = '\0';
+				do_line(c, s, r, gi, buf, slots_ready, blank);
+			}
+			break;
+		}
+	}
+	free(buf);
+}
+
+void emb_cols_read(struct emb_cols *c, const struct emb_cols_spec *s,
+		   char *const *files, int nfiles)
+{
+	static char *const stdin_only[] = {"-"};
+	struct group_index gi = {NULL, 0};
+	struct reader r = {0};
+	bool slots_ready = false;
+	uint64_t blank = 0;
+
+	memset(c, 0, sizeof *c);
+	c->ny = count_y(s->y);
+	c->y = emb_xcalloc(c->ny, sizeof *c->y);
+	c->ynames = emb_xcalloc(c->ny, sizeof *c->ynames);
+	r.nslots = 1 + c->ny + (s->group != NULL);
+	r.col = emb_xcalloc(r.nslots, sizeof *r.col);
+	r.fields = emb_xcalloc(MAX_COLS, sizeof *r.fields);
+	if (s->group)
+		c->group = emb_xmalloc(sizeof *c->group);
+	if (nfiles <= 0) {
+		files = stdin_only;
+		nfiles = 1;
+	}
+	for (int f = 0; f < nfiles; f++) {
+		FILE *fp = emb_fopen_r(files[f]);
+		r.name = strcmp(files[f], "-") ? files[f] : "-";
+		r.lineno = 0;
+		r.sep = 0;
+		read_file(c, s, &r, &gi, fp, &slots_ready, &blank);
+		emb_fclose_r(fp, r.name);
+	}
+	if (!slots_ready && s->header)
+		emb_die(EMB_EXIT_DATA, "%s: no header line", r.name);
+	if (!slots_ready) /* no lines at all: name the columns from the specs */
+		setup_slots(c, s, &r, 0);
+	if (blank)
+		emb_warn("skipped %llu empty line%s", (unsigned long long)blank,
+			 blank == 1 ? "" : "s");
+	free(r.col);
+	free(r.fields);
+	free(gi.slots);
+}
+
+void emb_cols_free(struct emb_cols *c)
+{
+	free(c->x);
+	for (size_t k = 0; k < c->ny; k++) {
+		free(c->y[k]);
+		free(c->ynames[k]);
+	}
+	free(c->y);
+	free(c->ynames);
+	free(c->xname);
+	free(c->group);
+	for (size_t g = 0; g < c->ngroups; g++)
+		free(c->group_names[g]);
+	free(c->group_names);
+	memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,237 @@
+#!/usr/bin/env bats
+# embspearman: values against scipy.stats.spearmanr (tests/corr_oracle.py),
+# every option, and the exact error messages.
+load test_helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+# gen KIND N SEED > file: TSV columns group, gold, sys1, sys2 (sys1
+# follows gold, sys2 is noise; KIND shapes the values).
+gen() {
+	oracle - "$@" <<'PY'
+import sys, numpy as np
+kind, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = np.random.default_rng(seed)
+gold = rng.standard_normal(n)
+s1 = gold + rng.standard_normal(n)
+s2 = rng.standard_normal(n)
+if kind == "ties":     # STS-style: gold in 0.2 steps, systems rounded too
+    gold = np.round(rng.integers(0, 26, n) / 5, 1)
+    s1 = np.round(gold + rng.standard_normal(n), 1)
+    s2 = np.round(rng.standard_normal(n), 0)
+elif kind == "negative":
+    s1 = -gold + 0.5 * rng.standard_normal(n)
+elif kind == "exponents":
+    gold = gold * 1e-300
+    s1 = s1 * 1e300
+    s2 = np.exp(40 * s2)
+for i in range(n):
+    print("g%d\t%r\t%r\t%r" % (i % 3, float(gold[i]), float(s1[i]), float(s2[i])))
+PY
+}
+
+# check FILE ARGS...: run embspearman ARGS FILE and compare with scipy.
+check() {
+	local file=$1
+	shift
+	embspearman "$@" "$file" > "$BATS_TEST_TMPDIR/out"
+	oracle "$EMB_SRCDIR/tests/corr_oracle.py" spearman "$BATS_TEST_TMPDIR/out" "$file" "$@"
+}
+
+@test "random data: r and p as scipy, several -y columns" {
+	gen random 300 1 > d.tsv
+	check d.tsv -x 2 -y 3,4
+}
+
+@test "heavy ties (STS scores in 0.2 steps) use average ranks" {
+	gen ties 500 2 > d.tsv
+	check d.tsv -x 2 -y 3,4
+	printf '1\t1\n2\t3\n2\t2\n3\t4\n' > t.tsv
+	run embspearman t.tsv
+	assert_success
+	assert_close "$(cut -f3-5 <<< "${lines[1]}")" "4 0.948683298050514 0.0513167019494862" 1e-12
+	check t.tsv
+}
+
+@test "negative correlation and values with exponents" {
+	gen negative 100 3 > d.tsv
+	check d.tsv -x 2 -y 3,4
+	gen exponents 100 4 > e.tsv
+	check e.tsv -x 2 -y 3,4
+}
+
+@test "each alternative, with the Fisher interval" {
+	gen random 60 5 > d.tsv
+	for alt in two-sided less greater; do
+		check d.tsv -x 2 -y 3,4 --alternative "$alt" --ci 0.9
+	done
+}
+
+@test "Fisher interval uses the Bonett-Wright variance" {
+	printf '1\t2\n2\t1\n3\t4\n4\t3\n5\t6\n6\t5\n' > s.tsv
+	run embspearman --ci 0.95 s.tsv
+	assert_success
+	# r = 29/35; z = atanh(r); se = sqrt((1 + r^2/2)/3)
+	line=$(oracle -c 'import math; from scipy.special import ndtri
+r = 29/35; z = math.atanh(r); se = math.sqrt((1 + r*r/2) / 3); h = ndtri(0.975)
+print(r, math.tanh(z - h*se), math.tanh(z + h*se))')
+	read -r r lo hi <<< "$line"
+	assert_close "$(cut -f4,6,7 <<< "${lines[1]}")" "$r $lo $hi" 1e-12
+	check s.tsv --ci 0.95
+}
+
+@test "huge n" {
+	oracle -c 'import numpy as np
+rng = np.random.default_rng(9); x = rng.standard_normal(200000)
+y = np.round(x + rng.standard_normal(200000), 2)
+np.savetxt("h.tsv", np.c_[x, y], delimiter="\t", fmt="%.6g")'
+	check h.tsv
+}
+
+@test "n = 0, 1, 2, 3 as scipy" {
+	printf '1\t2\n' > n1.tsv
+	printf '1\t2\n2\t1\n' > n2.tsv
+	printf '1\t2\n2\t1\n3\t3\n' > n3.tsv
+	for f in n2.tsv n3.tsv; do check "$f"; done
+	run --separate-stderr embspearman n1.tsv
+	assert_success
+	assert_output "$(printf 'x\ty\tn\tr\tp\n1\t2\t1\tnan\tnan')"
+	assert_equal "$stderr" "embspearman: 1 vs 2: fewer than 2 pairs; the correlation is not defined"
+	run --separate-stderr embspearman < /dev/null
+	assert_success
+	assert_output "$(printf 'x\ty\tn\tr\tp\n1\t2\t0\tnan\tnan')"
+	assert_equal "$stderr" "$(printf 'embspearman: no data rows\nembspearman: 1 vs 2: fewer than 2 pairs; the correlation is not defined')"
+	run embspearman --alternative less n2.tsv
+	assert_close "$(cut -f3-5 <<< "${lines[1]}")" "2 -1 nan" 1e-12
+}
+
+@test "constant input gives nan with a warning" {
+	printf '1\t5\n2\t5\n3\t5\n' > c.tsv
+	run --separate-stderr embspearman c.tsv
+	assert_success
+	assert_output "$(printf 'x\ty\tn\tr\tp\n1\t2\t3\tnan\tnan')"
+	assert_equal "$stderr" "embspearman: 1 vs 2: an input is constant; the correlation is not defined"
+	check c.tsv
+}
+
+@test "--group: per-group scipy values, then mean, wmean and all" {
+	gen ties 150 6 > d.tsv
+	check d.tsv -x 2 -y 3,4 --group 1
+	check d.tsv -x 2 -y 3 --group 1 --ci 0.95 --alternative greater
+}
+
+@test "--header takes column names; --percent prints r x 100" {
+	{ printf 'set\tgold\tsysA\tsysB\n'; gen random 50 7; } > h.tsv
+	check h.tsv --header -x gold -y sysA,4 --group set --percent --ci 0.9
+	run embspearman --header -x gold -y sysB h.tsv
+	assert_line --index 0 "$(printf 'x\ty\tn\tr\tp')"
+	assert_line --regexp --index 1 "^gold	sysB	50	"
+}
+
+@test "blank-separated input" {
+	gen random 40 8 | tr '\t' ' ' > b.txt
+	check b.txt -x 2 -y 3
+}
+
+@test "--json prints the same numbers" {
+	gen random 80 10 > d.tsv
+	embspearman -x 2 -y 3,4 --ci 0.9 d.tsv > t.out
+	embspearman -x 2 -y 3,4 --ci 0.9 --json d.tsv > j.out
+	run oracle -c 'import json, sys
+t = [l.rstrip("\n").split("\t") for l in open("t.out")][1:]
+j = json.load(open("j.out"))
+assert len(j) == len(t) == 2
+for tr, jr in zip(t, j):
+    assert [jr["x"], jr["y"], str(jr["n"])] == tr[:3], (jr, tr)
+    assert [jr[k] for k in ("r", "p", "lo", "hi")] == [float(v) for v in tr[3:]], (jr, tr)
+print("ok")'
+	assert_success
+	assert_output ok
+	run embspearman -x 2 -y 3 --json --group 1 --percent d.tsv
+	assert_output --partial '"group":	"mean"'
+}
+
+@test "--nan=omit drops pairs and counts them; propagate gives nan" {
+	printf '1\t2\n2\t\n3\t3\nnan\t4\n4\t5\n5\tNA\n6\t1\n' > m.tsv
+	run --separate-stderr embspearman --nan=omit m.tsv
+	assert_success
+	assert_equal "$stderr" "embspearman: 1 vs 2: omitted 3 of 7 rows with a missing value"
+	check m.tsv --nan omit
+	run --separate-stderr embspearman --nan=propagate m.tsv
+	assert_success
+	assert_output "$(printf 'x\ty\tn\tr\tp\n1\t2\t7\tnan\tnan')"
+	check m.tsv --nan propagate
+	run -1 --separate-stderr embspearman m.tsv
+	assert_output ""
+	assert_equal "$stderr" "embspearman: m.tsv:2: column 2: missing value (see --nan)"
+}
+
+@test "--bootstrap: reproducible percentile interval around r" {
+	gen random 200 11 > d.tsv
+	run embspearman -x 2 -y 3 --bootstrap 400 --seed 3 d.tsv
+	assert_success
+	first=$output
+	run embspearman -x 2 -y 3 --bootstrap 400 --seed 3 d.tsv
+	assert_equal "$output" "$first"
+	run embspearman -x 2 -y 3 --bootstrap 400 --seed 4 d.tsv
+	[ "$output" != "$first" ]
+	# The percentile interval holds r and is near the Fisher one (n = 200).
+	fisher=$(embspearman -x 2 -y 3 --ci 0.95 d.tsv | tail -n 1 | cut -f6,7)
+	boot=$(tail -n 1 <<< "$first" | cut -f6,7)
+	assert_close "$boot" "$fisher" 0.03
+	run oracle -c 'import sys; r, lo, hi = map(float, sys.argv[1:]); print(lo < r < hi)' \
+		$(tail -n 1 <<< "$first" | cut -f4,6,7)
+	assert_output True
+	# Against scipy.stats.bootstrap's percentile interval, loosely.
+	run oracle -c 'import numpy as np; from scipy import stats
+d = np.loadtxt("d.tsv", usecols=(1, 2))
+res = stats.bootstrap((d[:, 0], d[:, 1]), lambda x, y: stats.spearmanr(x, y)[0], paired=True,
+    vectorized=False, n_resamples=400, method="percentile", random_state=1)
+print(res.confidence_interval.low, res.confidence_interval.high)'
+	assert_close "$boot" "$output" 0.03
+}
+
+@test "bad input: exact messages, status 1, no output" {
+	printf '1\t2\nx1\t3\n' > bad.tsv
+	run -1 --separate-stderr embspearman bad.tsv
+	assert_output ""
+	assert_equal "$stderr" "embspearman: bad.tsv:2: column 1: not a number: 'x1'"
+	printf '1\t2\n3\n' > short.tsv
+	run -1 --separate-stderr embspearman short.tsv
+	assert_output ""
+	assert_equal "$stderr" "embspearman: short.tsv:2: no column 2 (the line has 1)"
+	run -1 --separate-stderr embspearman -x 9 short.tsv
+	assert_output ""
+	assert_equal "$stderr" "embspearman: short.tsv:1: no column 9 (the line has 2)"
+	printf 'a\tb\n1\t2\n' > h.tsv
+	run -1 --separate-stderr embspearman --header -y c h.tsv
+	assert_output ""
+	assert_equal "$stderr" "embspearman: h.tsv:1: -y: no column named 'c'"
+	run -1 --separate-stderr embspearman --header < /dev/null
+	assert_output ""
+	assert_equal "$stderr" "embspearman: -: no header line"
+	run -1 --separate-stderr embspearman nosuch.tsv
+	assert_output ""
+	assert_equal "$stderr" "embspearman: nosuch.tsv: No such file or directory"
+}
+
+@test "usage errors: status 2" {
+	run -2 --separate-stderr embspearman -x 0 /dev/null
+	assert_output ""
+	assert_equal "${stderr_lines[0]}" "embspearman: -x: '0' is not a column number (use --header for names)"
+	run -2 --separate-stderr embspearman -y 2,,3 /dev/null
+	assert_equal "${stderr_lines[0]}" "embspearman: -y: empty column in '2,,3'"
+	run -2 --separate-stderr embspearman --alternative=both /dev/null
+	assert_equal "${stderr_lines[0]}" "embspearman: --alternative must be two-sided, less or greater, not 'both'"
+	run -2 --separate-stderr embspearman --nan=skip /dev/null
+	assert_equal "${stderr_lines[0]}" "embspearman: --nan must be error, omit or propagate, not 'skip'"
+	run -2 --separate-stderr embspearman --ci 1.5 /dev/null
+	assert_equal "${stderr_lines[0]}" "embspearman: --ci must be between 0 and 1 (exclusive), not '1.5'"
+	run -2 --separate-stderr embspearman --bootstrap 0 /dev/null
+	assert_equal "${stderr_lines[0]}" "embspearman: --bootstrap must be between 1 and 10000000, not 0"
+	run -2 --separate-stderr embspearman --frobnicate
+	assert_output ""
+	assert_equal "${stderr_lines[1]}" "Try 'embspearman --help' for more information."
+}
