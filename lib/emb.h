@@ -185,6 +185,12 @@ struct emb_stream {
  * stdout close check.  Call first in main(). */
 void emb_proginit(int argc, char **argv);
 extern const char *emb_progname;
+/* emb_blas.c: when OpenBLAS picked slower kernels than this CPU runs
+ * (OPENBLAS_CORETYPE unset), set OPENBLAS_CORETYPE and re-execute ARGV once.
+ * Called by emb_proginit. */
+void emb_blas_init(char **argv);
+/* One line naming the BLAS and its kernel set (for --version). */
+void emb_blas_describe(FILE *fp);
 /* The command line, shell-quoted, for header history.  Owned by the lib. */
 const char *emb_cmdline(void);
 

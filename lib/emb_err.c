@@ -73,6 +73,8 @@ void emb_proginit(int argc, char **argv)
 	size_t len = 0, cap = 0;
 
 	emb_progname = slash ? slash + 1 : (argv0 ? argv0 : "emb");
+	if (argc > 0)
+		emb_blas_init(argv);
 	/* A large stdout buffer: rows are written in many small pieces. */
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 	atexit(close_stdout);
@@ -166,6 +168,7 @@ void emb_usage_error(const char *fmt, ...)
 void emb_version(void)
 {
 	printf("%s (embutils) %s\n", emb_progname, PACKAGE_VERSION);
+	emb_blas_describe(stdout);
 	exit(EMB_EXIT_OK);
 }
 

@@ -22,7 +22,8 @@ progs() {
 	for p in $(progs); do
 		run --separate-stderr "$p" --version
 		assert_success
-		[[ "$output" =~ ^$p\ \(embutils\)\ [0-9]+\.[0-9]+$ ]] || { echo "$p: '$output'"; return 1; }
+		[[ "${lines[0]}" =~ ^$p\ \(embutils\)\ [0-9]+\.[0-9]+$ ]] || { echo "$p: '$output'"; return 1; }
+		[[ "${lines[1]}" =~ ^BLAS:\  ]] || { echo "$p: '$output'"; return 1; }
 	done
 }
 
@@ -49,4 +50,16 @@ Try '$p --help' for more information."
 		run -1 --separate-stderr sh -c "$p --help > /dev/full"
 		assert_equal "$stderr" "$p: write error: No space left on device"
 	done
+}
+
+@test "a misdetected OpenBLAS core is replaced by one this CPU runs; the user's choice wins" {
+	grep -q avx2 /proc/cpuinfo || skip "CPU without AVX2: no faster kernels to choose"
+	run --separate-stderr env EMB_OPENBLAS_DETECTED=Prescott embcat --version
+	assert_success
+	assert_line --index 1 --regexp '^BLAS: OpenBLAS, core (Haswell|SkylakeX|Cooperlake) \(OPENBLAS_CORETYPE set by embutils: OpenBLAS detected Prescott\)$'
+	run --separate-stderr env OPENBLAS_CORETYPE=Prescott embcat --version
+	assert_line --index 1 "BLAS: OpenBLAS, core Prescott"
+	# The re-executed program still reads its standard input.
+	run sh -c 'printf "a 1 2\n" | EMB_OPENBLAS_DETECTED=Prescott embcat'
+	assert_output "$(printf 'a\t1\t2')"
 }

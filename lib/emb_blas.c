@@ -1,0 +1,89 @@
+/*
+ * emb_blas.c - make sure OpenBLAS uses the kernels this CPU can run.
+ *
+ * Debian's OpenBLAS 0.3.21 picks its kernels from the CPU model, and on
+ * some virtual machines it does not recognise the model and falls back to
+ * "Prescott" (SSE3): sgemm then runs at 12 GFLOP/s where the SkylakeX or
+ * Cooperlake kernels reach 150-175 (measured on this project's 2-core
+ * machine).  OpenBLAS reads OPENBLAS_CORETYPE only when it is loaded, so
+ * the fix is to set it and re-execute the program once, before any input
+ * is read.  A user's own OPENBLAS_CORETYPE is always respected.
+ */
+#include <config.h>
+#include "emb.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#ifdef HAVE_OPENBLAS
+char *openblas_get_corename(void);
+#endif
+
+
+/* The best OpenBLAS core name this CPU can run, by instruction set. */
+static const char *best_core(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+	    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
+		return __builtin_cpu_supports("avx512bf16") ? "Cooperlake" : "SkylakeX";
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return "Haswell";
+#endif
+	return NULL;
+}
+
+/* Is CORE (OpenBLAS's own choice) a kernel set at least as wide as BEST? */
+static bool core_ok(const char *core, const char *best)
+{
+	static const char *const avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
+	static const char *const avx2[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake",
+					   "SapphireRapids"};
+	bool want512 = strcmp(best, "Haswell") != 0;
+	const char *const *ok = want512 ? avx512 : avx2;
+	size_t n = want512 ? 3 : 5;
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(core, ok[i]) == 0)
+			return true;
+	return false;
+}
+
+void emb_blas_init(char **argv)
+{
+#ifdef HAVE_OPENBLAS
+	/* EMB_OPENBLAS_DETECTED stands in for a misdetection in the tests. */
+	const char *fake = getenv("EMB_OPENBLAS_DETECTED");
+	const char *detected = fake && *fake ? fake : openblas_get_corename();
+	if (getenv("OPENBLAS_CORETYPE"))
+		return;
+	const char *best = best_core();
+	if (!best || core_ok(detected, best))
+		return;
+	setenv("OPENBLAS_CORETYPE", best, 1);
+	setenv("EMB_CORETYPE_FIXED", detected, 1);
+	unsetenv("EMB_OPENBLAS_DETECTED");
+	execv("/proc/self/exe", argv);
+	/* If re-executing fails, run on with the slow kernels. */
+	unsetenv("OPENBLAS_CORETYPE");
+	unsetenv("EMB_CORETYPE_FIXED");
+#else
+	(void)argv;
+#endif
+}
+
+void emb_blas_describe(FILE *fp)
+{
+#ifdef HAVE_OPENBLAS
+	/* EMB_CORETYPE_FIXED is set only by the re-execution above. */
+	const char *was = getenv("EMB_CORETYPE_FIXED");
+	fprintf(fp, "BLAS: OpenBLAS, core %s", openblas_get_corename());
+	if (was && getenv("OPENBLAS_CORETYPE"))
+		fprintf(fp, " (OPENBLAS_CORETYPE set by embutils: OpenBLAS detected %s)", was);
+	fputc('\n', fp);
+#else
+	fputs("BLAS: GSL's reference gslcblas\n", fp);
+#endif
+}
