@@ -10,10 +10,7 @@
 
 static void usage(int status)
 {
-	if (status != EMB_EXIT_OK) {
-		fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
-		exit(status);
-	}
+	emb_try_help(status);
 	printf("Usage: %s [OPTION]... [FILE]...\n", emb_progname);
 	fputs("Concatenate vector streams (binary emb or TSV) to standard output,\n"
 	      "converting them to one format.  With no FILE, or when FILE is -,\n"

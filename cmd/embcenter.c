@@ -13,10 +13,7 @@
 
 static void usage(int status)
 {
-	if (status != EMB_EXIT_OK) {
-		fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
-		exit(status);
-	}
+	emb_try_help(status);
 	printf("Usage: %s [OPTION]... [FILE]\n", emb_progname);
 	fputs("Centre a vector stream: fit the mean of its rows and subtract it.\n"
 	      "The input is read twice (standard input is spilled to a temporary file\n"

@@ -45,10 +45,7 @@ enum {
 
 static void usage(int status)
 {
-	if (status != EMB_EXIT_OK) {
-		fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
-		exit(status);
-	}
+	emb_try_help(status);
 	printf("Usage: %s [OPTION]...\n", emb_progname);
 	fputs("Write N synthetic D-dimensional vectors to standard output (binary emb\n"
 	      "unless -O tsv).  The same options and seed give the same vectors.\n"

@@ -13,10 +13,7 @@
 
 static void usage(int status)
 {
-	if (status != EMB_EXIT_OK) {
-		fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
-		exit(status);
-	}
+	emb_try_help(status);
 	printf("Usage: %s [OPTION]... [FILE]...\n", emb_progname);
 	fputs("Describe each vector stream FILE as one JSON object: format, rows, dim,\n"
 	      "dtype, keys, chunks, history and the min/mean/max L2 norm of its rows.\n"

@@ -11,10 +11,7 @@
 
 static void usage(int status)
 {
-	if (status != EMB_EXIT_OK) {
-		fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
-		exit(status);
-	}
+	emb_try_help(status);
 	printf("Usage: %s [OPTION]... [FILE]...\n"
 	       "  or:  %s --vectors A B\n", emb_progname, emb_progname);
 	fputs("Print Pearson's correlation (the cosine of the centred columns) of\n"

@@ -21,10 +21,7 @@ enum {
 
 static void usage(int status)
 {
-	if (status != EMB_EXIT_OK) {
-		fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
-		exit(status);
-	}
+	emb_try_help(status);
 	printf("Usage: %s --vectors=WORDS [OPTION]... [TEXT]\n", emb_progname);
 	fputs("Write one pooled vector per line of TEXT (standard input when TEXT is\n"
 	      "absent or -): the line is lower-cased and tokenised (see embpool(1)),\n"

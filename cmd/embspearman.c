@@ -11,10 +11,7 @@
 
 static void usage(int status)
 {
-	if (status != EMB_EXIT_OK) {
-		fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
-		exit(status);
-	}
+	emb_try_help(status);
 	printf("Usage: %s [OPTION]... [FILE]...\n", emb_progname);
 	fputs("Print Spearman's rank correlation (ties get average ranks) of column -x\n"
 	      "with each column -y of the TSV or blank-separated FILEs, as\n"

@@ -62,10 +62,7 @@ enum { OPT_JSON = EMB_OPT_FIRST_PROGRAM, OPT_PAIRS, OPT_SEED, OPT_SAMPLE, OPT_TO
 
 static void usage(int status)
 {
-	if (status != EMB_EXIT_OK) {
-		fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
-		exit(status);
-	}
+	emb_try_help(status);
 	printf("Usage: %s [OPTION]... [FILE]\n", emb_progname);
 	fputs("Print an isotropy report for the vector stream FILE (standard input when\n"
 	      "there is none or it is -) as NAME<TAB>VALUE lines: n, dim, mean_norm,\n"

@@ -206,6 +206,9 @@ void emb_warn_at(const char *file, uint64_t line, const char *fmt, ...)
 /* "prog: FILE: byte N: message", exit 1: binary data errors. */
 _Noreturn void emb_die_offset(const char *file, uint64_t off, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Unless STATUS is 0: the --help hint on stderr, then exit(STATUS).  The
+ * first line of every program's usage(). */
+void emb_try_help(int status);
 /* Usage error: "prog: message" and the --help hint, exit 2. */
 _Noreturn void emb_usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));

@@ -155,13 +155,21 @@ void emb_die_offset(const char *file, uint64_t off, const char *fmt, ...)
 	exit(EMB_EXIT_DATA);
 }
 
+void emb_try_help(int status)
+{
+	if (status == EMB_EXIT_OK)
+		return;
+	fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
+	exit(status);
+}
+
 void emb_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	vmessage(NULL, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
+	emb_try_help(EMB_EXIT_USAGE);
 	exit(EMB_EXIT_USAGE);
 }
 
