@@ -149,8 +149,8 @@ void emb_npy_read_header(struct emb_stream *s)
 	const char *f = dict_value(h, "fortran_order");
 	if (!f || (strncmp(f, "True", 4) != 0 && strncmp(f, "False", 5) != 0))
 		bad_header(s, "no 'fortran_order'", h);
-	free(h);
 	s->fortran = *f == 'T' && s->total_rows > 1;
+	free(h);
 	s->has_keys = false;
 	s->data_off = s->offset;
 	if (s->fortran)
