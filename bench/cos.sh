@@ -10,13 +10,15 @@
 #           with Debian's OpenBLAS as it detects this CPU, then with
 #           OPENBLAS_CORETYPE=$CORETYPE (the machine's sgemm limit).
 # Environment: N_PAIRS (1000000), DIM (768), NQ (10000), NDB (100000),
-# K (10), THREADS (2), RUNS (3), CORETYPE (Cooperlake), BENCH_DIR.
+# K (10), THREADS (2), RUNS (3), CORETYPE (Cooperlake), BENCH_DIR,
+# MODES ("paired topk": either or both).
 set -eu
 build=${1:-$(pwd)}
 embcos=$(cd "$build" && pwd)/cmd/embcos
 py=${ORACLE_PYTHON:-/usr/bin/python3}
 n=${N_PAIRS:-1000000} d=${DIM:-768} nq=${NQ:-10000} ndb=${NDB:-100000}
 k=${K:-10} threads=${THREADS:-2} runs=${RUNS:-3} core=${CORETYPE:-Cooperlake}
+modes=${MODES:-paired topk}
 dir=${BENCH_DIR:-/tmp/bench-cos-$n-$d-$nq-$ndb}
 mkdir -p "$dir"
 cd "$dir"
@@ -40,7 +42,8 @@ while bytes(buf[pos:pos + 4]) == b"CHNK":
 np.save(name + ".npy", np.concatenate(parts).reshape(-1, dim))
 PY
 }
-gen a $n 1; gen b $n 2; gen q $nq 3; gen db $ndb 4
+case " $modes " in *" paired "*) gen a $n 1; gen b $n 2;; esac
+case " $modes " in *" topk "*) gen q $nq 3; gen db $ndb 4;; esac
 
 cat > np_paired.py <<'PY'
 import sys, numpy as np
@@ -88,15 +91,33 @@ hf() {	# hf NAME CMD...: median seconds of RUNS runs into $NAME.json
 }
 
 echo "threads=$threads runs=$runs"
+
+case " $modes " in *" paired "*)
+echo "== paired cosine, $n pairs x $d (whole process) =="
+# Alternated runs (ours, numpy, ours, ...) after one warm-up of each, so
+# that load from other jobs falls on both alike; medians.
+"$py" - "$runs" "$embcos a.emb b.emb > /dev/null" "$py np_paired.py > /dev/null" <<'PY'
+import statistics, subprocess, sys, time
+runs, cmds = int(sys.argv[1]), sys.argv[2:]
+for c in cmds:
+    subprocess.run(c, shell=True, check=True)
+t = [[] for c in cmds]
+for r in range(runs):
+    for i, c in enumerate(cmds):
+        s = time.perf_counter()
+        subprocess.run(c, shell=True, check=True)
+        t[i].append(time.perf_counter() - s)
+o, n = (statistics.median(x) for x in t)
+print("embcos %.3fs  numpy %.3fs  speed-up %.2fx  (medians of %d alternated runs;"
+      " embcos %s, numpy %s)" % (o, n, n / o, runs, " ".join("%.3f" % v for v in t[0]),
+                                  " ".join("%.3f" % v for v in t[1])))
+PY
+;; esac
+
+case " $modes " in *" topk "*) ;; *) exit 0;; esac
 peak0=$("$py" sgemm_peak.py)
 peak1=$(OPENBLAS_CORETYPE=$core "$py" sgemm_peak.py)
 echo "sgemm 4096^3 (numpy): ${peak0} GFLOP/s as detected, ${peak1} GFLOP/s with OPENBLAS_CORETYPE=$core"
-
-echo "== paired cosine, $n pairs x $d (whole process) =="
-t_ours=$(hf p_ours "sh -c '$embcos a.emb b.emb > /dev/null'")
-t_np=$(hf p_np "sh -c '$py np_paired.py > /dev/null'")
-echo "embcos ${t_ours}s  numpy ${t_np}s  speed-up $("$py" -c "print('%.2f' % ($t_np / $t_ours))")x"
-
 flop=$("$py" -c "print(2 * $nq * $ndb * $d)")
 for mode in detected "$core"; do
 	if [ "$mode" = detected ]; then unset OPENBLAS_CORETYPE; else export OPENBLAS_CORETYPE=$core; fi

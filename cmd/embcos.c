@@ -127,13 +127,93 @@ static int parse_name(const char *opt, const char *arg, const char *const names[
 	emb_usage_error("unknown %s '%s' (known: %s)", opt, arg, list);
 }
 
-/* A score as text: enough digits for 1e-9 relative, and plain "nan". */
+/*
+ * A score as text: printf's "%.9g" (enough digits for 1e-9 relative), and
+ * plain "nan".  printf costs about as much as scoring a pair at dim 768,
+ * so the fixed-point range of %g (decimal exponent -4..8) is formatted
+ * here, exactly: with a = M * 2^-S (M the 53-bit significand), the nine
+ * digits are floor(M * 10^k / 2^S) in 128-bit integers, rounded half to
+ * even on the exact remainder as printf does.  Anything else goes to
+ * snprintf.  BUF holds at least 32 bytes; returns the length written.
+ */
+static int format_score(char *buf, double v)
+{
+	if (isnan(v)) {
+		memcpy(buf, "nan", 3);
+		return 3;
+	}
+#ifdef __SIZEOF_INT128__
+	static const uint64_t p10[14] = {
+		1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+		1000000000, 10000000000, 100000000000, 1000000000000, 10000000000000,
+	};
+	double a = fabs(v);
+	if (a >= 1e-5 && a < 1e9) {
+		int e;
+		double f = frexp(a, &e);               /* a = f * 2^e, f in [0.5, 1) */
+		uint64_t m = (uint64_t)ldexp(f, 53);   /* exact */
+		int sh = 53 - e;                       /* a = m / 2^sh, 22 <= sh <= 70 */
+		int x = (int)floor(log10(a));          /* decimal exponent, fixed below */
+		unsigned __int128 n;
+		uint64_t q;
+		for (int tries = 0;; tries++) {
+			if (tries > 2 || x > 8 || x < -5)
+				goto slow;
+			n = (unsigned __int128)m * p10[8 - x];
+			q = (uint64_t)(n >> sh);
+			if (q >= 1000000000)
+				x++;
+			else if (q < 100000000)
+				x--;
+			else
+				break;
+		}
+		unsigned __int128 r = n & (((unsigned __int128)1 << sh) - 1);
+		unsigned __int128 half = (unsigned __int128)1 << (sh - 1);
+		if (r > half || (r == half && (q & 1)))
+			q++;
+		if (q == 1000000000) {
+			q = 100000000;
+			x++;
+		}
+		if (x > 8 || x < -4)
+			goto slow;  /* exponential notation */
+		char d[9];
+		for (int i = 8; i >= 0; i--, q /= 10)
+			d[i] = (char)('0' + q % 10);
+		int nd = 9;
+		while (nd > x + 1 && d[nd - 1] == '0')
+			nd--;       /* %g drops trailing zeros of the fraction */
+		char *o = buf;
+		if (v < 0)
+			*o++ = '-';
+		if (x >= 0) {
+			memcpy(o, d, (size_t)x + 1);
+			o += x + 1;
+			if (nd > x + 1) {
+				*o++ = '.';
+				memcpy(o, d + x + 1, (size_t)(nd - x - 1));
+				o += nd - x - 1;
+			}
+		} else {
+			*o++ = '0';
+			*o++ = '.';
+			for (int i = -1; i > x; i--)
+				*o++ = '0';
+			memcpy(o, d, (size_t)nd);
+			o += nd;
+		}
+		return (int)(o - buf);
+	}
+slow:
+#endif
+	return snprintf(buf, 32, "%.9g", v);
+}
+
 static void put_score(double v)
 {
-	if (isnan(v))
-		fputs("nan", stdout);
-	else
-		printf("%.9g", v);
+	char buf[32];
+	fwrite(buf, 1, (size_t)format_score(buf, v), stdout);
 }
 
 /* The cosine score for a zero vector, when --zero allows one. */
@@ -144,14 +224,19 @@ static double zero_score(void)
 
 /* Check a row before scoring it: finite, and not zero when that is an
  * error.  FILE and ROW (1-based) name it in the message. */
-static void check_row(const char *file, uint64_t row, const float *x, size_t dim)
+static void check_norm(const char *file, uint64_t row, double aa)
 {
-	double dot, aa, bb;
-	emb_dot3_f32(x, x, dim, &dot, &aa, &bb);
 	if (!isfinite(aa))
 		emb_die_at(file, row, "value is not finite");
 	if (aa == 0 && cfg.sim == EMB_SIM_COS && cfg.zero == ZERO_ERROR)
 		emb_die_at(file, row, "zero vector: cosine is undefined (see --zero)");
+}
+
+static void check_row(const char *file, uint64_t row, const float *x, size_t dim)
+{
+	double dot, aa, bb;
+	emb_dot3_f32(x, x, dim, &dot, &aa, &bb);
+	check_norm(file, row, aa);
 }
 
 /* Score with the zero-vector rule applied. */
@@ -211,11 +296,6 @@ static bool side_next(struct side *x)
 static const float *side_vec(const struct side *x)
 {
 	return emb_row_f32(&x->c, x->pos);
-}
-
-static const char *side_key(const struct side *x, char *buf)
-{
-	return row_key(x->c.keys, x->pos, x->row, buf);
 }
 
 static void side_close(struct side *x)
@@ -278,14 +358,55 @@ static size_t blocks_for(const char *spec, size_t dim, const char *file, struct 
 	return n;
 }
 
-static void print_pair(const struct side *a, const struct side *b, const struct block *blk,
-		       size_t nblk)
+/* Put the decimal digits of V at O; returns the end. */
+static char *put_uint(char *o, uint64_t v)
 {
-	char ka[24], kb[24];
-	size_t dim = a->s->dim;
+	char t[20];
+	int n = 0;
+	do
+		t[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		*o++ = t[--n];
+	return o;
+}
+
+/* The current key of X (its row number when keyless) at O; returns the
+ * end.  O has room for 24 bytes plus the key's length. */
+static char *put_key(char *o, const struct side *x)
+{
+	if (!x->c.keys)
+		return put_uint(o, x->row);
+	const char *k = x->c.keys[x->pos];
+	size_t l = strlen(k);
+	memcpy(o, k, l);
+	return o + l;
+}
+
+static size_t key_len(const struct side *x)
+{
+	return x->c.keys ? strlen(x->c.keys[x->pos]) : 0;
+}
+
+/* One output line: keyA, keyB, then SCORE (already computed, zero rule
+ * applied), then the block scores; built in one buffer, one fwrite. */
+static void print_pair(const struct side *a, const struct side *b, double s,
+		       const struct block *blk, size_t nblk)
+{
+	char small[512];
+	size_t need = key_len(a) + key_len(b) + 96;
+	char *line = need <= sizeof small ? small : emb_xmalloc(need);
 	const float *x = side_vec(a), *y = side_vec(b);
-	printf("%s\t%s\t", side_key(a, ka), side_key(b, kb));
-	put_score(score(x, y, dim));
+	char *o = put_key(line, a);
+	*o++ = '\t';
+	o = put_key(o, b);
+	*o++ = '\t';
+	o += format_score(o, s);
+	if (nblk == 0)
+		*o++ = '\n';
+	fwrite(line, 1, (size_t)(o - line), stdout);
+	if (line != small)
+		free(line);
 	for (size_t i = 0; i < nblk; i++) {
 		size_t lo = blk[i].lo, w = blk[i].hi - blk[i].lo;
 		if (cfg.sim == EMB_SIM_COS && cfg.zero == ZERO_ERROR) {
@@ -299,7 +420,8 @@ static void print_pair(const struct side *a, const struct side *b, const struct 
 		putchar('\t');
 		put_score(score(x + lo, y + lo, w));
 	}
-	putchar('\n');
+	if (nblk)
+		putchar('\n');
 }
 
 static void run_paired(const char *pa, const char *pb)
@@ -331,10 +453,22 @@ static void run_paired(const char *pa, const char *pb)
 			}
 			break;
 		}
-		check_row(a.s->name, a.row, side_vec(&a), a.s->dim);
+		/* One pass over both rows gives the checks of each (sum x*x is
+		 * accumulated exactly as check_row's emb_dot3_f32(x, x) would)
+		 * and, for cos and dot, the score itself, as emb_sim_f32 does. */
+		const float *x = side_vec(&a), *y = side_vec(bp);
+		double dot, aa, bb, s;
+		emb_dot3_f32(x, y, a.s->dim, &dot, &aa, &bb);
+		check_norm(a.s->name, a.row, aa);
 		if (!self)
-			check_row(b.s->name, b.row, side_vec(&b), b.s->dim);
-		print_pair(&a, bp, blk, nblk);
+			check_norm(b.s->name, b.row, bb);
+		if (cfg.sim == EMB_SIM_COS)
+			s = aa == 0 || bb == 0 ? zero_score() : dot / sqrt(aa * bb);
+		else if (cfg.sim == EMB_SIM_DOT)
+			s = dot;
+		else
+			s = score(x, y, a.s->dim);
+		print_pair(&a, bp, s, blk, nblk);
 	}
 	free(blk);
 	side_close(&a);

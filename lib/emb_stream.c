@@ -813,6 +813,9 @@ static bool next_segment(struct emb_stream *s)
 	return true;
 }
 
+/* Bytes of chunk values read and checksummed at a time (well inside L2). */
+#define READ_PIECE (256u << 10)
+
 static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
 {
 	for (;;) {
@@ -871,8 +874,20 @@ static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
 		emb_need_bytes(s, s->raw, (size_t)keybytes, "chunk keys");
 		emb_chunk_reserve(c, (size_t)rows, s->dim, s->mtype, s->has_keys);
 		unsigned char *vals = direct ? c->data : s->raw + keybytes;
-		emb_need_bytes(s, vals, valbytes, "chunk values");
-		uint32_t sum = emb_crc32c(emb_crc32c(0, s->raw, (size_t)keybytes), vals, valbytes);
+		uint32_t sum = emb_crc32c(0, s->raw, (size_t)keybytes);
+		/* Checksum each piece as soon as it is read, while it is still in
+		 * the CPU's cache: a whole chunk read first and summed after would
+		 * come back from memory for the checksum. */
+		for (size_t at = 0; at < valbytes;) {
+			size_t piece = valbytes - at < READ_PIECE ? valbytes - at : READ_PIECE;
+			size_t part = read_full(s, vals + at, piece);
+			at += part;
+			if (part < piece)
+				emb_die_offset(s->name, s->offset + at, "truncated stream: chunk values "
+					       "cut short (%zu of %zu bytes)", at, valbytes);
+			sum = emb_crc32c(sum, vals + at - part, part);
+		}
+		s->offset += valbytes;
 		if (sum != crc)
 			emb_die_offset(s->name, start, "chunk checksum mismatch (corrupt data)");
 		if (!direct)

@@ -85,6 +85,65 @@ sys.exit(0 if np.allclose(got, (x * x).sum(1), rtol=1e-8, atol=0) else 1)'
 	assert_output ""
 }
 
+@test "paired: scores print exactly as printf %.9g, ties and all magnitudes" {
+	# --dot of a 1-dim row x with 1 is x itself, so the text must be
+	# Python's correctly rounded '%.9g' of x (half to even on exact ties:
+	# 3*2^-13 = 0.0003662109375 has ten digits)
+	cd "$D"
+	oracle -c '
+import numpy as np
+r = np.random.default_rng(7)
+x = np.concatenate([r.uniform(-1, 1, 3000), r.standard_normal(2000) * 10.0 ** r.integers(-7, 12, 2000),
+                    np.ldexp(r.integers(1, 2**24, 2000), r.integers(-40, 10, 2000)),
+                    [0.0001220703125, 0.0003662109375, 2**-13 * 5, 1e-4, 9.99999995e-5, 1e-5, 0.5, 1, 0,
+                     99999999.5, 999999999, 123456789, 1e9, 2**24, 2**-30, 3.4e38, 1e-45]]).astype(np.float32)
+x = np.concatenate([x, -x])
+open("x1.tsv", "w").write("".join(np.format_float_positional(v, unique=True, trim="-") + "\n" for v in x))
+open("one1.tsv", "w").write("1\n" * len(x))
+open("x1.want", "w").write("".join("%d\t%d\t%s\n" % (i + 1, i + 1, "%.9g" % (0.0 + float(v))) for i, v in enumerate(x)))
+'
+	embcos --dot x1.tsv one1.tsv > x1.out
+	run diff x1.want x1.out
+	assert_success
+}
+
+@test "paired: chunk checksums hold for large chunks in every piece size" {
+	# the reader checksums 256 KiB pieces with a three-way crc32c: chunks
+	# written by the Python oracle (its own CRC-32C) must read back whole,
+	# ours must pass its check, and damage deep in a chunk is caught
+	cd "$D"
+	oracle -c '
+import numpy as np, oracle
+x = np.random.default_rng(3).standard_normal((3001, 37)).astype(np.float32)
+keys = ["k%d" % i for i in range(len(x))]
+open("big.emb", "wb").write(oracle.write(x, keys=keys, chunk_rows=3001) + oracle.write(x[:777], keys=keys[:777], chunk_rows=259))
+d = bytearray(oracle.write(x, chunk_rows=3001)); d[len(d) - 24 - 1000] ^= 4
+open("flip.emb", "wb").write(d)
+open("cut.emb", "wb").write(oracle.write(x, chunk_rows=3001)[:300000])
+np.savetxt("big.want", np.concatenate([x, x[:777]]), fmt="%.9g", delimiter="\t")
+'
+	embcat -O tsv big.emb | cut -f2- > big.tsv
+	run oracle -c '
+import numpy as np
+a, b = np.loadtxt("big.tsv", ndmin=2), np.loadtxt("big.want", ndmin=2)
+assert a.shape == b.shape == (3778, 37) and np.array_equal(a.astype(np.float32), b.astype(np.float32))
+'
+	assert_success
+	embcat big.emb > copy.emb
+	run oracle -c '
+import oracle
+x, k, h = oracle.read(open("copy.emb", "rb").read())
+assert x.shape == (3778, 37) and k[3000] == "k3000"
+'
+	assert_success
+	run -1 --separate-stderr embcos flip.emb flip.emb
+	assert_output ""
+	assert_equal "$stderr" "embcos: flip.emb: byte $(oracle -c 'import oracle; print(len(oracle.header(37)))'): chunk checksum mismatch (corrupt data)"
+	run -1 --separate-stderr embcat cut.emb
+	hl=$(oracle -c 'import oracle; print(len(oracle.header(37)))')
+	assert_equal "$stderr" "embcat: cut.emb: byte 300000: truncated stream: chunk values cut short ($((300000 - hl - 24)) of $((3001 * 37 * 4)) bytes)"
+}
+
 @test "paired: different row counts name both counts" {
 	cd "$D"
 	head -n 50 B.tsv > B50.tsv
