@@ -12,10 +12,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
-/* Rows hashed per BLAS call: the projection block stays in cache. */
-#define BLOCK_ROWS 256
+/* Projections computed per call: about 1M floats (4 MB), so that one
+ * sgemm is large enough for OpenBLAS's threads to pay off (with 256-row
+ * blocks they mostly spin) and the block still sits in the L3 cache. */
+#define BLOCK_FLOATS (1u << 20)
+#define MIN_BLOCK_ROWS 256
 
 enum mode { MODE_HASH, MODE_CANDIDATES, MODE_QUERY, MODE_STATS };
 
@@ -206,12 +210,19 @@ static const char *parse_args(struct cfg *c, int argc, char **argv)
 
 /* ---- hashing rows in blocks ---- */
 
-/* IDS (n x L) <- bucket ids of N rows; PROJ holds BLOCK_ROWS x ncols. */
+/* Rows projected per call into a proj_buffer(). */
+static size_t block_rows(const struct emb_lsh *h)
+{
+	size_t b = BLOCK_FLOATS / h->ncols;
+	return b < MIN_BLOCK_ROWS ? MIN_BLOCK_ROWS : b;
+}
+
+/* IDS (n x L) <- bucket ids of N rows; PROJ holds block_rows() x ncols. */
 static void hash_rows(struct emb_lsh *h, const float *rows, size_t n, float *proj, uint64_t *ids)
 {
-	size_t L = h->p.tables;
-	for (size_t s = 0; s < n; s += BLOCK_ROWS) {
-		size_t b = n - s < BLOCK_ROWS ? n - s : BLOCK_ROWS;
+	size_t L = h->p.tables, B = block_rows(h);
+	for (size_t s = 0; s < n; s += B) {
+		size_t b = n - s < B ? n - s : B;
 		emb_lsh_project(h, rows + s * h->dim, b, proj);
 		for (size_t i = 0; i < b; i++)
 			for (size_t t = 0; t < L; t++)
@@ -221,7 +232,7 @@ static void hash_rows(struct emb_lsh *h, const float *rows, size_t n, float *pro
 
 static float *proj_buffer(const struct emb_lsh *h)
 {
-	return emb_xmalloc(emb_xmul(emb_xmul(BLOCK_ROWS, h->ncols), sizeof(float)) + 1);
+	return emb_xmalloc(emb_xmul(emb_xmul(block_rows(h), h->ncols), sizeof(float)) + 1);
 }
 
 static struct emb_lsh *new_lsh(const struct cfg *c, size_t dim)
@@ -263,63 +274,161 @@ static void run_hash(const struct cfg *c, const char *path)
 	emb_lsh_free(h);
 }
 
-/* ---- an in-memory index: per table, (bucket, row) sorted ---- */
+/* ---- an in-memory index: per table, the rows of each bucket ---- */
+
+/*
+ * Per table: the rows grouped by bucket id (ascending ids, ascending rows
+ * within a bucket), the distinct ids with the start of their run, and a
+ * directory on the top bits of the id that narrows a lookup to the few
+ * ids sharing them.  Built by LSD radix sort, O(rows) per table; memory
+ * is at most 4 + 12 + 8 bytes per row and table.
+ */
+struct itable {
+	size_t nids;          /* distinct ids */
+	uint64_t *id;         /* nids, ascending */
+	uint32_t *start;      /* nids + 1: bucket k is row[start[k] .. start[k+1]) */
+	uint32_t *dir;        /* (1 << dbits) + 1: ids with top bits p are id[dir[p] .. dir[p+1]) */
+	unsigned dshift;      /* p = id >> dshift */
+};
+
+struct index {
+	size_t rows, tables;
+	uint32_t *row;        /* tables x rows */
+	struct itable *t;
+};
+
+/* Bits of the largest id the hash family can produce. */
+static unsigned id_bits(const struct emb_lsh *h)
+{
+	unsigned b = 0;
+	while (b < 64 && ldexp(1.0, (int)b) < h->nbuckets)
+		b++;
+	return b;
+}
 
 struct entry {
 	uint64_t id;
 	uint32_t row;
 };
 
-struct index {
-	size_t rows, tables;
-	struct entry *ent;   /* tables x rows, each table's run sorted by (id, row) */
-};
-
-static int entry_cmp(const void *a, const void *b)
+/* Stable LSD radix sort of E (N entries, ids below 2^BITS) by id, using
+ * TMP (N entries) as the other buffer; returns the buffer holding the
+ * result.  Passes of at most 11 bits, so the counts stay in L1. */
+static struct entry *radix_sort(struct entry *e, struct entry *tmp, size_t n, unsigned bits)
 {
-	const struct entry *x = a, *y = b;
-	if (x->id != y->id)
-		return x->id < y->id ? -1 : 1;
-	return (x->row > y->row) - (x->row < y->row);
+	size_t count[(1u << 11) + 1];
+	unsigned passes = (bits + 10) / 11, w = passes ? (bits + passes - 1) / passes : 0;
+	for (unsigned ps = 0, sh = 0; ps < passes; ps++, sh += w) {
+		size_t nb = (size_t)1 << w;
+		uint64_t mask = nb - 1;
+		memset(count, 0, (nb + 1) * sizeof *count);
+		for (size_t i = 0; i < n; i++)
+			count[(e[i].id >> sh & mask) + 1]++;
+		for (size_t k = 1; k <= nb; k++)
+			count[k] += count[k - 1];
+		for (size_t i = 0; i < n; i++)
+			tmp[count[e[i].id >> sh & mask]++] = e[i];
+		struct entry *x = e;
+		e = tmp;
+		tmp = x;
+	}
+	return e;
+}
+
+static void build_table(struct itable *it, uint32_t *row, const struct entry *e, size_t n,
+			unsigned bits)
+{
+	size_t nids = 0;
+	for (size_t i = 0; i < n; i++)
+		nids += i == 0 || e[i].id != e[i - 1].id;
+	it->nids = nids;
+	it->id = emb_xmalloc(emb_xmul(nids, sizeof *it->id) + 1);
+	it->start = emb_xmalloc(emb_xmul(nids + 1, sizeof *it->start));
+	for (size_t i = 0, k = 0; i < n; i++) {
+		if (i == 0 || e[i].id != e[i - 1].id) {
+			it->id[k] = e[i].id;
+			it->start[k++] = (uint32_t)i;
+		}
+		row[i] = e[i].row;
+	}
+	it->start[nids] = (uint32_t)n;
+	/* About one distinct id per directory slot. */
+	unsigned dbits = 1;
+	while (dbits < bits && dbits < 24 && ((size_t)1 << dbits) < nids)
+		dbits++;
+	it->dshift = bits - dbits;
+	size_t nd = (size_t)1 << dbits;
+	it->dir = emb_xmalloc(emb_xmul(nd + 1, sizeof *it->dir));
+	for (size_t p = 0, k = 0; p <= nd; p++) {
+		while (k < nids && (p == nd || it->id[k] >> it->dshift < p))
+			k++;
+		it->dir[p] = (uint32_t)k;
+	}
 }
 
 static struct index build_index(struct emb_lsh *h, const struct emb_table *t)
 {
-	struct index ix = {t->rows, h->p.tables, NULL};
-	if (t->rows > UINT32_MAX)
+	size_t n = t->rows, L = h->p.tables;
+	struct index ix = {n, L, NULL, NULL};
+	if (n > UINT32_MAX)
 		emb_die(EMB_EXIT_DATA, "more than %lu rows to index", (unsigned long)UINT32_MAX);
-	size_t L = ix.tables;
-	uint64_t *ids = emb_xmalloc(emb_xmul(emb_xmul(t->rows, L), sizeof *ids) + 1);
+	uint64_t *ids = emb_xmalloc(emb_xmul(emb_xmul(n, L), sizeof *ids) + 1);
 	float *proj = proj_buffer(h);
-	hash_rows(h, t->data, t->rows, proj, ids);
-	ix.ent = emb_xmalloc(emb_xmul(emb_xmul(t->rows, L), sizeof *ix.ent) + 1);
-	for (size_t l = 0; l < L; l++) {
-		struct entry *e = ix.ent + l * t->rows;
-		for (size_t r = 0; r < t->rows; r++)
-			e[r] = (struct entry){ids[r * L + l], (uint32_t)r};
-		qsort(e, t->rows, sizeof *e, entry_cmp);
-	}
+	hash_rows(h, t->data, n, proj, ids);
 	free(proj);
+	unsigned bits = id_bits(h);
+	struct entry *e = emb_xmalloc(emb_xmul(n, sizeof *e) + 1);
+	struct entry *tmp = emb_xmalloc(emb_xmul(n, sizeof *tmp) + 1);
+	ix.row = emb_xmalloc(emb_xmul(emb_xmul(n, L), sizeof *ix.row) + 1);
+	ix.t = emb_xcalloc(L, sizeof *ix.t);
+	for (size_t l = 0; l < L; l++) {
+		uint64_t max = 0;
+		for (size_t r = 0; r < n; r++) {
+			e[r] = (struct entry){ids[r * L + l], (uint32_t)r};
+			max = e[r].id > max ? e[r].id : max;
+		}
+		unsigned used = 0;
+		while (used < 64 && max >> used)
+			used++;
+		build_table(ix.t + l, ix.row + l * n, radix_sort(e, tmp, n, used), n, bits);
+	}
+	free(tmp);
+	free(e);
 	free(ids);
 	return ix;
 }
 
-/* The run of table L's entries with bucket ID: [*lo, return value). */
+static void free_index(struct index *ix)
+{
+	for (size_t l = 0; l < ix->tables && ix->t; l++) {
+		free(ix->t[l].id);
+		free(ix->t[l].start);
+		free(ix->t[l].dir);
+	}
+	free(ix->t);
+	free(ix->row);
+}
+
+/* The rows of table L in bucket ID: [*lo, return value) of its row array
+ * (empty when no row has that id). */
 static size_t index_find(const struct index *ix, size_t l, uint64_t id, size_t *lo)
 {
-	const struct entry *e = ix->ent + l * ix->rows;
-	size_t a = 0, b = ix->rows;
+	const struct itable *it = ix->t + l;
+	uint64_t p = id >> it->dshift;
+	size_t a = it->dir[p], b = it->dir[p + 1];
 	while (a < b) {
 		size_t m = a + (b - a) / 2;
-		if (e[m].id < id)
+		if (it->id[m] < id)
 			a = m + 1;
 		else
 			b = m;
 	}
-	*lo = a;
-	while (b < ix->rows && e[b].id == id)
-		b++;
-	return b;
+	if (a == it->dir[p + 1] || it->id[a] != id) {
+		*lo = 0;
+		return 0;
+	}
+	*lo = it->start[a];
+	return it->start[a + 1];
 }
 
 /* ---- exact cosine ---- */
@@ -345,7 +454,7 @@ struct pairs {
 	unsigned long long dropped, dropped_buckets;
 };
 
-static void bucket_pairs(struct pairs *p, const struct entry *e, size_t n, size_t max_bucket)
+static void bucket_pairs(struct pairs *p, const uint32_t *e, size_t n, size_t max_bucket)
 {
 	if (max_bucket && n > max_bucket) {
 		p->dropped += (unsigned long long)n * (n - 1) / 2;
@@ -358,7 +467,7 @@ static void bucket_pairs(struct pairs *p, const struct entry *e, size_t n, size_
 				p->cap = p->cap ? 2 * p->cap : 1024;
 				p->v = emb_xrealloc(p->v, emb_xmul(p->cap, sizeof *p->v));
 			}
-			p->v[p->n++] = (uint64_t)e[i].row << 32 | e[j].row;
+			p->v[p->n++] = (uint64_t)e[i] << 32 | e[j];
 		}
 }
 
@@ -369,12 +478,10 @@ static void run_candidates(const struct cfg *c, const char *path)
 	struct index ix = build_index(h, t);
 	struct pairs p = {0};
 	for (size_t l = 0; l < ix.tables; l++) {
-		const struct entry *e = ix.ent + l * ix.rows;
-		for (size_t a = 0, b; a < ix.rows; a = b) {
-			for (b = a + 1; b < ix.rows && e[b].id == e[a].id; b++)
-				;
-			bucket_pairs(&p, e + a, b - a, c->max_bucket);
-		}
+		const struct itable *it = ix.t + l;
+		for (size_t k = 0; k < it->nids; k++)
+			bucket_pairs(&p, ix.row + l * ix.rows + it->start[k],
+				     it->start[k + 1] - it->start[k], c->max_bucket);
 	}
 	qsort(p.v, p.n, sizeof *p.v, u64_cmp);
 	for (size_t k = 0; k < p.n; k++) {
@@ -390,7 +497,7 @@ static void run_candidates(const struct cfg *c, const char *path)
 		emb_warn("skipped %llu pairs in %llu buckets of more than %zu rows",
 			 p.dropped, p.dropped_buckets, c->max_bucket);
 	free(p.v);
-	free(ix.ent);
+	free_index(&ix);
 	emb_lsh_free(h);
 	emb_table_free(t);
 }
@@ -461,21 +568,17 @@ struct searcher {
 	uint64_t queries, scored, short_lists;
 };
 
-static int u32_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* Score candidates in row order with a prefetch ahead: the database is
+/* Score candidates in the order they were gathered (the heap's tie rule
+ * makes the order irrelevant to the result; sorting them by row cost more
+ * than it saved) with a prefetch PREFETCH_ROWS rows ahead: the database is
  * far bigger than the cache, and scoring is bound by fetching rows. */
+#define PREFETCH_ROWS 16
 static size_t score_candidates(struct searcher *s, const float *q, size_t nc)
 {
 	size_t nh = 0, dim = s->db->dim;
-	qsort(s->cand, nc, sizeof *s->cand, u32_cmp);
 	for (size_t i = 0; i < nc; i++) {
-		if (i + 4 < nc) {
-			const char *next = (const char *)emb_table_row(s->db, s->cand[i + 4]);
+		if (i + PREFETCH_ROWS < nc) {
+			const char *next = (const char *)emb_table_row(s->db, s->cand[i + PREFETCH_ROWS]);
 			for (size_t b = 0; b < dim * sizeof(float); b += 64)
 				__builtin_prefetch(next + b);
 		}
@@ -495,9 +598,9 @@ static size_t search_one(struct searcher *s, const float *q, const float *proj, 
 		size_t np = emb_lsh_probe(s->h, proj, l, s->c->probes, s->probe_ids);
 		for (size_t k = 0; k < np && budget; k++) {
 			size_t lo, hi = index_find(&s->ix, l, s->probe_ids[k], &lo);
-			const struct entry *e = s->ix.ent + l * s->ix.rows;
+			const uint32_t *e = s->ix.row + l * s->ix.rows;
 			for (size_t m = lo; m < hi && budget; m++) {
-				uint32_t r = e[m].row;
+				uint32_t r = e[m];
 				if (s->stamp[r] == qno)
 					continue;
 				s->stamp[r] = qno;
@@ -512,8 +615,9 @@ static size_t search_one(struct searcher *s, const float *q, const float *proj, 
 
 static void search_chunk(struct searcher *s, const struct emb_chunk *ch, float *proj)
 {
-	for (size_t a = 0; a < ch->rows; a += BLOCK_ROWS) {
-		size_t b = ch->rows - a < BLOCK_ROWS ? ch->rows - a : BLOCK_ROWS;
+	size_t B = block_rows(s->h);
+	for (size_t a = 0; a < ch->rows; a += B) {
+		size_t b = ch->rows - a < B ? ch->rows - a : B;
 		emb_lsh_project(s->h, emb_row_f32(ch, a), b, proj);
 		for (size_t i = 0; i < b; i++) {
 			char num[24];
@@ -554,11 +658,34 @@ static void report(const struct searcher *s, double t_index, double t_query)
 		 s->db->rows ? 100 * per / s->db->rows : 0.0);
 }
 
+/* Move the database rows to memory backed by 2 MB pages where the system
+ * offers them (transparent huge pages on request): scoring reads scattered
+ * rows, and with 4 KB pages nearly every candidate costs a TLB miss. */
+static void huge_rows(struct emb_table *t)
+{
+#if defined(MADV_HUGEPAGE)
+	size_t huge = (size_t)2 << 20, bytes = t->rows * t->dim * sizeof(float);
+	if (bytes < 4 * huge)
+		return;
+	size_t len = (bytes + huge - 1) / huge * huge;
+	float *d = aligned_alloc(huge, len);
+	if (!d)
+		return;
+	madvise(d, len, MADV_HUGEPAGE);
+	memcpy(d, t->data, bytes);
+	free(t->data);
+	t->data = d;
+#else
+	(void)t;
+#endif
+}
+
 static void run_query(const struct cfg *c)
 {
 	double t0 = now();
 	struct searcher s = {.c = c};
 	struct emb_table *db = emb_table_load(c->db, &emb_opts, false);
+	huge_rows(db);
 	s.db = db;
 	struct emb_stream *in = emb_open_r(c->query, &emb_opts);
 	in->mtype = EMB_F32;
@@ -588,7 +715,7 @@ static void run_query(const struct cfg *c)
 	free(s.probe_ids);
 	free(s.stamp);
 	free(s.cand);
-	free(s.ix.ent);
+	free_index(&s.ix);
 	emb_lsh_free(s.h);
 	emb_table_free(db);
 }

@@ -38,6 +38,12 @@ const char *emb_lsh_scheme_list(void)
 	return "rotation, crosspolytope, simhash";
 }
 
+/* Rows transformed side by side by the cross-polytope projection: the
+ * block is held transposed (pdim x CP_LANES), so every step of the
+ * transform is a loop over CP_LANES independent rows that compilers
+ * vectorise, and a 128-dim block (16 KB) stays in L1. */
+#define CP_LANES 32
+
 /* One value a digit may take in a probe, and what it costs. */
 struct emb_lsh_alt {
 	unsigned value;
@@ -122,7 +128,7 @@ struct emb_lsh *emb_lsh_new(const struct emb_lsh_params *p, size_t dim)
 	check_params(h, dim);
 	h->ncols = emb_xmul(emb_xmul(p->tables, p->hashes), h->half);
 	h->nbuckets = pow((double)h->radix, (double)h->digits);
-	h->pad = emb_xmalloc(emb_xmul(h->pdim, sizeof *h->pad));
+	h->pad = emb_xmalloc(emb_xmul(emb_xmul(h->pdim, 2 * CP_LANES), sizeof *h->pad));
 	draw(h);
 	return h;
 }
@@ -141,17 +147,52 @@ void emb_lsh_free(struct emb_lsh *h)
 	free(h);
 }
 
-/* FALCONN's pseudo-random rotation: ROTATIONS rounds of x <- H D x. */
-static void cp_rotate(struct emb_lsh *h, const float *x, const float *signs, float *out)
+/* A[r] <- A[r] + B[r], B[r] <- A[r] - B[r]: one butterfly for all lanes. */
+static inline void butterfly(float *restrict a, float *restrict b)
 {
-	memcpy(h->pad, x, h->dim * sizeof *x);
-	memset(h->pad + h->dim, 0, (h->pdim - h->dim) * sizeof *x);
-	for (size_t r = 0; r < h->p.rotations; r++) {
-		for (size_t i = 0; i < h->pdim; i++)
-			h->pad[i] *= signs[r * h->pdim + i];
-		emb_fwht(h->pad, h->pdim);
+	for (size_t r = 0; r < CP_LANES; r++) {
+		float x = a[r], y = b[r];
+		a[r] = x + y;
+		b[r] = x - y;
 	}
-	memcpy(out, h->pad, h->half * sizeof *out);
+}
+
+static inline void scale_lanes(float *restrict t, const float *restrict x, float s)
+{
+	for (size_t r = 0; r < CP_LANES; r++)
+		t[r] = x[r] * s;
+}
+
+/* FALCONN's pseudo-random rotation, ROTATIONS rounds of x <- H D x, of up
+ * to CP_LANES rows at once.  Each value goes through the same additions in
+ * the same order as emb_fwht() on one row, so the results are identical. */
+static void cp_project(struct emb_lsh *h, const float *rows, size_t n, float *out)
+{
+	size_t pd = h->pdim, nfun = h->p.tables * h->p.hashes, step = h->p.rotations * pd;
+	float *xt = h->pad, *t = h->pad + pd * CP_LANES;
+	for (size_t a = 0; a < n; a += CP_LANES) {
+		size_t m = n - a < CP_LANES ? n - a : CP_LANES;
+		memset(xt, 0, pd * CP_LANES * sizeof *xt);
+		for (size_t r = 0; r < m; r++)
+			for (size_t i = 0; i < h->dim; i++)
+				xt[i * CP_LANES + r] = rows[(a + r) * h->dim + i];
+		for (size_t f = 0; f < nfun; f++) {
+			const float *sg = h->signs + f * step;
+			for (size_t rr = 0; rr < h->p.rotations; rr++, sg += pd) {
+				const float *src = rr == 0 ? xt : t;
+				for (size_t i = 0; i < pd; i++)
+					scale_lanes(t + i * CP_LANES, src + i * CP_LANES, sg[i]);
+				for (size_t hh = 1; hh < pd; hh *= 2)
+					for (size_t i = 0; i < pd; i += 2 * hh)
+						for (size_t j = i; j < i + hh; j++)
+							butterfly(t + j * CP_LANES, t + (j + hh) * CP_LANES);
+			}
+			float *o = out + a * h->ncols + f * h->half;
+			for (size_t r = 0; r < m; r++)
+				for (size_t c = 0; c < h->half; c++)
+					o[r * h->ncols + c] = t[c * CP_LANES + r];
+		}
+	}
 }
 
 void emb_lsh_project(struct emb_lsh *h, const float *rows, size_t n, float *out)
@@ -164,11 +205,7 @@ void emb_lsh_project(struct emb_lsh *h, const float *rows, size_t n, float *out)
 			    0.0f, out, (int)h->ncols);
 		return;
 	}
-	size_t nfun = h->p.tables * h->p.hashes, step = h->p.rotations * h->pdim;
-	for (size_t i = 0; i < n; i++)
-		for (size_t f = 0; f < nfun; f++)
-			cp_rotate(h, rows + i * h->dim, h->signs + f * step,
-				  out + i * h->ncols + f * h->half);
+	cp_project(h, rows, n, out);
 }
 
 /* Score of value V of a B-bucket digit: the coordinate of [p ; -p]. */
@@ -177,16 +214,18 @@ static inline float digit_score(const float *p, size_t half, unsigned v)
 	return v < half ? p[v] : -p[v - half];
 }
 
+/* The first value of the highest score: the coordinates of p are values
+ * 0..half-1 and those of -p values half..B-1.  Two plain scans in that
+ * order (strict >, so ties go to the lower value) instead of one loop
+ * that branches on which half it is in. */
 static unsigned best_value(const float *p, size_t half)
 {
-	unsigned best = 0;
-	float s = p[0];
-	for (unsigned v = 1; v < 2 * half; v++)
-		if (digit_score(p, half, v) > s) {
-			s = digit_score(p, half, v);
-			best = v;
-		}
-	return best;
+	size_t hi = 0, lo = 0;
+	for (size_t v = 1; v < half; v++) {
+		hi = p[v] > p[hi] ? v : hi;
+		lo = p[v] < p[lo] ? v : lo;
+	}
+	return -p[lo] > p[hi] ? (unsigned)(half + lo) : (unsigned)hi;
 }
 
 uint64_t emb_lsh_bucket(const struct emb_lsh *h, const float *proj, size_t t)

@@ -173,6 +173,45 @@ print(len(got))'
 	[ "$output" -gt 100 ]
 }
 
+@test "emblsh index: 64-bit and mixed-radix ids find exactly the rows sharing a bucket" {
+	write_tsv v 'x = rng.standard_normal((300, 6)); x[150:] = x[:150] + 0.3 * rng.standard_normal((150, 6))'
+	write_tsv q 'x = rng.standard_normal((500, 6))[460:]'
+	for s in "--scheme simhash -K 32 -H 2 -L 2" "--scheme crosspolytope -B 6 -H 5 -L 3" \
+		"--scheme rotation -B 4 -H 30 -L 2" "-B 2 -L 2"; do
+		# shellcheck disable=SC2086
+		emblsh $s v.emb > ids
+		# shellcheck disable=SC2086
+		emblsh $s q.emb > qids
+		# shellcheck disable=SC2086
+		emblsh $s --candidates v.emb > cand
+		# shellcheck disable=SC2086
+		emblsh $s --db v.emb -k 300 q.emb > nn 2> /dev/null
+		run oracle -c '
+import itertools
+ids = [l.rstrip("\n").split("\t") for l in open("ids")]
+qids = [l.rstrip("\n").split("\t") for l in open("qids")]
+L = len(ids[0]) - 1
+want, got = set(), [tuple(l.rstrip("\n").split("\t")) for l in open("cand")]
+for t in range(1, L + 1):
+    g = {}
+    for r in ids: g.setdefault(r[t], []).append(r[0])
+    for m in g.values(): want |= set(itertools.combinations(m, 2))
+assert sorted(got) == sorted(want) and len(got) == len(set(got)), "candidate pairs differ"
+nn = {}
+for l in open("nn"):
+    a, b = l.split("\t")[:2]; nn.setdefault(a, set()).add(b)
+hits = 0
+for q in qids:
+    share = {r[0] for r in ids if any(r[t] == q[t] for t in range(1, L + 1))}
+    assert nn.get(q[0], set()) == share, ("neighbours of", q[0])
+    hits += len(share)
+print(len(got), hits)'
+		assert_success
+		echo "$s: $output"
+		[ "${output% *}" -gt 0 ]
+	done
+}
+
 @test "emblsh --max-bucket skips big buckets and counts their pairs" {
 	write_tsv v 'x = rng.standard_normal((60, 8))'
 	emblsh -B 4 v.emb > ids
