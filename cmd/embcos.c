@@ -31,10 +31,7 @@ static struct {
 
 static void usage(int status)
 {
-	if (status != EMB_EXIT_OK) {
-		fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
-		exit(status);
-	}
+	emb_try_help(status);
 	printf("Usage: %s [OPTION]... [A [B]]\n"
 	       "  or:  %s --pairs=PAIRS [OPTION]... [VECTORS]\n"
 	       "  or:  %s --topk=K --db=DB [OPTION]... [QUERIES]\n"

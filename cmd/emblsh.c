@@ -41,10 +41,7 @@ enum {
 
 static void usage(int status)
 {
-	if (status != EMB_EXIT_OK) {
-		fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
-		exit(status);
-	}
+	emb_try_help(status);
 	printf("Usage: %s [OPTION]... [FILE]\n"
 	       "  or:  %s --db=DB [--topk=K] [OPTION]... [QUERIES]\n", emb_progname, emb_progname);
 	fputs("Hash the rows of a vector stream with angular locality-sensitive hashing.\n"
