@@ -83,9 +83,12 @@ static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
 	bool abtt = co->abtt && d > 0;
 	struct emb_cov cv;
 	struct emb_chunk c = EMB_CHUNK_INIT;
-	if (abtt)
+	if (abtt) {
 		emb_cov_init(&cv, d);
-	else
+		/* Only the top few directions are used: f32 batches lose
+		 * nothing that matters to them (emb_linalg.h). */
+		cv.f32_batches = true;
+	} else
 		emb_cov_init_mean(&cv, d);
 	while (emb_spill_read(sp, &c) > 0)
 		emb_cov_add(&cv, &c);

@@ -16,10 +16,7 @@
 
 static void usage(int status)
 {
-	if (status != EMB_EXIT_OK) {
-		fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
-		exit(status);
-	}
+	emb_try_help(status);
 	printf("Usage: %s [OPTION]... [FILE]\n", emb_progname);
 	fputs("Whiten a vector stream (BERT-whitening): fit the mean mu and covariance\n"
 	      "U S U^T (N-1 normaliser) and write y = (x - mu) U (S + eps)^P, keeping\n"
@@ -65,10 +62,16 @@ struct whiten_opts {
 };
 
 /* Eigenvalues below this are zero up to rounding: the covariance is
- * singular there (fewer rows than dims, duplicates, constant columns). */
-static size_t numerical_rank(size_t d, const double *s)
+ * singular there (fewer rows than dims, duplicates, constant columns).
+ * F32 says some rows went through f32 ssyrk batches (emb_cov), whose
+ * rounding leaves zero eigenvalues near 1e-8 of the largest (measured,
+ * 50000 x 64 of rank 40): the tolerance is then FLT_EPSILON relative. */
+static size_t numerical_rank(size_t d, const double *s, bool f32)
 {
-	double tol = (s[0] > 0 ? s[0] : 0) * (double)d * DBL_EPSILON;
+	double rel = (double)d * DBL_EPSILON;
+	if (f32 && rel < FLT_EPSILON)
+		rel = FLT_EPSILON;
+	double tol = (s[0] > 0 ? s[0] : 0) * rel;
 	size_t r = 0;
 	while (r < d && s[r] > tol)
 		r++;
@@ -118,6 +121,7 @@ static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
 	struct emb_cov cv;
 	struct emb_chunk c = EMB_CHUNK_INIT;
 	emb_cov_init(&cv, d);
+	cv.f32_batches = true;
 	while (emb_spill_read(sp, &c) > 0)
 		emb_cov_add(&cv, &c);
 	emb_chunk_free(&c);
@@ -132,7 +136,7 @@ static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
 	emb_cov_finish(&cv, mean, cov);
 	emb_eigen_sym(d, cov, s, u);
 	double eps = d == 0 ? 0 : wo->eps >= 0 ? wo->eps : default_eps(d, s);
-	size_t rank = d ? numerical_rank(d, s) : 0;
+	size_t rank = d ? numerical_rank(d, s, cv.n_f32 > 0) : 0;
 	if (cv.n > 0 && rank < d && wo->power != 0)
 		emb_warn("covariance is singular (rank %zu < dim %zu, %llu rows): "
 			 "%zu directions are scaled by --eps alone",

@@ -83,13 +83,67 @@ static void load_shifted(struct emb_cov *cv, const struct emb_chunk *c)
 	cv->pend_rows += c->rows;
 }
 
+/* One f32 batch: ssyrk from scratch, then the result joins the double
+ * sums. */
+static void flush_f32(struct emb_cov *cv)
+{
+	size_t d = cv->dim;
+	if (!cv->fpend_rows)
+		return;
+	cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)cv->fpend_rows, 1.0f,
+		    cv->fbuf, (int)d, 0.0f, cv->fcross, (int)d);
+	for (size_t i = 0; i < d; i++)
+		for (size_t j = i; j < d; j++)
+			cv->cross[i * d + j] += cv->fcross[i * d + j];
+	cv->fpend_rows = 0;
+}
+
+/* B = R - SHIFT rounded once to f32 for ssyrk; SUM += R - SHIFT unrounded
+ * (the mean keeps double precision).  Blocks of 8 let GCC's -O2
+ * vectorizer (no epilogues) use SIMD: this runs on one thread between
+ * ssyrk calls. */
+static void shift_row_f32(float *restrict b, double *restrict sum, const float *restrict r,
+			  const double *restrict shift, size_t d)
+{
+	size_t j = 0;
+	for (; j + 8 <= d; j += 8)
+		for (size_t l = 0; l < 8; l++) {
+			double v = (double)r[j + l] - shift[j + l];
+			b[j + l] = (float)v;
+			sum[j + l] += v;
+		}
+	for (; j < d; j++) {
+		double v = (double)r[j] - shift[j];
+		b[j] = (float)v;
+		sum[j] += v;
+	}
+}
+
+static void load_shifted_f32(struct emb_cov *cv, const struct emb_chunk *c)
+{
+	size_t d = cv->dim;
+	if (!cv->fbuf) {
+		cv->fbuf = emb_xmalloc(emb_xmul(emb_xmul(EMB_COV_F32_BATCH, d), sizeof *cv->fbuf));
+		cv->fcross = emb_xmalloc(emb_xmul(emb_xmul(d, d), sizeof *cv->fcross));
+	}
+	for (size_t i = 0; i < c->rows; i++) {
+		if (cv->fpend_rows == EMB_COV_F32_BATCH)
+			flush_f32(cv);
+		shift_row_f32(cv->fbuf + cv->fpend_rows * d, cv->sum, emb_row_f32(c, i), cv->shift, d);
+		cv->fpend_rows++;
+	}
+}
+
 void emb_cov_add(struct emb_cov *cv, const struct emb_chunk *c)
 {
 	if (c->rows == 0 || cv->dim == 0)
 		return;
 	if (cv->n == 0)
 		set_shift(cv, c);
-	if (cv->cross) {
+	if (cv->cross && cv->f32_batches && c->type == EMB_F32 && cv->n >= EMB_COV_F64_ROWS) {
+		load_shifted_f32(cv, c);
+		cv->n_f32 += c->rows;
+	} else if (cv->cross) {
 		load_shifted(cv, c);
 	} else {
 		for (size_t i = 0; i < c->rows; i++)
@@ -102,6 +156,8 @@ void emb_cov_add(struct emb_cov *cv, const struct emb_chunk *c)
 void emb_cov_finish(struct emb_cov *cv, double *mean, double *cov)
 {
 	flush_batch(cv);
+	if (cv->cross)
+		flush_f32(cv);
 	size_t d = cv->dim;
 	double n = (double)cv->n;
 	for (size_t j = 0; mean && j < d; j++)
@@ -124,6 +180,8 @@ void emb_cov_free(struct emb_cov *cv)
 	free(cv->sum);
 	free(cv->cross);
 	free(cv->buf);
+	free(cv->fbuf);
+	free(cv->fcross);
 	memset(cv, 0, sizeof *cv);
 }
 

@@ -74,6 +74,14 @@ want = abtt(x, 3); want /= np.linalg.norm(want, axis=1, keepdims=True)
 assert np.abs(load("t3n.emb") - want).max() < 1e-5'
 }
 
+@test "--abtt on large f32 input (f32 ssyrk batches) still equals numpy to 1e-4" {
+	# past the first 8192 rows the covariance goes through f32 batches
+	embgen -n 20000 -d 40 --seed 6 --anisotropic > big.emb
+	embcenter --abtt=3 big.emb > t.emb
+	py 'x = load("big.emb"); t = load("t.emb")
+assert np.abs(t - abtt(x, 3)).max() < 1e-4, np.abs(t - abtt(x, 3)).max()'
+}
+
 @test "--abtt default D is dim/100 rounded, at least 1" {
 	embgen -n 300 -d 250 --seed 2 --anisotropic > w.emb
 	embcenter --abtt --save m250 w.emb > /dev/null

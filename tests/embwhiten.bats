@@ -132,6 +132,37 @@ m = load("m.emb")
 assert np.abs(m[0] - x.mean(0)).max() < 1e-9, m[0] - x.mean(0)'
 }
 
+@test "large f32 input (f32 ssyrk batches): mean 1e4 times the spread, numpy to 1e-5" {
+	# 20000 rows: past the first 8192, f32 rows go through f32 batches
+	# (emb_linalg.h); eigenvalues span 400x.
+	py 'rng = np.random.default_rng(7)
+x = 1e4 + rng.standard_normal((20000, 24)) * np.linspace(1, 20, 24)
+sys.stdout.buffer.write(o.write(x, "f32"))' > big32.emb
+	embwhiten --eps 0 --save m.emb big32.emb > y.emb
+	embwhiten -k 5 big32.emb > y5.emb
+	py 'x = load("big32.emb"); y = load("y.emb"); m = load("m.emb"); y5 = load("y5.emb")
+assert np.abs(m[0] - x.mean(0)).max() < 1e-8, np.abs(m[0] - x.mean(0)).max()
+W = m[1:].T
+# W^T C W = I with C the float64 covariance of the same f32 values
+assert np.abs(W.T @ np.cov(x.T) @ W - np.eye(24)).max() < 1e-5, np.abs(W.T @ np.cov(x.T) @ W - np.eye(24)).max()
+s = np.linalg.eigvalsh(np.cov(x.T))[::-1]
+assert np.abs(1 / (W ** 2).sum(0) / s - 1).max() < 1e-6
+assert np.abs(np.cov(y.T) - np.eye(24)).max() < 1e-5, np.abs(np.cov(y.T) - np.eye(24)).max()
+for k, f in ((24, y), (5, y5)):
+    kern, bias = ref(x, k)
+    want = cosines((x + bias) @ kern)
+    assert np.abs(cosines(f) - want).max() < 1e-5, (k, np.abs(cosines(f) - want).max())'
+}
+
+@test "large f32 input of rank 20 in 32 dims: the rank is still found" {
+	py 'rng = np.random.default_rng(8)
+x = rng.standard_normal((20000, 20)) @ rng.standard_normal((20, 32))
+sys.stdout.buffer.write(o.write(x, "f32"))' > low.emb
+	run --separate-stderr embwhiten -O tsv low.emb
+	assert_success
+	assert_equal "$stderr" "embwhiten: covariance is singular (rank 20 < dim 32, 20000 rows): 12 directions are scaled by --eps alone"
+}
+
 @test "--save writes a MODEL stream: mean row, then the columns of W; --load applies it in one pass" {
 	aniso
 	embgen -n 10 -d 16 --seed 9 --anisotropic > q.emb
