@@ -19,7 +19,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- ranking: LSD radix sort of order-preserving keys ---- */
+/* ---- ranking ----
+ *
+ * Only the ranks are wanted, never the sorted array, so each tie group is
+ * ranked where it is found:
+ *  - few distinct values (STS gold scores: 26 of them in millions of rows):
+ *    count them in a small hash table, sort the distinct values, and look
+ *    each row's rank up: two passes, no sort of the rows;
+ *  - otherwise an MSD radix sort of (key, row) pairs on the bits in which
+ *    the keys of a bucket differ, the first pass straight from the values.
+ *    Equal keys always share a bucket, so a bucket whose keys are all
+ *    equal, or a small one sorted by insertion, is ranked at once (its
+ *    place in the whole order is where the bucket starts); one pass over
+ *    the sorted pairs then writes the ranks out by row, prefetching.
+ * Ties get the mean of the 1-based ranks they span, 0.5 * (i + 1 + j) for
+ * positions i .. j-1, as scipy's rankdata('average'). */
 
 /* Map a double to an unsigned key with the same order (-0 == +0). */
 static uint64_t order_key(double v)
@@ -31,122 +45,289 @@ static uint64_t order_key(double v)
 	return (b >> 63) ? ~b : b | (UINT64_C(1) << 63);
 }
 
-#define RADIX_BITS 11
-#define RADIX_SIZE (1u << RADIX_BITS)
+#define FEW_MAX 4096                  /* distinct values for the table */
+#define FEW_SLOTS (2 * FEW_MAX)
+
+/* The slot of key K in the open-addressing table TAB (CNT[i] == 0: empty). */
+static size_t few_slot(const uint64_t *tab, const size_t *cnt, uint64_t k)
+{
+	size_t i = (size_t)((k * UINT64_C(0x9e3779b97f4a7c15)) >> 51) & (FEW_SLOTS - 1);
+	while (cnt[i] && tab[i] != k)
+		i = (i + 1) & (FEW_SLOTS - 1);
+	return i;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Rank V if it has at most FEW_MAX distinct values; false (RANK
+ * untouched) as soon as it meets more. */
+static bool rank_few(const double *v, size_t n, double *rank)
+{
+	uint64_t *tab = emb_xmalloc(FEW_SLOTS * sizeof *tab);
+	size_t *cnt = emb_xcalloc(FEW_SLOTS, sizeof *cnt);
+	uint64_t *keys = emb_xmalloc(FEW_MAX * sizeof *keys);
+	double *slot_rank = NULL;
+	size_t nd = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t k = order_key(v[i]);
+		size_t s = few_slot(tab, cnt, k);
+		if (!cnt[s]) {
+			if (nd == FEW_MAX)
+				goto out;
+			tab[s] = k;
+			keys[nd++] = k;
+		}
+		cnt[s]++;
+	}
+	qsort(keys, nd, sizeof *keys, cmp_key);
+	slot_rank = emb_xmalloc(FEW_SLOTS * sizeof *slot_rank);
+	for (size_t d = 0, pos = 0; d < nd; d++) {
+		size_t s = few_slot(tab, cnt, keys[d]);
+		slot_rank[s] = 0.5 * (double)(pos + 1 + pos + cnt[s]);
+		pos += cnt[s];
+	}
+	for (size_t i = 0; i < n; i++)
+		rank[i] = slot_rank[few_slot(tab, cnt, order_key(v[i]))];
+out:
+	free(slot_rank);
+	free(keys);
+	free(cnt);
+	free(tab);
+	return slot_rank != NULL;
+}
+
+/* A key and the row it came from; once ranked, KEY holds the rank's bits. */
+struct kv {
+	uint64_t key, row;
+};
+
+static uint64_t rank_bits(size_t lo, size_t hi)
+{
+	double r = 0.5 * (double)(lo + 1 + hi);
+	uint64_t b;
+	memcpy(&b, &r, sizeof b);
+	return b;
+}
+
+/* Give the N sorted pairs A[0..n), at positions OFF .. OFF+n-1 of the
+ * whole order, their ranks in place of their keys. */
+static void rank_sorted(struct kv *a, size_t n, size_t off)
+{
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && a[j].key == a[i].key; j++)
+			;
+		uint64_t r = rank_bits(off + i, off + j);
+		for (size_t k = i; k < j; k++)
+			a[k].key = r;
+	}
+}
+
+/* Sort the N pairs A[] (n >= 1), at positions OFF .. OFF+n-1 of the whole
+ * order, into HOME[0..n) (which may be A) with their ranks in place of
+ * their keys.  T is n pairs of scratch (HOME if A is not HOME).  DIFF is
+ * the OR of every key XOR the first (0: all equal).  Leaves are small
+ * buckets and tie groups; writing the ranks out by row is left to one
+ * pass over the whole sorted array, which can prefetch. */
+static void rank_msd(struct kv *a, struct kv *t, struct kv *home, size_t n,
+		     size_t off, uint64_t diff)
+{
+	if (diff == 0 || n <= 32) {
+		if (diff == 0) {  /* one tie group */
+			uint64_t r = rank_bits(off, off + n);
+			for (size_t i = 0; i < n; i++)
+				a[i].key = r;
+		} else {
+			for (size_t i = 1; i < n; i++) {
+				struct kv x = a[i];
+				size_t j = i;
+				for (; j > 0 && a[j - 1].key > x.key; j--)
+					a[j] = a[j - 1];
+				a[j] = x;
+			}
+			rank_sorted(a, n, off);
+		}
+		if (a != home)
+			memcpy(home, a, n * sizeof *a);
+		return;
+	}
+	/* The digit: BITS bits from the highest that differs, down. */
+	unsigned bits = n >= (1u << 14) ? 11 : n >= 512 ? 8 : 5;
+	unsigned high = 64 - (unsigned)__builtin_clzll(diff);
+	unsigned shift = high > bits ? high - bits : 0;
+	size_t nb = (size_t)1 << bits, count[1u << 11], end[1u << 11];
+	memset(count, 0, nb * sizeof *count);
+	for (size_t i = 0; i < n; i++)
+		count[(a[i].key >> shift) & (nb - 1)]++;
+	for (size_t d = 0, sum = 0; d < nb; d++) {
+		size_t c = count[d];
+		count[d] = sum;
+		sum += c;
+		end[d] = sum;
+	}
+	for (size_t i = 0; i < n; i++)
+		t[count[(a[i].key >> shift) & (nb - 1)]++] = a[i];
+	for (size_t d = 0, start = 0; d < nb; start = end[d++]) {
+		if (end[d] == start)
+			continue;
+		uint64_t k0 = t[start].key, dd = 0;
+		for (size_t i = start + 1; i < end[d]; i++)
+			dd |= t[i].key ^ k0;
+		rank_msd(t + start, a + start, home + start, end[d] - start,
+			 off + start, dd);
+	}
+}
+
+#define TOP_BITS 16
 
 void emb_rankdata(const double *v, size_t n, double *rank)
 {
-	uint64_t *key = emb_xmalloc(emb_xmul(n, 2 * sizeof *key)), *key2 = key + n;
-	uint32_t *idx = emb_xmalloc(emb_xmul(n, 2 * sizeof *idx)), *idx2 = idx + n;
-	size_t *count = emb_xmalloc(RADIX_SIZE * sizeof *count);
-
+	if (n == 0 || rank_few(v, n, rank))
+		return;
+	/* The first pass reads V itself: pairs exist only from the scatter
+	 * on, and the scratch below needs only the largest bucket's size. */
+	uint64_t k0 = order_key(v[0]), diff = 0;
+	for (size_t i = 1; i < n; i++)
+		diff |= order_key(v[i]) ^ k0;
+	unsigned high = 64 - (unsigned)__builtin_clzll(diff | 1);
+	unsigned shift = high > TOP_BITS ? high - TOP_BITS : 0;
+	size_t nb = (size_t)1 << TOP_BITS;
+	size_t *count = emb_xcalloc(nb, sizeof *count), *end = emb_xmalloc(nb * sizeof *end);
+	for (size_t i = 0; i < n; i++)
+		count[(order_key(v[i]) >> shift) & (nb - 1)]++;
+	size_t most = 0;
+	for (size_t d = 0, sum = 0; d < nb; d++) {
+		size_t c = count[d];
+		most = c > most ? c : most;
+		count[d] = sum;
+		sum += c;
+		end[d] = sum;
+	}
+	struct kv *a = emb_xmalloc(emb_xmul(n, sizeof *a));
+	struct kv *t = emb_xmalloc(emb_xmul(most, sizeof *t));
 	for (size_t i = 0; i < n; i++) {
-		key[i] = order_key(v[i]);
-		idx[i] = (uint32_t)i;
+		uint64_t k = order_key(v[i]);
+		struct kv x = {k, i};
+		a[count[(k >> shift) & (nb - 1)]++] = x;
 	}
-	for (unsigned shift = 0; shift < 64; shift += RADIX_BITS) {
-		memset(count, 0, RADIX_SIZE * sizeof *count);
-		for (size_t i = 0; i < n; i++)
-			count[(key[i] >> shift) & (RADIX_SIZE - 1)]++;
-		if (n == 0 || count[(key[0] >> shift) & (RADIX_SIZE - 1)] == n)
-			continue; /* every key has this digit: the pass is a no-op */
-		size_t sum = 0;
-		for (size_t d = 0; d < RADIX_SIZE; d++) {
-			size_t c = count[d];
-			count[d] = sum;
-			sum += c;
-		}
-		for (size_t i = 0; i < n; i++) {
-			size_t o = count[(key[i] >> shift) & (RADIX_SIZE - 1)]++;
-			key2[o] = key[i];
-			idx2[o] = idx[i];
-		}
-		uint64_t *tk = key; key = key2; key2 = tk;
-		uint32_t *ti = idx; idx = idx2; idx2 = ti;
+	for (size_t d = 0, start = 0; d < nb; start = end[d++]) {
+		size_t m = end[d] - start;
+		if (!m)
+			continue;
+		uint64_t b0 = a[start].key, dd = 0;
+		for (size_t i = start + 1; i < end[d]; i++)
+			dd |= a[i].key ^ b0;
+		rank_msd(a + start, t, a + start, m, start, dd);
 	}
-	/* Ties get the mean of the ranks they span, i+1 .. j. */
-	for (size_t i = 0, j; i < n; i = j) {
-		for (j = i + 1; j < n && key[j] == key[i]; j++)
-			;
-		double r = 0.5 * (double)(i + 1 + j);
-		for (size_t k = i; k < j; k++)
-			rank[idx[k]] = r;
+	/* Ranks out by row: random writes, prefetched well ahead. */
+	const size_t ahead = 16;
+	for (size_t i = 0; i < n; i++) {
+		if (i + ahead < n)
+			__builtin_prefetch(&rank[a[i + ahead].row], 1, 0);
+		memcpy(&rank[a[i].row], &a[i].key, sizeof *rank);
 	}
-	free(key < key2 ? key : key2);
-	free(idx < idx2 ? idx : idx2);
+	free(t);
+	free(a);
+	free(end);
 	free(count);
 }
 
 /* ---- Pearson r: scipy's arithmetic, with pairwise sums ---- */
 
 /* Pairwise sums (rounding error grows like log n, as in numpy's sum) of
- * X, of the squared scaled deviations ((x-m)/scale)^2, and of the
- * products of normalised deviations ((x-mx)/nx)*((y-my)/ny). */
-static double pairwise_sum(const double *x, size_t n)
+ * X and Y, of the squared scaled deviations ((x-m)/scale)^2, and of the
+ * products of normalised deviations ((x-mx)/nx)*((y-my)/ny).  Sums over X
+ * and Y go in one pass, each with the same tree as if it were alone. */
+static void pairwise_sum2(const double *x, const double *y, size_t n,
+			  double *sx, double *sy)
 {
 	if (n <= 256) {
-		double s = 0;
-		for (size_t i = 0; i < n; i++)
-			s += x[i];
-		return s;
-	}
-	return pairwise_sum(x, n / 2) + pairwise_sum(x + n / 2, n - n / 2);
-}
-
-static double sum_sq_dev(const double *x, size_t n, double m, double scale)
-{
-	if (n <= 256) {
-		double s = 0;
+		double a = 0, b = 0;
 		for (size_t i = 0; i < n; i++) {
-			double a = (x[i] - m) / scale;
-			s += a * a;
+			a += x[i];
+			b += y[i];
 		}
-		return s;
+		*sx = a;
+		*sy = b;
+		return;
 	}
-	return sum_sq_dev(x, n / 2, m, scale) + sum_sq_dev(x + n / 2, n - n / 2, m, scale);
+	double a1, b1, a2, b2;
+	pairwise_sum2(x, y, n / 2, &a1, &b1);
+	pairwise_sum2(x + n / 2, y + n / 2, n - n / 2, &a2, &b2);
+	*sx = a1 + a2;
+	*sy = b1 + b2;
 }
 
-static double sum_norm_prod(const double *x, const double *y, size_t n,
-			    double mx, double my, double nx, double ny)
+/* Sums of ((x-mx)/sx)^2, ((y-my)/sy)^2 and ((x-mx)/nx)*((y-my)/ny). */
+struct moments {
+	double xx, yy, xy;
+};
+
+static struct moments sum_moments(const double *x, const double *y, size_t n,
+				  double mx, double my, double sx, double sy,
+				  double nx, double ny)
 {
+	struct moments m = {0, 0, 0};
 	if (n <= 256) {
-		double s = 0;
-		for (size_t i = 0; i < n; i++)
-			s += ((x[i] - mx) / nx) * ((y[i] - my) / ny);
-		return s;
+		for (size_t i = 0; i < n; i++) {
+			double a = (x[i] - mx) / sx, b = (y[i] - my) / sy;
+			m.xx += a * a;
+			m.yy += b * b;
+			m.xy += ((x[i] - mx) / nx) * ((y[i] - my) / ny);
+		}
+		return m;
 	}
 	size_t h = n / 2;
-	return sum_norm_prod(x, y, h, mx, my, nx, ny) +
-	       sum_norm_prod(x + h, y + h, n - h, mx, my, nx, ny);
+	struct moments l = sum_moments(x, y, h, mx, my, sx, sy, nx, ny);
+	struct moments r = sum_moments(x + h, y + h, n - h, mx, my, sx, sy, nx, ny);
+	m.xx = l.xx + r.xx;
+	m.yy = l.yy + r.yy;
+	m.xy = l.xy + r.xy;
+	return m;
 }
 
-static double max_dev(const double *x, size_t n, double m)
+/* The largest |x - mx| and |y - my|. */
+static void max_dev2(const double *x, const double *y, size_t n, double mx,
+		     double my, double *dx, double *dy)
 {
-	double d = 0;
-	for (size_t i = 0; i < n; i++)
-		d = fmax(d, fabs(x[i] - m));
-	return d;
+	double a = 0, b = 0;
+	for (size_t i = 0; i < n; i++) {
+		a = fmax(a, fabs(x[i] - mx));
+		b = fmax(b, fabs(y[i] - my));
+	}
+	*dx = a;
+	*dy = b;
 }
 
-/* The L2 norm of X - M, scaled on the way so that no square overflows or
+/* The L2 norm of X - M from the largest deviation D and the sum S of the
+ * squared deviations scaled by D, so that no square overflows or
  * underflows whatever the exponents (scipy uses linalg.norm for this). */
-static double norm_dev(const double *x, size_t n, double m)
+static double norm_dev(double d, double s)
 {
-	double d = max_dev(x, n, m);
-	return d == 0 || !isfinite(d) ? d : d * sqrt(sum_sq_dev(x, n, m, d));
+	return d == 0 || !isfinite(d) ? d : d * sqrt(s);
 }
 
 double emb_pearson_r(const double *x, const double *y, size_t n)
 {
 	if (n < 2)
 		return NAN;
-	double mx = pairwise_sum(x, n) / (double)n, my = pairwise_sum(y, n) / (double)n;
-	double nx = norm_dev(x, n, mx), ny = norm_dev(y, n, my);
+	double sx, sy;
+	pairwise_sum2(x, y, n, &sx, &sy);
+	double mx = sx / (double)n, my = sy / (double)n, dx, dy;
+	max_dev2(x, y, n, mx, my, &dx, &dy);
+	/* The scaled squares in one pass; the products need the norms, so
+	 * they take a second (the scales 1 make its squares exact copies). */
+	struct moments sq = sum_moments(x, y, n, mx, my, dx, dy, 1, 1);
+	double nx = norm_dev(dx, sq.xx), ny = norm_dev(dy, sq.yy);
 	if (nx == 0 || ny == 0)
 		return NAN;
 	/* dot(xm/|xm|, ym/|ym|) as scipy.pearsonr: near r = +-1 at small n the
 	 * p-value is so steep that the order of rounding shows. */
-	double r = sum_norm_prod(x, y, n, mx, my, nx, ny);
+	double r = sum_moments(x, y, n, mx, my, 1, 1, nx, ny).xy;
 	return fmax(fmin(r, 1.0), -1.0);
 }
 
@@ -154,10 +335,12 @@ double emb_pearson_r(const double *x, const double *y, size_t n)
  * cov_xy / sqrt(cov_xx) / sqrt(cov_yy) with covariances over n-1. */
 static double corrcoef_r(const double *x, const double *y, size_t n)
 {
-	double mx = pairwise_sum(x, n) / (double)n, my = pairwise_sum(y, n) / (double)n;
+	double sx, sy;
+	pairwise_sum2(x, y, n, &sx, &sy);
+	double mx = sx / (double)n, my = sy / (double)n;
 	double f = (double)n - 1;
-	double cxx = sum_sq_dev(x, n, mx, 1) / f, cyy = sum_sq_dev(y, n, my, 1) / f;
-	double cxy = sum_norm_prod(x, y, n, mx, my, 1, 1) / f;
+	struct moments m = sum_moments(x, y, n, mx, my, 1, 1, 1, 1);
+	double cxx = m.xx / f, cyy = m.yy / f, cxy = m.xy / f;
 	double r = cxy / sqrt(cxx) / sqrt(cyy);
 	return fmax(fmin(r, 1.0), -1.0);
 }
@@ -260,7 +443,8 @@ static bool is_constant(const double *v, size_t n)
 	return true;
 }
 
-/* The statistic alone; RX, RY are n-double scratch arrays for ranks. */
+/* The statistic alone; RX, RY are n-double arrays for the ranks (they may
+ * be X and Y, which are then overwritten). */
 static double statistic(enum emb_corr_kind kind, const double *x, const double *y,
 			size_t n, double *rx, double *ry)
 {
@@ -318,9 +502,13 @@ static void bootstrap_ci(const struct emb_corr_opts *o, const double *x,
 	gsl_rng_free(rng);
 }
 
-struct emb_corr_result emb_corr_compute(const struct emb_corr_opts *o,
-					 const double *x, const double *y,
-					 size_t n, const char *what)
+/* emb_corr_compute, with the ranks of a Spearman correlation written to
+ * RX and RY (n doubles each, which may be X and Y themselves: they are
+ * then consumed), or to scratch where one is NULL.  With a bootstrap X and
+ * Y are read again, so they must not be RX or RY. */
+static struct emb_corr_result compute(const struct emb_corr_opts *o,
+				      const double *x, const double *y, size_t n,
+				      const char *what, double *rx, double *ry)
 {
 	struct emb_corr_result res = {NULL, n, NAN, NAN, NAN, NAN};
 	if (n < 2) {
@@ -331,9 +519,15 @@ struct emb_corr_result emb_corr_compute(const struct emb_corr_opts *o,
 		emb_warn("%s: an input is constant; the correlation is not defined", what);
 		return res;
 	}
-	double *scratch = o->kind == EMB_SPEARMAN ? emb_xmalloc(emb_xmul(n, 2 * sizeof(double)))
-						  : NULL;
-	res.r = statistic(o->kind, x, y, n, scratch, scratch ? scratch + n : NULL);
+	double *scratch = NULL;
+	if (o->kind == EMB_SPEARMAN && (!rx || !ry)) {
+		scratch = emb_xmalloc(emb_xmul(n, (size_t)(!rx + !ry) * sizeof(double)));
+		if (!rx)
+			rx = scratch;
+		if (!ry)
+			ry = scratch + (rx == scratch ? n : 0);
+	}
+	res.r = statistic(o->kind, x, y, n, rx, ry);
 	free(scratch);
 	res.p = o->kind == EMB_SPEARMAN ? emb_spearman_p(res.r, n, o->alt)
 					: emb_pearson_p(res.r, n, o->alt);
@@ -343,6 +537,13 @@ struct emb_corr_result emb_corr_compute(const struct emb_corr_opts *o,
 		emb_fisher_ci(res.r, n, o->ci, o->alt, o->kind == EMB_SPEARMAN,
 			      &res.lo, &res.hi);
 	return res;
+}
+
+struct emb_corr_result emb_corr_compute(const struct emb_corr_opts *o,
+					 const double *x, const double *y,
+					 size_t n, const char *what)
+{
+	return compute(o, x, y, n, what, NULL, NULL);
 }
 
 /* ---- options ---- */
@@ -535,6 +736,15 @@ static struct groups group_rows(const struct emb_cols *c)
 	return g;
 }
 
+/* How many of the N pairs X[i], Y[i] have a missing value. */
+static size_t count_missing(const double *x, const double *y, size_t n)
+{
+	size_t missing = 0;
+	for (size_t i = 0; i < n; i++)
+		missing += isnan(x[i]) || isnan(y[i]);
+	return missing;
+}
+
 /* Copy the pairs of rows ROWS[0..m) (all rows if ROWS is NULL) into XS, YS,
  * leaving out pairs with a missing value; returns how many were kept and
  * sets *MISSING if any was left out. */
@@ -552,34 +762,42 @@ static size_t gather(const double *x, const double *y, const size_t *rows, size_
 	return n;
 }
 
-/* One correlation over a subset of rows, applying the --nan policy. */
-static struct emb_corr_result subset(const struct emb_corr_opts *o, const struct emb_cols *c,
-				     size_t k, const size_t *rows, size_t m,
+/* One correlation over a subset of rows (all rows if ROWS is NULL),
+ * applying the --nan policy.  All rows with nothing missing are used where
+ * they are, without a copy; then LAST says this is the last use of
+ * c->y[k] (and of c->x, with the last column), which the ranks may
+ * overwrite. */
+static struct emb_corr_result subset(const struct emb_corr_opts *o, struct emb_cols *c,
+				     size_t k, const size_t *rows, size_t m, bool last,
 				     double *xs, double *ys, const char *what)
 {
 	size_t missing;
+	bool reuse = !o->bootstrap;  /* the bootstrap resamples x and y after */
+	if (!rows && count_missing(c->x, c->y[k], m) == 0)
+		return compute(o, c->x, c->y[k], m, what,
+			       reuse && last && k + 1 == c->ny ? c->x : NULL,
+			       reuse && last ? c->y[k] : NULL);
 	size_t n = gather(c->x, c->y[k], rows, m, xs, ys, &missing);
 	if (missing && o->cols.nan == EMB_NAN_PROPAGATE) {
 		struct emb_corr_result r = {NULL, m, NAN, NAN, NAN, NAN};
 		return r;
 	}
-	return emb_corr_compute(o, xs, ys, n, what);
+	return compute(o, xs, ys, n, what, reuse ? xs : NULL, reuse ? ys : NULL);
 }
 
-static void score_column(struct report *rep, const struct emb_cols *c, size_t k,
+static void score_column(struct report *rep, struct emb_cols *c, size_t k,
 			 const struct groups *g, double *xs, double *ys)
 {
 	const struct emb_corr_opts *o = rep->o;
 	char what[256];
-	size_t missing;
+	size_t missing = o->cols.nan == EMB_NAN_OMIT ? count_missing(c->x, c->y[k], c->rows) : 0;
 
-	gather(c->x, c->y[k], NULL, c->rows, xs, ys, &missing);
-	if (missing && o->cols.nan == EMB_NAN_OMIT)
+	if (missing)
 		emb_warn("%s vs %s: omitted %zu of %zu rows with a missing value",
 			 c->xname, c->ynames[k], missing, c->rows);
 	if (!c->group) {
 		snprintf(what, sizeof what, "%s vs %s", c->xname, c->ynames[k]);
-		struct emb_corr_result r = subset(o, c, k, NULL, c->rows, xs, ys, what);
+		struct emb_corr_result r = subset(o, c, k, NULL, c->rows, true, xs, ys, what);
 		report_row(rep, c->xname, c->ynames[k], &r);
 		return;
 	}
@@ -589,7 +807,8 @@ static void score_column(struct report *rep, const struct emb_cols *c, size_t k,
 		snprintf(what, sizeof what, "group %s: %s vs %s", c->group_names[gi],
 			 c->xname, c->ynames[k]);
 		struct emb_corr_result r = subset(o, c, k, g->order + g->start[gi],
-						  g->start[gi + 1] - g->start[gi], xs, ys, what);
+						  g->start[gi + 1] - g->start[gi], false,
+						  xs, ys, what);
 		r.group = c->group_names[gi];
 		report_row(rep, c->xname, c->ynames[k], &r);
 		sum += r.r;
@@ -601,7 +820,7 @@ static void score_column(struct report *rep, const struct emb_cols *c, size_t k,
 	report_row(rep, c->xname, c->ynames[k], &mean);
 	report_row(rep, c->xname, c->ynames[k], &wmean);
 	snprintf(what, sizeof what, "all: %s vs %s", c->xname, c->ynames[k]);
-	struct emb_corr_result all = subset(o, c, k, NULL, c->rows, xs, ys, what);
+	struct emb_corr_result all = subset(o, c, k, NULL, c->rows, true, xs, ys, what);
 	all.group = "all";
 	report_row(rep, c->xname, c->ynames[k], &all);
 }

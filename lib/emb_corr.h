@@ -55,8 +55,10 @@ void emb_cols_free(struct emb_cols *c);
 enum emb_alternative { EMB_ALT_TWO_SIDED, EMB_ALT_LESS, EMB_ALT_GREATER };
 enum emb_corr_kind { EMB_PEARSON, EMB_SPEARMAN };
 
-/* Ranks 1..n of V with ties given their average rank (scipy rankdata
- * 'average'), into RANK (n doubles, caller's).  O(n) extra memory. */
+/* Ranks 1..n of V (no NaN) with ties given their average rank (scipy
+ * rankdata 'average'), into RANK (n doubles, caller's; may be V).  O(n)
+ * extra memory: none for at most 4096 distinct values, else at most
+ * 32 bytes a value. */
 void emb_rankdata(const double *v, size_t n, double *rank);
 /* Pearson r of X and Y (n values each) as the cosine of the centred
  * columns, two-pass; clamped to [-1, 1].  NaN if n < 2. */

@@ -90,6 +90,41 @@ np.savetxt("h.tsv", np.c_[x, y], delimiter="\t", fmt="%.6g")'
 	check h.tsv
 }
 
+@test "ranking paths: few distinct values, radix sort with ties, signed zeros" {
+	# x has exactly 4096 distinct values (the counting path), y 4097 and
+	# more with heavy ties, both signs, -0.0 next to 0.0 and exponents
+	# from 1e-300 to 1e300 (the radix path); r to 1e-12, p to 1e-9.
+	oracle -c 'import numpy as np
+rng = np.random.default_rng(12); n = 30000
+x = rng.permutation(np.r_[np.arange(4096), rng.integers(0, 4096, n - 4096)]) / 8.0 - 256
+y = np.round(x + 300 * rng.standard_normal(n)) / 3
+y[rng.random(n) < .05] = 0.0
+y[rng.random(n) < .05] = -0.0
+z = np.exp(rng.uniform(-690, 690, n)) * rng.choice([-1, 1], n)
+z[: 200] = z[200: 400]
+w = np.r_[np.arange(4097), np.zeros(n - 4097)]
+with open("r.tsv", "w") as f:
+    for row in zip(x, y, z, w): f.write("\t".join(repr(float(v)) for v in row) + "\n")'
+	check r.tsv -x 1 -y 2,3,4
+	check r.tsv -x 2 -y 3
+	check r.tsv -x 4 -y 1 --group 4
+}
+
+@test "number formats and line endings the fast reader hands to the general one" {
+	# Plain decimals take the fast path; the rest (exponents, a plus sign,
+	# leading blanks, CRLF, long mantissas) the general one: same values.
+	oracle -c 'import numpy as np
+rng = np.random.default_rng(13); n = 3000
+x = rng.standard_normal(n); y = x + rng.standard_normal(n)
+fmts = ["%r", "%.3e", "%+g", " %g", "%.20f", "%.1f", "%g"]
+with open("f.tsv", "w") as f:
+    for i in range(n):
+        a, b = (fmts[rng.integers(0, len(fmts))] % v for v in (x[i], y[i]))
+        f.write(a + "\t" + b + "\t" + "z" + ("\r\n" if i % 5 == 0 else "\n"))'
+	check f.tsv
+	check f.tsv --nan omit
+}
+
 @test "n = 0, 1, 2, 3 as scipy" {
 	printf '1\t2\n' > n1.tsv
 	printf '1\t2\n2\t1\n' > n2.tsv
