@@ -110,13 +110,13 @@ bool emb_parse_f32(const char *p, const char **end, float *out)
 			return true;
 		}
 		if (m <= (1u << 24) && e >= -10 && e <= 10) {
-			float v = (float)m;
+			float v = (float)(int32_t)m; /* exact: m <= 2^24; a signed conversion is one instruction */
 			v = e >= 0 ? v * pow10f_tab[e] : v / pow10f_tab[-e];
 			*out = neg ? -v : v;
 			return true;
 		}
 		if (m < (UINT64_C(1) << 53) && e >= -22 && e <= 22) {
-			double d = (double)m;
+			double d = (double)(int64_t)m;
 			d = e >= 0 ? d * pow10_tab[e] : d / pow10_tab[-e];
 			if (d >= 1.1754943508222875e-38 && d <= 3.4028234663852886e38 &&
 			    !float_midpoint(d)) {
@@ -138,7 +138,7 @@ bool emb_parse_f64(const char *p, const char **end, double *out)
 	int e;
 	if (scan_decimal(p, end, &neg, &m, &e) && m < (UINT64_C(1) << 53) &&
 	    e >= -22 && e <= 22) {
-		double d = (double)m;
+		double d = (double)(int64_t)m;
 		d = e >= 0 ? d * pow10_tab[e] : d / pow10_tab[-e];
 		*out = neg ? -d : d;
 		return true;
