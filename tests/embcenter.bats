@@ -12,19 +12,13 @@ setup() {
 # Mu & Viswanath's post-processing with the centred vectors projected.
 py() {
 	oracle -c "import sys, numpy as np, oracle as o
-def load(f):
-    return o.read(open(f, 'rb').read())[0].astype(np.float64)
+load = o.load
 def abtt(x, d):
     xc = x - x.mean(0)
     s, u = np.linalg.eigh(np.cov(xc.T))
     top = u[:, ::-1][:, :d]
     return xc - xc @ top @ top.T
 $1" "${@:2}"
-}
-
-# same A B: the same keys and values (headers differ in their history).
-same() {
-	cmp <(embcat -O tsv "$1") <(embcat -O tsv "$2")
 }
 
 aniso() {

@@ -11,8 +11,7 @@ setup() {
 # load(F) reads a stream file into a float64 matrix.
 py() {
 	oracle -c "import sys, numpy as np, oracle as o
-def load(f):
-    return o.read(open(f, 'rb').read())[0].astype(np.float64)
+load = o.load
 $1" "${@:2}"
 }
 

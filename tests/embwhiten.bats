@@ -13,8 +13,7 @@ setup() {
 # BERT-whitening reference transform fitted on X (kernel, bias).
 py() {
 	oracle -c "import sys, numpy as np, oracle as o
-def load(f):
-    return o.read(open(f, 'rb').read())[0].astype(np.float64)
+load = o.load
 def ref(x, k=None):
     mu = x.mean(axis=0, keepdims=True)
     u, s, vh = np.linalg.svd(np.cov(x.T))
@@ -24,11 +23,6 @@ def cosines(y):
     y = y / np.linalg.norm(y, axis=1, keepdims=True)
     return (y[0::2] * y[1::2]).sum(1)
 $1" "${@:2}"
-}
-
-# same A B: the same keys and values (headers differ in their history).
-same() {
-	cmp <(embcat -O tsv "$1") <(embcat -O tsv "$2")
 }
 
 # Anisotropic data, the case whitening is for: 1000 x 16 f32.

@@ -88,6 +88,11 @@ def read(data):
     return x, [k.decode() for k in keys], heads
 
 
+def load(path):
+    """The values of a binary stream file as a float64 matrix."""
+    return read(open(path, "rb").read())[0].astype(np.float64)
+
+
 if __name__ == "__main__":
     # oracle.py read FILE: print rows as repr'd floats (debug aid)
     x, k, h = read(open(sys.argv[2], "rb").read())

@@ -44,3 +44,9 @@ if not ok:
 sys.exit(0 if ok else 1)
 ' "$1" "$2" "$3"
 }
+
+# same A B: two streams hold the same keys and values (their headers'
+# history may differ).
+same() {
+	cmp <(embcat -O tsv "$1") <(embcat -O tsv "$2")
+}
