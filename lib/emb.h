@@ -111,6 +111,11 @@ extern struct emb_opts emb_opts;
  * needed and emb_chunk_free() releases them.  Values are contiguous and
  * row-major (row i starts at data + i*dim), so BLAS can use them in place.
  * In memory the type is f32 or f64, never f16 (f16 is widened on read).
+ * Read from a regular file, data may point into the file's private
+ * mapping instead of an owned buffer: it stays valid, and writable, until
+ * the next emb_read_chunk() on the same stream or emb_close() of it
+ * (after which it still reads the file's values, but changes made to it
+ * may be gone): programs that keep rows copy them, as before.
  */
 struct emb_chunk {
 	size_t rows;          /* rows held */
@@ -121,8 +126,14 @@ struct emb_chunk {
 	/* private: capacities of the buffers above */
 	size_t cap_rows, cap_bytes, keybuf_len, keybuf_cap;
 	char *keybuf;
+	/* private: data points into the input's file mapping (a copy-on-write
+	 * private mapping: writes to it are the program's own, never the
+	 * file's), valid until the next emb_read_chunk() on its stream or
+	 * emb_close() of it; not freed, and replaced by an owned
+	 * buffer on the next emb_chunk_reserve() */
+	bool borrowed;
 };
-#define EMB_CHUNK_INIT {0, 0, EMB_F32, NULL, NULL, 0, 0, 0, 0, NULL}
+#define EMB_CHUNK_INIT {0, 0, EMB_F32, NULL, NULL, 0, 0, 0, 0, NULL, false}
 
 /*
  * The stream handle and header record (netpbm's struct pam).  Fields above
@@ -176,6 +187,11 @@ struct emb_stream {
 	void *json_batch;      /* JSON Lines: cJSON "data" array being read */
 	int json_next;         /* ... and the index of its next element */
 	uint64_t dropped_keys; /* writer: rows whose keys the format cannot hold */
+	/* private: reader of a regular file (emb and .npy): the whole file
+	 * mapped, read from at map_pos instead of through fp */
+	unsigned char *map;
+	size_t map_len, map_pos;
+	size_t map_rel;        /* bytes before this are given back (madvise) */
 };
 
 /* ---- program set-up, messages and exit (emb_err.c) ---- */

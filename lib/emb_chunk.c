@@ -3,22 +3,16 @@
  * value matrix plus the rows' keys in one string arena.
  */
 #include <config.h>
-#include "emb.h"
+#include "emb_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-void emb_chunk_reserve(struct emb_chunk *c, size_t rows, size_t dim,
-		       enum emb_dtype type, bool with_keys)
+/* Shape C and its key pointers for ROWS rows; the values are the
+ * caller's business. */
+static void shape(struct emb_chunk *c, size_t rows, size_t dim, enum emb_dtype type,
+		  bool with_keys)
 {
-	size_t bytes = emb_xmul(emb_xmul(rows, dim), emb_dtype_size(type));
-	if (bytes > c->cap_bytes) {
-		free(c->data);
-		/* 64-byte alignment suits every SIMD width and BLAS. */
-		if (posix_memalign(&c->data, 64, bytes ? bytes : 64) != 0)
-			emb_die(EMB_EXIT_DATA, "out of memory (%zu bytes)", bytes);
-		c->cap_bytes = bytes;
-	}
 	if (with_keys && (rows > c->cap_rows || !c->keys)) {
 		c->keys = emb_xrealloc(c->keys, emb_xmul(rows ? rows : 1, sizeof *c->keys));
 		c->cap_rows = rows;
@@ -35,6 +29,37 @@ void emb_chunk_reserve(struct emb_chunk *c, size_t rows, size_t dim,
 		c->keys = NULL;
 		c->cap_rows = 0;
 	}
+}
+
+void emb_chunk_reserve(struct emb_chunk *c, size_t rows, size_t dim,
+		       enum emb_dtype type, bool with_keys)
+{
+	size_t bytes = emb_xmul(emb_xmul(rows, dim), emb_dtype_size(type));
+	if (c->borrowed) {
+		/* The mapping is not ours to free or to overwrite. */
+		c->data = NULL;
+		c->cap_bytes = 0;
+		c->borrowed = false;
+	}
+	if (bytes > c->cap_bytes) {
+		free(c->data);
+		/* 64-byte alignment suits every SIMD width and BLAS. */
+		if (posix_memalign(&c->data, 64, bytes ? bytes : 64) != 0)
+			emb_die(EMB_EXIT_DATA, "out of memory (%zu bytes)", bytes);
+		c->cap_bytes = bytes;
+	}
+	shape(c, rows, dim, type, with_keys);
+}
+
+void emb_chunk_borrow(struct emb_chunk *c, void *data, size_t rows, size_t dim,
+		      enum emb_dtype type, bool with_keys)
+{
+	if (!c->borrowed)
+		free(c->data);
+	c->data = data;
+	c->cap_bytes = 0;
+	c->borrowed = true;
+	shape(c, rows, dim, type, with_keys);
 }
 
 /* Keys live in one arena; when it grows, every key pointer is moved with
@@ -64,7 +89,8 @@ void emb_chunk_set_key(struct emb_chunk *c, size_t i, const char *key, size_t le
 
 void emb_chunk_free(struct emb_chunk *c)
 {
-	free(c->data);
+	if (!c->borrowed)
+		free(c->data);
 	free(c->keys);
 	free(c->keybuf);
 	memset(c, 0, sizeof *c);

@@ -38,6 +38,17 @@ void emb_write_bytes(struct emb_stream *s, const void *buf, size_t n);
 void emb_need_bytes(struct emb_stream *s, void *buf, size_t n, const char *what);
 /* Read up to N bytes; returns the count (< N only at end of file). */
 size_t emb_read_bytes(struct emb_stream *s, void *buf, size_t n);
+/* A mapped regular file (s->map): the next N bytes, in place, if the file
+ * holds them and they start at a multiple of ALIGN; they are consumed
+ * (s->offset is the caller's to advance).  NULL otherwise, consuming
+ * nothing: the caller then reads them as from a pipe. */
+unsigned char *emb_map_take(struct emb_stream *s, size_t n, size_t align);
+/* Map S's file if it is a regular file (no-op otherwise, or on failure). */
+void emb_map_open(struct emb_stream *s);
+/* emb_chunk.c: make C's values the ROWS x DIM values of TYPE at DATA, not
+ * owned (see emb_chunk.borrowed); keys as emb_chunk_reserve. */
+void emb_chunk_borrow(struct emb_chunk *c, void *data, size_t rows, size_t dim,
+		      enum emb_dtype type, bool with_keys);
 /* Rows per batch so that a batch is about EMB_CHUNK_TARGET_BYTES. */
 size_t emb_batch_rows(size_t dim, enum emb_dtype t);
 /* N values between memory type FROM and little-endian disk dtype TO. */

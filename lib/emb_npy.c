@@ -103,6 +103,10 @@ static void parse_shape(struct emb_stream *s, const char *h)
  * temporary file (gone on any exit) and read that. */
 static int seekable_fd(struct emb_stream *s)
 {
+	if (s->map) {
+		s->data_off = s->map_pos;
+		return fileno(s->fp);
+	}
 	if (!s->src_fp) {
 		off_t at = ftello(s->fp);
 		s->data_off = at < 0 ? s->offset : (uint64_t)at;
@@ -128,6 +132,7 @@ static int seekable_fd(struct emb_stream *s)
 void emb_npy_read_header(struct emb_stream *s)
 {
 	unsigned char m[12];
+	emb_map_open(s);
 	emb_need_bytes(s, m, 10, ".npy header");
 	if (memcmp(m, NPY_MAGIC, 6) != 0)
 		emb_die_offset(s->name, 0, "not a .npy file (bad magic)");
@@ -187,6 +192,27 @@ size_t emb_npy_read_rows(struct emb_stream *s, struct emb_chunk *c)
 	if (rows > left)
 		rows = (size_t)left;
 	size_t n = rows * s->dim, need = emb_xmul(n, es) * (s->fortran ? 2 : 1);
+#ifdef WORDS_BIGENDIAN
+	bool direct = false;
+#else
+	bool direct = s->dtype == s->mtype && !s->swap;
+#endif
+	/* A mapped C-order file: rows in place when they need no conversion
+	 * and are aligned (numpy aligns the data to 64 bytes), else converted
+	 * from the mapping; only when the file holds them all (else the read
+	 * below says where it is cut short). */
+	unsigned char *mapped = s->fortran || s->swap ? NULL :
+		emb_map_take(s, n * es, direct ? es : 1);
+	if (mapped) {
+		if (direct)
+			emb_chunk_borrow(c, mapped, rows, s->dim, s->mtype, false);
+		else {
+			emb_chunk_reserve(c, rows, s->dim, s->mtype, false);
+			emb_from_disk(c->data, mapped, n, s->dtype, s->mtype);
+		}
+		s->offset += n * es;
+		goto done;
+	}
 	if (s->raw_cap < need) {
 		free(s->raw);
 		s->raw = emb_xmalloc(need);
@@ -208,10 +234,12 @@ size_t emb_npy_read_rows(struct emb_stream *s, struct emb_chunk *c)
 	if (s->swap)
 		emb_swap_bytes(s->raw, n, es);
 	emb_from_disk(c->data, s->raw, n, s->dtype, s->mtype);
+done:
 	s->recno += rows;
 	if (s->recno == s->total_rows) {
+		unsigned char extra;
 		s->at_eof = true;
-		if (!s->fortran && getc(s->fp) != EOF)
+		if (!s->fortran && emb_read_bytes(s, &extra, 1) == 1)
 			emb_die_offset(s->name, s->offset, "data after the %llu rows the .npy shape "
 				       "promises", (unsigned long long)s->total_rows);
 	}

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,15 @@
  * A read error dies. */
 static size_t read_full(struct emb_stream *s, void *buf, size_t n)
 {
+	if (s->map) {
+		/* The bounds check is on the file size taken at open: mapped
+		 * memory past the end is never touched (no SIGBUS). */
+		size_t left = s->map_len - s->map_pos, k = n < left ? n : left;
+		if (k)
+			memcpy(buf, s->map + s->map_pos, k);
+		s->map_pos += k;
+		return k;
+	}
 	size_t got = fread(buf, 1, n, s->fp);
 	if (got < n && ferror(s->fp))
 		emb_die(EMB_EXIT_DATA, "%s: read error: %s", s->name, strerror(errno));
@@ -36,6 +46,52 @@ static size_t read_full(struct emb_stream *s, void *buf, size_t n)
 size_t emb_read_bytes(struct emb_stream *s, void *buf, size_t n)
 {
 	return read_full(s, buf, n);
+}
+
+/* A regular file is read through a private, writable mapping of all of
+ * it: chunk values can then be handed to the program in place (no read(2)
+ * copy), and a program that changes them changes its own copy-on-write
+ * pages, never the file.  Pipes, and files mmap refuses, keep stdio. */
+void emb_map_open(struct emb_stream *s)
+{
+	struct stat st;
+	int fd = fileno(s->fp);
+	if (s->map || s->writing || s->src_fp || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size <= 0 || (uint64_t)st.st_size > SIZE_MAX)
+		return;
+	off_t at = ftello(s->fp); /* nothing is buffered yet: peek() used read(2) */
+	if (at < 0 || at > st.st_size)
+		return;
+	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (m == MAP_FAILED)
+		return;
+	(void)madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+	s->map = m;
+	s->map_len = (size_t)st.st_size;
+	s->map_pos = (size_t)at;
+}
+
+unsigned char *emb_map_take(struct emb_stream *s, size_t n, size_t align)
+{
+	if (!s->map || n > s->map_len - s->map_pos || s->map_pos % align != 0)
+		return NULL;
+	unsigned char *p = s->map + s->map_pos;
+	s->map_pos += n;
+	return p;
+}
+
+/* Give back the pages of rows already handed out (they are the file's,
+ * so this only trims the resident set; rows a program changed in place
+ * revert to the file's values, which emb.h's contract allows), a few MB
+ * at a time.  Called before each chunk is read. */
+static void map_release(struct emb_stream *s)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t end = page ? s->map_pos / page * page : 0;
+	if (end >= s->map_rel + (8u << 20)) {
+		(void)madvise(s->map + s->map_rel, end - s->map_rel, MADV_DONTNEED);
+		s->map_rel = end;
+	}
 }
 
 void emb_need_bytes(struct emb_stream *s, void *buf, size_t n, const char *what)
@@ -379,6 +435,7 @@ static enum emb_format sniff(const struct emb_stream *s, const unsigned char *b,
 static void emb_read_header_emb(struct emb_stream *s)
 {
 	char magic[EMB_MAGIC_LEN];
+	emb_map_open(s);
 	size_t got = read_full(s, magic, EMB_MAGIC_LEN);
 	if (got < EMB_MAGIC_LEN || memcmp(magic, EMB_MAGIC, EMB_MAGIC_LEN) != 0)
 		emb_die_offset(s->name, 0, "not an emb stream (bad magic)");
@@ -485,6 +542,16 @@ static void write_header_emb(struct emb_stream *s)
 	if (!json)
 		emb_die(EMB_EXIT_DATA, "out of memory");
 	size_t len = strlen(json);
+	/* Pad the JSON with spaces (trailing whitespace is still JSON) so the
+	 * first record, and with it f64/f32 values, start at a multiple of 8:
+	 * a mapped reader can then use the values in place. */
+	size_t pad = (8 - (size_t)((s->offset + EMB_MAGIC_LEN + 12 + len) % 8)) % 8;
+	if (pad) {
+		json = emb_xrealloc(json, len + pad + 1);
+		memset(json + len, ' ', pad);
+		len += pad;
+		json[len] = '\0';
+	}
 	unsigned char h[EMB_MAGIC_LEN + 12];
 	memcpy(h, EMB_MAGIC, EMB_MAGIC_LEN);
 	emb_put_u32(h + 8, EMB_FORMAT_VERSION);
@@ -872,13 +939,22 @@ static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
 		}
 		uint64_t keyoff = s->offset;
 		emb_need_bytes(s, s->raw, (size_t)keybytes, "chunk keys");
-		emb_chunk_reserve(c, (size_t)rows, s->dim, s->mtype, s->has_keys);
-		unsigned char *vals = direct ? c->data : s->raw + keybytes;
+		/* A mapped file whose values are all there (checked against the
+		 * file size, before any mapped byte is read): in place when they
+		 * need no conversion and are aligned, else converted from there. */
+		unsigned char *mapped = emb_map_take(s, valbytes, direct ? esize : 1);
+		if (mapped && direct)
+			emb_chunk_borrow(c, mapped, (size_t)rows, s->dim, s->mtype, s->has_keys);
+		else
+			emb_chunk_reserve(c, (size_t)rows, s->dim, s->mtype, s->has_keys);
+		unsigned char *vals = mapped ? mapped : direct ? c->data : s->raw + keybytes;
 		uint32_t sum = emb_crc32c(0, s->raw, (size_t)keybytes);
+		if (mapped)
+			sum = emb_crc32c(sum, mapped, valbytes);
 		/* Checksum each piece as soon as it is read, while it is still in
 		 * the CPU's cache: a whole chunk read first and summed after would
 		 * come back from memory for the checksum. */
-		for (size_t at = 0; at < valbytes;) {
+		for (size_t at = 0; !mapped && at < valbytes;) {
 			size_t piece = valbytes - at < READ_PIECE ? valbytes - at : READ_PIECE;
 			size_t part = read_full(s, vals + at, piece);
 			at += part;
@@ -908,6 +984,8 @@ size_t emb_read_chunk(struct emb_stream *s, struct emb_chunk *c)
 		c->rows = 0;
 		return 0;
 	}
+	if (s->map)
+		map_release(s);
 	n = emb_codecs[s->format].read_rows(s, c);
 	if (n)
 		emb_progress(s->recno, s->offset);
@@ -942,6 +1020,8 @@ void emb_close(struct emb_stream *s)
 		if (s->real_fp)
 			fclose(s->real_fp); /* npy: the unlinked copy of a pipe */
 	}
+	if (s->map)
+		munmap(s->map, s->map_len);
 	if (s->format == EMB_FMT_JSONL)
 		emb_jsonl_free(s);
 	cJSON_Delete(s->meta);

@@ -224,3 +224,98 @@ d[h + 24 + 5] ^= 0x10; open("f.emb","wb").write(d); print(h)' > hlen
 	assert_equal "$stderr" "embcat: --shard wants K/N with 0 <= K < N, not '3/3'
 Try 'embcat --help' for more information."
 }
+
+# Regular files are read through a private mapping (values used in place
+# when aligned and already in memory form); pipes through read(2).  Every
+# path must give the same rows and the same errors.
+
+@test "mapped (aligned, embcat) and copied (unaligned, oracle) files and pipes read the same values" {
+	py 'import json
+x = np.random.default_rng(7).standard_normal((300, 5))
+for t in ("f32", "f64", "f16"):
+    # pad the header so the first record starts at an odd offset: no value
+    # is aligned, so the reader must copy
+    pad = ""
+    while (len(o.header(5, t, True, {"pad": pad})) % 8) % 2 == 0:
+        pad += "x"
+    d = o.write(x, t, ["k%d" % i for i in range(300)], chunk_rows=37)
+    d = o.header(5, t, True, {"pad": pad}) + d[len(o.header(5, t, True)):]
+    open("u_%s.emb" % t, "wb").write(d)'
+	for t in f32 f64 f16; do
+		embcat -O emb "u_$t.emb" > "a_$t.emb"
+		# embcat pads its header: the first record starts at a multiple of 8
+		py 'd = open(sys.argv[1], "rb").read(); n = int.from_bytes(d[12:16], "little")
+assert (20 + n) % 8 == 0, n
+assert d[20:20 + n].decode().endswith(" ") or (20 + len(d[20:20 + n].rstrip())) % 8 == 0' "a_$t.emb"
+		embcat -O tsv "u_$t.emb" > "u_$t.tsv"
+		embcat -O tsv "a_$t.emb" > "a_$t.tsv"
+		cat "a_$t.emb" | embcat -O tsv > "p_$t.tsv"
+		cmp "u_$t.tsv" "a_$t.tsv"
+		cmp "u_$t.tsv" "p_$t.tsv"
+		# and f32 files read as f64 (converted from the mapping)
+		embcat --dtype f64 -O tsv "a_$t.emb" > "a64_$t.tsv"
+		cat "a_$t.emb" | embcat --dtype f64 -O tsv > "p64_$t.tsv"
+		cmp "a64_$t.tsv" "p64_$t.tsv"
+	done
+	py 'for t in ("f32", "f64", "f16"):
+    a, ka, h = o.read(open("a_%s.emb" % t, "rb").read())
+    u, ku, _ = o.read(open("u_%s.emb" % t, "rb").read())
+    assert (a == u).all() and ka == ku and h[0]["dtype"] == t, t
+    ref = np.loadtxt("a64_%s.tsv" % t, usecols=range(1, 6))
+    assert (ref == a.astype(np.float64)).all(), t'
+	# concatenated in one file: the second stream's records are unaligned
+	cat a_f64.emb u_f64.emb a_f64.emb > cat.emb
+	run embinfo cat.emb
+	assert_success
+	assert_line --partial '"rows":	900'
+	cmp <(embcat -O tsv cat.emb) <(cat a_f64.tsv u_f64.tsv a_f64.tsv)
+}
+
+@test "a program changing values in place leaves its mapped input file unchanged" {
+	gen_tsv 200 8 4 keys | embcat -O emb > a.emb
+	gen_tsv 200 8 4 | embcat -O npy > a.npy
+	embcat --dtype f64 a.emb > d.emb
+	cp a.emb a.orig; cp a.npy n.orig; cp d.emb d.orig
+	for f in a.emb a.npy d.emb; do
+		embcenter "$f" > "c_$f"
+		cat "$f" | embcenter > "p_$f"
+		embcenter --normalize "$f" > /dev/null
+		embwhiten "$f" > /dev/null
+		cmp <(embcat -O tsv "c_$f") <(embcat -O tsv "p_$f")
+	done
+	cmp a.emb a.orig
+	cmp a.npy n.orig
+	cmp d.emb d.orig
+	# past the first 8 MB the reader gives back the pages of rows it has
+	# handed out: rows still read right, changed or not
+	embgen -n 3000 -d 1024 --seed 5 > big.emb
+	embcat -O npy big.emb > big.npy
+	cp big.emb big.orig
+	for f in big.emb big.npy; do
+		cmp <(embcenter "$f" | embcat -O tsv) <(cat "$f" | embcenter | embcat -O tsv)
+		cmp <(embcat -O tsv "$f") <(cat "$f" | embcat -O tsv)
+	done
+	cmp big.emb big.orig
+	# the centred rows really are centred: the values were changed
+	py 'x, _, _ = o.read(open("c_a.emb", "rb").read())
+assert np.abs(x.mean(0)).max() < 1e-5, x.mean(0)
+y, _, _ = o.read(open("a.emb", "rb").read())
+assert np.abs(y.mean(0)).max() > 1e-3'
+}
+
+@test "an aligned stream cut at any byte fails as it does from a pipe" {
+	py 'open("s.emb","wb").write(o.write(np.arange(18.0).reshape(6, 3), "f64", keys=list("abcdef"), chunk_rows=4))'
+	embcat -O emb s.emb > a.emb
+	size=$(stat -c %s a.emb)
+	for ((n = 1; n < size; n++)); do
+		head -c $n a.emb > cut.emb
+		run --separate-stderr embinfo cut.emb
+		file="$status $output $stderr"
+		run --separate-stderr embinfo - < <(cat cut.emb)
+		if [ "$file" != "$status $output ${stderr/embinfo: -: /embinfo: cut.emb: }" ] ||
+			[[ "$file" != "1  embinfo: cut.emb: byte "* ]]; then
+			echo "cut at $n: file '$file', pipe '$status $output $stderr'"
+			return 1
+		fi
+	done
+}

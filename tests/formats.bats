@@ -212,6 +212,43 @@ open("cut.npy", "wb").write(open("t.npy", "rb").read()[:-20])'
 	assert_equal "$stderr" "embcat: c.npy: byte 10: shape is not 1-D or 2-D in .npy header \"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2, 2), }\""
 }
 
+@test ".npy read from a mapped file, in place or not, equals numpy and the pipe path" {
+	py 'x = np.random.default_rng(9).standard_normal((700, 12))
+for t in ("<f4", "<f8", "<f2", ">f4"):
+    np.save("x%s%s.npy" % (t[1:], "le" if t[0] == "<" else "be"), x.astype(t))
+# a hand-made header of odd length: the data is unaligned, so it is copied
+d = ("{\x27descr\x27: \x27<f4\x27, \x27fortran_order\x27: False, \x27shape\x27: (700, 12), }" + " " * 4 + "\n").encode()
+assert (10 + len(d)) % 4 != 0
+open("odd.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + d + x.astype("<f4").tobytes())
+assert (np.load("odd.npy") == x.astype("<f4")).all()'
+	for f in *.npy; do
+		embcat -O tsv --dtype f64 "$f" > "$f.tsv"
+		cat "$f" | embcat -O tsv --dtype f64 > "$f.pipe"
+		cmp "$f.tsv" "$f.pipe"
+		embcat -O tsv "$f" > "$f.32"
+		cat "$f" | embcat -O tsv > "$f.32pipe"
+		cmp "$f.32" "$f.32pipe"
+	done
+	py 'import glob
+for f in sorted(glob.glob("*.npy")):
+    ref = np.load(f).astype(np.float64)
+    got = np.loadtxt(f + ".tsv", ndmin=2)
+    assert got.shape == ref.shape and (got == ref).all(), f'
+	# cut anywhere in the data: the same error from the file as from a pipe
+	size=$(stat -c %s xf8le.npy)
+	for n in 128 129 135 136 1000 $((size / 2)) $((size - 8)) $((size - 1)); do
+		head -c $n xf8le.npy > cut.npy
+		run --separate-stderr embinfo cut.npy
+		file="$status $output $stderr"
+		run --separate-stderr embinfo - < <(cat cut.npy)
+		assert_equal "$file" "$status $output ${stderr/embinfo: -: /embinfo: cut.npy: }"
+		assert_equal "$status" 1
+	done
+	cat xf8le.npy xf8le.npy > long.npy
+	run -1 --separate-stderr embinfo long.npy
+	assert_equal "$stderr" "embinfo: long.npy: byte $size: data after the 700 rows the .npy shape promises"
+}
+
 @test "bad vecs, word2vec and JSON files each give one line naming an offset or line" {
 	py 'import struct
 open("d.fvecs", "wb").write(struct.pack("<i3f", 3, 1, 2, 3) + struct.pack("<i3f", 3, 4, 5, 6) + struct.pack("<i4f", 4, 1, 2, 3, 4))'
