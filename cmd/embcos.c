@@ -236,6 +236,19 @@ static void check_row(const char *file, uint64_t row, const float *x, size_t dim
 	check_norm(file, row, aa);
 }
 
+/* check_row for row I of a chunk just read: the message names its line
+ * (text) or byte offset (binary). */
+static void check_chunk_row(const struct emb_chunk *c, size_t i)
+{
+	double dot, aa, bb;
+	const float *x = emb_row_f32(c, i);
+	emb_dot3_f32(x, x, c->dim, &dot, &aa, &bb);
+	if (!isfinite(aa))
+		emb_die_row(c, i, "value is not finite");
+	if (aa == 0 && cfg.sim == EMB_SIM_COS && cfg.zero == ZERO_ERROR)
+		emb_die_row(c, i, "zero vector: cosine is undefined (see --zero)");
+}
+
 /* Score with the zero-vector rule applied. */
 static double score(const float *a, const float *b, size_t dim)
 {
@@ -645,7 +658,7 @@ static void run_topk(const char *queries)
 	uint64_t base = 0;
 	while (emb_read_chunk(db, &c) > 0) {
 		for (size_t i = 0; i < c.rows; i++) {
-			check_row(db->name, base + i + 1, emb_row_f32(&c, i), c.dim);
+			check_chunk_row(&c, i);
 			if (c.keys)
 				keys_add(&dbk, c.keys[i]);
 		}
@@ -726,7 +739,7 @@ static void run_matrix(const char *pa, const char *pb)
 		struct emb_chunk c = EMB_CHUNK_INIT;
 		while (emb_read_chunk(a, &c) > 0) {
 			for (size_t i = 0; i < c.rows; i++)
-				check_row(a->name, a->recno - c.rows + i + 1, emb_row_f32(&c, i), c.dim);
+				check_chunk_row(&c, i);
 			matrix_rows(knn, out, c.data, c.keys, c.rows, a->recno - c.rows + 1,
 				    b->rows, b->dim);
 		}

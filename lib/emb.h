@@ -132,8 +132,19 @@ struct emb_chunk {
 	 * emb_close() of it; not freed, and replaced by an owned
 	 * buffer on the next emb_chunk_reserve() */
 	bool borrowed;
+	/* Where the rows came from, for messages about one row
+	 * (emb_die_row); set by emb_read_chunk, NULL src for chunks a
+	 * program built itself.  src is the input's name and lives as long
+	 * as its stream.  Text input: pos[i] is row i's line number.  Binary
+	 * input: row i starts at byte pos[i], or at pos0 + i * pos_step when
+	 * npos is 0 (fixed-size rows). */
+	const char *src;
+	bool src_lines;       /* positions are line numbers, not byte offsets */
+	uint64_t *pos;        /* per-row positions (npos of them), or unused */
+	size_t npos, pos_cap;
+	uint64_t pos0, pos_step;
 };
-#define EMB_CHUNK_INIT {0, 0, EMB_F32, NULL, NULL, 0, 0, 0, 0, NULL, false}
+#define EMB_CHUNK_INIT {0}
 
 /*
  * The stream handle and header record (netpbm's struct pam).  Fields above
@@ -225,6 +236,14 @@ _Noreturn void emb_die_offset(const char *file, uint64_t off, const char *fmt, .
 /* Unless STATUS is 0: the --help hint on stderr, then exit(STATUS).  The
  * first line of every program's usage(). */
 void emb_try_help(int status);
+/* A message about row I of chunk C (read by emb_read_chunk):
+ * "prog: FILE:LINE: message" for text input, "prog: FILE: byte N:
+ * message" for binary input (N: where the row starts), "prog: row I+1:
+ * message" for a chunk that was not read from a file.  emb_die_row exits 1. */
+_Noreturn void emb_die_row(const struct emb_chunk *c, size_t i, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void emb_warn_row(const struct emb_chunk *c, size_t i, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Usage error: "prog: message" and the --help hint, exit 2. */
 _Noreturn void emb_usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));

@@ -87,8 +87,22 @@ void emb_chunk_set_key(struct emb_chunk *c, size_t i, const char *key, size_t le
 	c->keybuf_len = need;
 }
 
+void emb_chunk_set_pos(struct emb_chunk *c, size_t i, uint64_t pos)
+{
+	if (i >= c->pos_cap) {
+		size_t cap = c->pos_cap ? 2 * c->pos_cap : 1024;
+		while (cap <= i)
+			cap *= 2;
+		c->pos = emb_xrealloc(c->pos, emb_xmul(cap, sizeof *c->pos));
+		c->pos_cap = cap;
+	}
+	c->pos[i] = pos;
+	c->npos = i + 1;
+}
+
 void emb_chunk_free(struct emb_chunk *c)
 {
+	free(c->pos);
 	if (!c->borrowed)
 		free(c->data);
 	free(c->keys);

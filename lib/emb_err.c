@@ -155,6 +155,39 @@ void emb_die_offset(const char *file, uint64_t off, const char *fmt, ...)
 	exit(EMB_EXIT_DATA);
 }
 
+/* Format where row I of C came from into BUF (see emb_die_row). */
+static void where_row(char *buf, size_t n, const struct emb_chunk *c, size_t i)
+{
+	uint64_t pos = c->npos > i ? c->pos[i] : c->pos0 + (uint64_t)i * c->pos_step;
+	if (!c->src)
+		snprintf(buf, n, "row %llu: ", (unsigned long long)i + 1);
+	else if (c->src_lines)
+		where_line(buf, n, c->src, pos);
+	else
+		snprintf(buf, n, "%s: byte %llu: ", c->src, (unsigned long long)pos);
+}
+
+void emb_die_row(const struct emb_chunk *c, size_t i, const char *fmt, ...)
+{
+	char where[4200];
+	va_list ap;
+	where_row(where, sizeof where, c, i);
+	va_start(ap, fmt);
+	vmessage(where, fmt, ap);
+	va_end(ap);
+	exit(EMB_EXIT_DATA);
+}
+
+void emb_warn_row(const struct emb_chunk *c, size_t i, const char *fmt, ...)
+{
+	char where[4200];
+	va_list ap;
+	where_row(where, sizeof where, c, i);
+	va_start(ap, fmt);
+	vmessage(where, fmt, ap);
+	va_end(ap);
+}
+
 void emb_try_help(int status)
 {
 	if (status == EMB_EXIT_OK)

@@ -49,6 +49,10 @@ void emb_map_open(struct emb_stream *s);
  * owned (see emb_chunk.borrowed); keys as emb_chunk_reserve. */
 void emb_chunk_borrow(struct emb_chunk *c, void *data, size_t rows, size_t dim,
 		      enum emb_dtype type, bool with_keys);
+/* emb_chunk.c: text readers record row I's line number (see
+ * emb_chunk.pos); rows without one are located by emb_read_chunk from
+ * the fixed row size. */
+void emb_chunk_set_pos(struct emb_chunk *c, size_t i, uint64_t pos);
 /* Rows per batch so that a batch is about EMB_CHUNK_TARGET_BYTES. */
 size_t emb_batch_rows(size_t dim, enum emb_dtype t);
 /* N values between memory type FROM and little-endian disk dtype TO. */

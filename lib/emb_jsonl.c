@@ -173,12 +173,14 @@ size_t emb_jsonl_read_rows(struct emb_stream *s, struct emb_chunk *c)
 			s->at_eof = true;
 			break;
 		}
+		emb_chunk_set_pos(c, rows, s->lineno);
 		set_key(s, c, rows, item);
 		set_values(s, (char *)c->data + rows * rowbytes, item);
 		rows++;
 	}
 	s->recno += rows;
 	c->rows = rows;
+	c->src_lines = true;
 	return rows;
 }
 

@@ -977,6 +977,30 @@ static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
 	}
 }
 
+/* Fill in where C's rows came from, unless the codec recorded a
+ * position per row (text, word2vec binary): fixed-size rows end at
+ * s->offset, so row i starts pos_step bytes after row i-1. */
+static void locate_rows(const struct emb_stream *s, struct emb_chunk *c)
+{
+	c->src = s->name;
+	if (c->npos == c->rows && c->rows)
+		return;
+	c->npos = 0;
+	c->src_lines = false;
+	uint64_t step = (uint64_t)s->dim * emb_dtype_size(s->dtype);
+	if (s->format == EMB_FMT_FVECS || s->format == EMB_FMT_BVECS ||
+	    s->format == EMB_FMT_IVECS)
+		step = 4 + (uint64_t)s->dim * (unsigned)s->vecs_esize;
+	if (s->format == EMB_FMT_NPY && s->fortran) {
+		/* Column-major: a row's first value; the others are a column apart. */
+		step = emb_dtype_size(s->dtype);
+		c->pos0 = s->data_off + (s->recno - c->rows) * step;
+	} else {
+		c->pos0 = s->offset - c->rows * step;
+	}
+	c->pos_step = step;
+}
+
 size_t emb_read_chunk(struct emb_stream *s, struct emb_chunk *c)
 {
 	size_t n;
@@ -986,11 +1010,14 @@ size_t emb_read_chunk(struct emb_stream *s, struct emb_chunk *c)
 	}
 	if (s->map)
 		map_release(s);
+	c->npos = 0;
 	n = emb_codecs[s->format].read_rows(s, c);
-	if (n)
+	if (n) {
+		locate_rows(s, c);
 		emb_progress(s->recno, s->offset);
-	else
+	} else {
 		c->rows = 0;
+	}
 	return n;
 }
 

@@ -194,6 +194,7 @@ size_t emb_tsv_read_rows(struct emb_stream *s, struct emb_chunk *c)
 			break;
 		}
 		const char *p = s->line;
+		emb_chunk_set_pos(c, rows, s->lineno);
 		while (s->tsv_sep == ' ' && is_blank(*p))
 			p++;
 		if (s->has_keys) {
@@ -207,6 +208,7 @@ size_t emb_tsv_read_rows(struct emb_stream *s, struct emb_chunk *c)
 		rows++;
 	}
 	c->rows = rows;
+	c->src_lines = true;
 	s->recno += rows;
 	return rows;
 }

@@ -103,6 +103,7 @@ size_t emb_w2vbin_read_rows(struct emb_stream *s, struct emb_chunk *c)
 		s->raw_cap = vbytes;
 	}
 	while (rows < want && s->recno + rows < s->total_rows) {
+		emb_chunk_set_pos(c, rows, s->offset);
 		if (!read_bin_key(s, c, rows))
 			emb_die_offset(s->name, s->offset, "the header promises %llu rows, "
 				       "the file holds %llu", (unsigned long long)s->total_rows,
