@@ -195,8 +195,13 @@ sys.stdout.buffer.write(oracle.write(x, keys=["a", "b", "c"]))' > nan.emb
 	run -1 --separate-stderr embcos nan.emb nan.emb
 	assert_equal "$stderr" "embcos: nan.emb:2: value is not finite"
 	assert_output "a	a	1"
+	# Binary input: the byte where row 2's values start, found by the oracle.
+	at=$(oracle -c '
+import numpy as np
+x = np.ones(4, np.float32); x[2] = np.nan
+print(open("nan.emb", "rb").read().find(x.tobytes()))')
 	run -1 --separate-stderr embcos -k 1 --db nan.emb --no-keys - <<< "1 2 3 4"
-	assert_equal "$stderr" "embcos: nan.emb:2: value is not finite"
+	assert_equal "$stderr" "embcos: nan.emb: byte $at: value is not finite"
 }
 
 @test "--pairs: lines unchanged plus the score, for every function" {
