@@ -815,6 +815,13 @@ int main(int argc, char **argv)
 		emb_usage_error("extra operand '%s'", argv[optind + 2]);
 	const char *a = nargs > 0 ? argv[optind] : "-";
 	const char *b = nargs > 1 ? argv[optind + 1] : NULL;
+	/* Standard input is read once, as by cat: two roles cannot share it. */
+	if (cfg.mode == MODE_PAIRS)
+		emb_stdin_once("--pairs", cfg.pairs, "VECTORS", a);
+	else if (cfg.mode == MODE_TOPK)
+		emb_stdin_once("--db", cfg.db, "QUERIES", a);
+	else if (cfg.mode == MODE_MATRIX && b)
+		emb_stdin_once("A", a, "B", b);
 
 	switch (cfg.mode) {
 	case MODE_PAIRS: run_pairs(a); break;

@@ -201,6 +201,7 @@ static const char *parse_args(struct cfg *c, int argc, char **argv)
 			emb_usage_error("give the queries either with --query or as the operand");
 		if (!c->query)
 			c->query = file ? file : "-";
+		emb_stdin_once("--db", c->db, "the queries", c->query);
 	}
 	return file ? file : "-";
 }

@@ -125,6 +125,7 @@ int main(int argc, char **argv)
 	if (vec) {
 		if (argc - optind != 2)
 			emb_usage_error("--vectors wants two streams A B");
+		emb_stdin_once("A", argv[optind], "B", argv[optind + 1]);
 		vectors(argv[optind], argv[optind + 1]);
 	} else {
 		emb_corr_main(&o, argv + optind, argc - optind);

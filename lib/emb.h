@@ -203,6 +203,10 @@ struct emb_stream {
 	unsigned char *map;
 	size_t map_len, map_pos;
 	size_t map_rel;        /* bytes before this are given back (madvise) */
+	bool map_stdin;        /* the mapped file is standard input: keep its
+				  offset at what was consumed */
+	bool seg_dim0;         /* the current binary segment's header says dim 0 */
+	struct emb_save *save; /* writer: emb_open_w_path()'s file */
 };
 
 /* ---- program set-up, messages and exit (emb_err.c) ---- */
@@ -257,6 +261,50 @@ void *emb_xrealloc(void *p, size_t n);
 /* n*size with an overflow check (dies on overflow). */
 size_t emb_xmul(size_t n, size_t size);
 char *emb_xstrdup(const char *s);
+
+/* A write to standard output failed with errno ERR: say
+ * "prog: write error: ..." (nothing for EPIPE, as when SIGPIPE ends us)
+ * and exit 1.  The stream writers call it at the first failed chunk;
+ * programs that print lines themselves call emb_check_stdout() in their
+ * loops (a flag test) so they stop at once instead of at exit. */
+_Noreturn void emb_write_error(int err);
+void emb_check_stdout(void);
+
+/* ---- temporary and saved files (emb_spill.c) ---- */
+
+/* A new temporary file in $TMPDIR (default /tmp), open for reading and
+ * writing, that has no name (O_TMPFILE, or unlinked at once): nothing is
+ * left behind whatever ends the program.  PURPOSE is a word for the
+ * fallback name.  Dies with "cannot create a temporary file in DIR". */
+FILE *emb_tmpfile(const char *purpose);
+/* "temporary file in DIR", for messages about the file above (static). */
+const char *emb_tmpfile_where(void);
+
+/* Die with "OPT PATH is also an input" if PATH is the same file (device
+ * and inode, so through links too) as one of INPUTS ("-" = standard
+ * input), or "... is also the output" if it is standard output.  Only
+ * regular files are compared: /dev/null may be both. */
+void emb_check_not_input(const char *opt, const char *path, const char *const *inputs,
+			 size_t ninputs);
+
+/* A file written under a temporary name in its directory (so an
+ * unwritable directory fails at once) and renamed into place by
+ * emb_save_commit() only when complete: a killed program never leaves a
+ * partial file that reads as whole.  The temporary name is removed at
+ * exit and by any fatal signal.  A PATH that exists and is not a regular
+ * file (/dev/null, a FIFO) is written in place. */
+struct emb_save {
+	const char *path;
+	FILE *fp;
+	int slot;  /* private */
+};
+FILE *emb_save_open(struct emb_save *sv, const char *path);
+void emb_save_commit(struct emb_save *sv);
+
+/* Usage error "WHAT_A and WHAT_B cannot both be standard input" if paths
+ * A and B ("-", NULL, or /dev/stdin and the like on a pipe) both name
+ * standard input, which can be read only once. */
+void emb_stdin_once(const char *what_a, const char *a, const char *what_b, const char *b);
 
 /* Open a named file for reading ("-" = stdin); dies with strerror. */
 FILE *emb_fopen_r(const char *path);
@@ -320,7 +368,9 @@ struct emb_stream *emb_open_r(const char *path, const struct emb_opts *o);
  * emb_write_header()/emb_write_chunk().  IN may be NULL (a fresh header:
  * set dim/has_keys yourself).  Owned by the caller (emb_close). */
 struct emb_stream *emb_open_w_like(const struct emb_stream *in, const struct emb_opts *o);
-/* The same, on an explicitly named file (used for --save MODEL). */
+/* The same, on an explicitly named file (used for --save MODEL): written
+ * through emb_save_open(), so it appears under PATH only when emb_close()
+ * has finished it. */
 struct emb_stream *emb_open_w_path(const char *path, const struct emb_stream *in,
 				   const struct emb_opts *o);
 

@@ -12,6 +12,7 @@
 #include <config.h>
 #include "emb.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -65,7 +66,15 @@ void emb_blas_init(char **argv)
 	setenv("OPENBLAS_CORETYPE", best, 1);
 	setenv("EMB_CORETYPE_FIXED", detected, 1);
 	unsetenv("EMB_OPENBLAS_DETECTED");
-	execv("/proc/self/exe", argv);
+	/* Execute the program's real path, not /proc/self/exe: the kernel
+	 * names a process after the file it executes, and `pgrep embwhiten`,
+	 * top and killall must still find it (argv[0] is kept as given). */
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		execv(self, argv);
+	}
 	/* If re-executing fails, run on with the slow kernels. */
 	unsetenv("OPENBLAS_CORETYPE");
 	unsetenv("EMB_CORETYPE_FIXED");

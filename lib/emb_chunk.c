@@ -51,6 +51,30 @@ void emb_chunk_reserve(struct emb_chunk *c, size_t rows, size_t dim,
 	shape(c, rows, dim, type, with_keys);
 }
 
+void emb_chunk_grow(struct emb_chunk *c, size_t bytes, size_t limit)
+{
+	if (c->borrowed) {
+		c->data = NULL;
+		c->cap_bytes = 0;
+		c->borrowed = false;
+	}
+	if (bytes <= c->cap_bytes)
+		return;
+	size_t cap = c->cap_bytes * 2 > (16u << 20) ? c->cap_bytes * 2 : (16u << 20);
+	if (cap > limit)
+		cap = limit;
+	if (cap < bytes)
+		cap = bytes;
+	void *p;
+	if (posix_memalign(&p, 64, cap) != 0)
+		emb_die(EMB_EXIT_DATA, "out of memory (%zu bytes)", cap);
+	if (c->cap_bytes)
+		memcpy(p, c->data, c->cap_bytes);
+	free(c->data);
+	c->data = p;
+	c->cap_bytes = cap;
+}
+
 void emb_chunk_borrow(struct emb_chunk *c, void *data, size_t rows, size_t dim,
 		      enum emb_dtype type, bool with_keys)
 {

@@ -6,26 +6,57 @@
 #include "emb.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *emb_progname = "emb";
 static char *cmdline;
 
+/* Set once a write error on stdout has been reported (or, for EPIPE,
+ * deliberately not): the exit check then says nothing more. */
+static volatile bool stdout_failed;
+/* Set by the emb_die family: one message per failure, so a broken stdout
+ * found at exit after a fatal message is not reported as well. */
+static bool died;
+
+void emb_write_error(int err)
+{
+	if (!stdout_failed) {
+		stdout_failed = true;
+		emb_progress_done(false);
+		/* EPIPE: the reader went away while SIGPIPE was ignored: stop
+		 * quietly, but with status 1 (documented). */
+		if (err != EPIPE)
+			fprintf(stderr, "%s: write error: %s\n", emb_progname,
+				err ? strerror(err) : "unknown error");
+	}
+	exit(EMB_EXIT_DATA);
+}
+
+void emb_check_stdout(void)
+{
+	if (ferror(stdout) && !stdout_failed)
+		emb_write_error(errno);
+}
+
 /* At exit: flush stdout and report a failed write (ENOSPC on /dev/full,
- * EBADF on a closed stdout).  EPIPE means the reader went away while
- * SIGPIPE was ignored: stop quietly, but with status 1 (documented). */
+ * EBADF on a closed stdout), unless emb_write_error() already did. */
 static void close_stdout(void)
 {
 	emb_progress_done(true);
+	if (stdout_failed)
+		_exit(EMB_EXIT_DATA);
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
 		int e = errno;
-		if (e == EPIPE)
-			_exit(EMB_EXIT_DATA);
-		fprintf(stderr, "%s: write error: %s\n", emb_progname,
-			e ? strerror(e) : "unknown error");
+		if (died)
+			return; /* exit with the status of that message */
+		if (e != EPIPE)
+			fprintf(stderr, "%s: write error: %s\n", emb_progname,
+				e ? strerror(e) : "unknown error");
 		_exit(EMB_EXIT_DATA);
 	}
 	if (fclose(stderr) != 0)
@@ -73,6 +104,16 @@ void emb_proginit(int argc, char **argv)
 	size_t len = 0, cap = 0;
 
 	emb_progname = slash ? slash + 1 : (argv0 ? argv0 : "emb");
+	/* A closed stdout would hand its descriptor to the next file we open
+	 * (a spill, a model) and our output would land there: hold it with a
+	 * read-only descriptor, so writes still fail with EBADF. */
+	if (fcntl(STDOUT_FILENO, F_GETFD) < 0 && errno == EBADF) {
+		int fd = open("/dev/null", O_RDONLY);
+		if (fd >= 0 && fd != STDOUT_FILENO) {
+			dup2(fd, STDOUT_FILENO);
+			close(fd);
+		}
+	}
 	if (argc > 0)
 		emb_blas_init(argv);
 	/* A large stdout buffer: rows are written in many small pieces. */
@@ -103,6 +144,7 @@ void emb_die(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmessage(NULL, fmt, ap);
 	va_end(ap);
+	died = true;
 	exit(status);
 }
 
@@ -130,6 +172,7 @@ void emb_die_at(const char *file, uint64_t line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmessage(where, fmt, ap);
 	va_end(ap);
+	died = true;
 	exit(EMB_EXIT_DATA);
 }
 
@@ -152,6 +195,7 @@ void emb_die_offset(const char *file, uint64_t off, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmessage(where, fmt, ap);
 	va_end(ap);
+	died = true;
 	exit(EMB_EXIT_DATA);
 }
 
@@ -202,6 +246,7 @@ void emb_usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vmessage(NULL, fmt, ap);
 	va_end(ap);
+	died = true;
 	emb_try_help(EMB_EXIT_USAGE);
 	exit(EMB_EXIT_USAGE);
 }
@@ -249,6 +294,23 @@ char *emb_xstrdup(const char *s)
 {
 	size_t n = strlen(s) + 1;
 	return memcpy(emb_xmalloc(n), s, n);
+}
+
+/* PATH reads standard input: "-", or a name for fd 0 that is not a
+ * regular file (/dev/stdin on a pipe: a regular file opens afresh). */
+static bool is_stdin(const char *path)
+{
+	struct stat a, b;
+	if (!path || strcmp(path, "-") == 0)
+		return true;
+	return stat(path, &a) == 0 && fstat(STDIN_FILENO, &b) == 0 && !S_ISREG(a.st_mode) &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_rdev == b.st_rdev;
+}
+
+void emb_stdin_once(const char *what_a, const char *a, const char *what_b, const char *b)
+{
+	if (is_stdin(a) && is_stdin(b))
+		emb_usage_error("%s and %s cannot both be standard input", what_a, what_b);
 }
 
 FILE *emb_fopen_r(const char *path)

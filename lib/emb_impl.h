@@ -13,6 +13,8 @@
 
 #include "emb.h"
 
+#include <sys/stat.h>
+
 struct emb_codec {
 	const char *name;
 	/* Read up to the first row: set dim, dtype, mtype, has_keys. */
@@ -43,6 +45,17 @@ size_t emb_read_bytes(struct emb_stream *s, void *buf, size_t n);
  * (s->offset is the caller's to advance).  NULL otherwise, consuming
  * nothing: the caller then reads them as from a pipe. */
 unsigned char *emb_map_take(struct emb_stream *s, size_t n, size_t align);
+/* Open an input or output stream on FP (owned by the stream from now on),
+ * named NAME in messages: the spill. */
+struct emb_stream *emb_open_r_fp(FILE *fp, const char *name, const struct emb_opts *o);
+struct emb_stream *emb_open_w_fp(FILE *fp, const char *name, const struct emb_stream *in,
+				 const struct emb_opts *o);
+/* fstat() of the file under S (not a sniffing wrapper); false on error. */
+bool emb_stream_stat(const struct emb_stream *s, struct stat *st);
+/* emb_spill.c: $TMPDIR or /tmp; unlink the --save files being written
+ * (async-signal-safe). */
+const char *emb_tmpdir(void);
+void emb_remove_doomed(void);
 /* Map S's file if it is a regular file (no-op otherwise, or on failure). */
 void emb_map_open(struct emb_stream *s);
 /* emb_chunk.c: make C's values the ROWS x DIM values of TYPE at DATA, not
@@ -53,6 +66,9 @@ void emb_chunk_borrow(struct emb_chunk *c, void *data, size_t rows, size_t dim,
  * emb_chunk.pos); rows without one are located by emb_read_chunk from
  * the fixed row size. */
 void emb_chunk_set_pos(struct emb_chunk *c, size_t i, uint64_t pos);
+/* emb_chunk.c: make C's value buffer hold at least BYTES (keeping what it
+ * holds), growing geometrically up to LIMIT; a borrowed buffer is dropped. */
+void emb_chunk_grow(struct emb_chunk *c, size_t bytes, size_t limit);
 /* Rows per batch so that a batch is about EMB_CHUNK_TARGET_BYTES. */
 size_t emb_batch_rows(size_t dim, enum emb_dtype t);
 /* N values between memory type FROM and little-endian disk dtype TO. */

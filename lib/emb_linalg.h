@@ -22,6 +22,9 @@
 
 #include "emb.h"
 
+#include <sys/stat.h>
+#include <time.h>
+
 /* ---- streaming mean and covariance (emb_linalg.c) ---- */
 
 /*
@@ -89,19 +92,23 @@ void emb_eigen_sym(size_t d, double *a, double *evals, double *evecs);
 
 /*
  * Fit-then-apply programs read their input twice.  emb_spill_begin()
- * opens PATH for the first pass; when PATH is standard input, every chunk
- * read through emb_spill_read() is also copied to a temporary binary emb
- * file in $TMPDIR (default /tmp), which is removed at exit and on
- * SIGINT/SIGTERM/SIGHUP/SIGPIPE.  emb_spill_rewind() ends the first pass
- * and opens the second: the named file again, or the spill (unlinked as
- * soon as it is open).  Values are kept exactly (f64 stays f64).
+ * opens PATH for the first pass.  A regular named file is opened again for
+ * the second (and must not have changed); any other input (standard input,
+ * a FIFO, <(...), /dev/stdin) is read once: every chunk read through
+ * emb_spill_read() is also copied to an unlinked temporary binary emb file
+ * in $TMPDIR (emb_tmpfile), which the second pass reads.  Values are kept
+ * exactly (f64 stays f64).
  */
 struct emb_spill {
 	struct emb_stream *in;   /* the stream to read in the current pass */
 	/* private */
-	const char *path;
+	const char *path;        /* a regular file read twice, or NULL */
+	dev_t dev;               /* ... and what it was in the first pass */
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
 	struct emb_stream *tmp;  /* writer of the spill, first pass only */
-	char *tmpname;
+	FILE *spill;             /* the spill, until the second pass owns it */
 };
 /* First pass over PATH ("-" or NULL = stdin) with options O; sp->in is the
  * opened stream (its header is valid, as after emb_open_r). */
@@ -147,9 +154,11 @@ struct emb_model {
  * and W. */
 void emb_model_init(struct emb_model *m, enum emb_model_kind kind, size_t dim_in,
 		    double *mean, double *w, size_t k, bool normalize, uint64_t n);
-/* Write M to PATH as a MODEL stream whose header otherwise copies IN's
- * (history). */
-void emb_model_save(const struct emb_model *m, const char *path, const struct emb_stream *in);
+/* --save PATH: open the MODEL stream for PATH, whose header otherwise
+ * copies IN's (history), before the fit (emb_open_w_path: it appears under
+ * PATH only when complete); then write M to it and close it. */
+struct emb_stream *emb_model_save_open(const char *path, const struct emb_stream *in);
+void emb_model_save(const struct emb_model *m, struct emb_stream *s);
 /* Read a MODEL from PATH; dies with "PATH: not a transform model" etc. */
 void emb_model_load(struct emb_model *m, const char *path);
 /* Transform chunk IN into OUT (dim_out values, IN's type and keys),

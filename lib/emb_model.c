@@ -37,13 +37,17 @@ void emb_model_init(struct emb_model *m, enum emb_model_kind kind, size_t dim_in
 	cJSON_AddBoolToObject(m->params, "normalize", normalize);
 }
 
-void emb_model_save(const struct emb_model *m, const char *path, const struct emb_stream *in)
+struct emb_stream *emb_model_save_open(const char *path, const struct emb_stream *in)
 {
 	struct emb_opts o = emb_opts;
 	o.out_format = EMB_FMT_EMB;
 	o.out_dtype = EMB_F64;
 	o.progress = false;
-	struct emb_stream *s = emb_open_w_path(path, in, &o);
+	return emb_open_w_path(path, in, &o);
+}
+
+void emb_model_save(const struct emb_model *m, struct emb_stream *s)
+{
 	s->dim = m->dim_in;
 	s->has_keys = true;
 	cJSON_DeleteItemFromObjectCaseSensitive(s->meta, "transform");
@@ -267,6 +271,12 @@ void emb_model_filter(const char *path, const char *load, const char *save,
 			close(fd);
 		}
 	}
+	/* Never overwrite an input, or the output, with the model; never
+	 * read the model from the output (the shell has emptied it). */
+	if (save)
+		emb_check_not_input("--save", save, &path, 1);
+	if (load)
+		emb_check_not_input("--load", load, NULL, 0);
 	if (load) {
 		emb_model_load(&m, load);
 		m.normalize |= normalize;
@@ -279,9 +289,12 @@ void emb_model_filter(const char *path, const char *load, const char *save,
 		struct emb_spill sp;
 		emb_spill_begin(&sp, path, &emb_opts);
 		sp.in->mtype = memory_type(sp.in);
+		/* Opened before the fit, so an unwritable place fails at once;
+		 * it gets its name only when complete (emb_open_w_path). */
+		struct emb_stream *ms = save ? emb_model_save_open(save, sp.in) : NULL;
 		fit(&sp, arg, &m);
-		if (save)
-			emb_model_save(&m, save, sp.in);
+		if (ms)
+			emb_model_save(&m, ms);
 		out = emb_open_w_like(sp.in, &emb_opts);
 		emb_spill_rewind(&sp, &emb_opts);
 		emb_model_run(&m, sp.in, out);

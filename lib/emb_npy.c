@@ -112,18 +112,16 @@ static int seekable_fd(struct emb_stream *s)
 		s->data_off = at < 0 ? s->offset : (uint64_t)at;
 		return fileno(s->fp);
 	}
-	FILE *tmp = tmpfile();
-	if (!tmp)
-		emb_die(EMB_EXIT_DATA, "cannot create a temporary file: %s", strerror(errno));
+	FILE *tmp = emb_tmpfile("npy");
 	static char buf[1 << 16];
 	size_t got;
 	while ((got = fread(buf, 1, sizeof buf, s->fp)) > 0)
 		if (fwrite(buf, 1, got, tmp) != got)
-			emb_die(EMB_EXIT_DATA, "temporary file: write error: %s", strerror(errno));
+			emb_die(EMB_EXIT_DATA, "%s: write error: %s", emb_tmpfile_where(), strerror(errno));
 	if (ferror(s->fp))
 		emb_die(EMB_EXIT_DATA, "%s: read error: %s", s->name, strerror(errno));
 	if (fflush(tmp) != 0)
-		emb_die(EMB_EXIT_DATA, "temporary file: write error: %s", strerror(errno));
+		emb_die(EMB_EXIT_DATA, "%s: write error: %s", emb_tmpfile_where(), strerror(errno));
 	s->real_fp = tmp;
 	s->data_off = 0;
 	return fileno(tmp);

@@ -16,6 +16,7 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -29,8 +30,8 @@
 static size_t read_full(struct emb_stream *s, void *buf, size_t n)
 {
 	if (s->map) {
-		/* The bounds check is on the file size taken at open: mapped
-		 * memory past the end is never touched (no SIGBUS). */
+		/* The bounds check is on the file size taken at open; if the
+		 * file shrinks under us, the SIGBUS handler below reports it. */
 		size_t left = s->map_len - s->map_pos, k = n < left ? n : left;
 		if (k)
 			memcpy(buf, s->map + s->map_pos, k);
@@ -48,6 +49,114 @@ size_t emb_read_bytes(struct emb_stream *s, void *buf, size_t n)
 	return read_full(s, buf, n);
 }
 
+/* ---------- files that shrink while mapped ---------- */
+
+/* A mapped file that another process truncates makes any access to the
+ * lost pages raise SIGBUS, and chunk data handed to programs points into
+ * the mapping, so the fault can come from anywhere.  The handler looks
+ * the faulting address up in this table of live mappings and, if it is
+ * one of ours, says "prog: FILE: byte N: file shrank while being read"
+ * with only async-signal-safe calls, and exits 1 (removing a --save file
+ * being written).  A fault anywhere else is not ours: the default action
+ * (a core dump) is restored and the fault repeats. */
+#define MAX_MAPS 16
+static struct {
+	unsigned char *volatile base;
+	volatile size_t len;
+	const char *volatile name;
+	int fd;
+} maps[MAX_MAPS];
+
+static size_t put_str(char *buf, size_t at, size_t cap, const char *str)
+{
+	while (*str && at < cap)
+		buf[at++] = *str++;
+	return at;
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+	(void)ctx;
+	unsigned char *a = si->si_addr;
+	for (int i = 0; i < MAX_MAPS; i++) {
+		unsigned char *b = maps[i].base;
+		if (!b || a < b || a >= b + maps[i].len)
+			continue;
+		char msg[4400], num[24];
+		size_t n = 0, k = 0;
+		uint64_t off = (uint64_t)(a - b);
+		do
+			num[k++] = (char)('0' + off % 10);
+		while ((off /= 10) && k < sizeof num);
+		n = put_str(msg, n, sizeof msg, emb_progname);
+		n = put_str(msg, n, sizeof msg, ": ");
+		n = put_str(msg, n, sizeof msg, maps[i].name);
+		n = put_str(msg, n, sizeof msg, ": byte ");
+		while (k && n < sizeof msg)
+			msg[n++] = num[--k];
+		n = put_str(msg, n, sizeof msg, ": file shrank while being read\n");
+		ssize_t w = write(STDERR_FILENO, msg, n);
+		(void)w;
+		emb_remove_doomed();
+		_exit(EMB_EXIT_DATA);
+	}
+	signal(sig, SIG_DFL);
+	if (si->si_code <= 0) /* sent by kill(): deliver it again */
+		raise(sig);
+}
+
+static void map_register(struct emb_stream *s)
+{
+	static bool installed;
+	if (!installed) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_sigaction = on_sigbus;
+		sa.sa_flags = SA_SIGINFO;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGBUS, &sa, NULL);
+		installed = true;
+	}
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (!maps[i].base) {
+			maps[i].name = s->name;
+			maps[i].fd = fileno(s->fp);
+			maps[i].len = s->map_len;
+			maps[i].base = s->map;
+			return;
+		}
+}
+
+/* write(2) straight from a lost page fails with EFAULT instead of raising
+ * SIGBUS: if a mapped file is now shorter than its mapping, say so. */
+static void map_check_shrunk(void)
+{
+	for (int i = 0; i < MAX_MAPS; i++) {
+		struct stat st;
+		if (maps[i].base && fstat(maps[i].fd, &st) == 0 &&
+		    (uint64_t)st.st_size < maps[i].len)
+			emb_die_offset(maps[i].name, (uint64_t)st.st_size,
+				       "file shrank while being read");
+	}
+}
+
+static void map_unregister(struct emb_stream *s)
+{
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (maps[i].base == s->map)
+			maps[i].base = NULL;
+}
+
+/* Standard input is one open file shared with whoever runs us (the shell,
+ * the next command in { ...; } < file): like read(2), a mapped read leaves
+ * its offset just past what was consumed, so `prog - -` and
+ * `{ prog; cat; } < file` behave as with a pipe. */
+static void map_sync_offset(struct emb_stream *s)
+{
+	if (s->map_stdin)
+		(void)lseek(fileno(s->fp), (off_t)s->map_pos, SEEK_SET);
+}
+
 /* A regular file is read through a private, writable mapping of all of
  * it: chunk values can then be handed to the program in place (no read(2)
  * copy), and a program that changes them changes its own copy-on-write
@@ -62,6 +171,12 @@ void emb_map_open(struct emb_stream *s)
 	off_t at = ftello(s->fp); /* nothing is buffered yet: peek() used read(2) */
 	if (at < 0 || at > st.st_size)
 		return;
+	/* Fewer than MAX_MAPS live mappings, so the handler knows them all. */
+	int used = 0;
+	for (int i = 0; i < MAX_MAPS; i++)
+		used += maps[i].base != NULL;
+	if (used == MAX_MAPS)
+		return;
 	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	if (m == MAP_FAILED)
 		return;
@@ -69,6 +184,8 @@ void emb_map_open(struct emb_stream *s)
 	s->map = m;
 	s->map_len = (size_t)st.st_size;
 	s->map_pos = (size_t)at;
+	s->map_stdin = s->fp == stdin;
+	map_register(s);
 }
 
 unsigned char *emb_map_take(struct emb_stream *s, size_t n, size_t align)
@@ -103,12 +220,26 @@ void emb_need_bytes(struct emb_stream *s, void *buf, size_t n, const char *what)
 	s->offset += n;
 }
 
+/* A write to S's file failed with ERR: name what failed (standard output,
+ * the temporary file a counted header waits in, or a named file) and
+ * exit 1.  A closed pipe raises SIGPIPE before we get here, unless it is
+ * ignored: then EPIPE ends us quietly. */
+static _Noreturn void write_failed(const struct emb_stream *s, int err)
+{
+	if (err == EFAULT)
+		map_check_shrunk();
+	if (s->fp == stdout)
+		emb_write_error(err);
+	emb_die(EMB_EXIT_DATA, "%s: write error: %s", s->real_fp ? emb_tmpfile_where() :
+		s->save ? s->save->path : s->name, err ? strerror(err) : "unknown error");
+}
+
 void emb_write_bytes(struct emb_stream *s, const void *buf, size_t n)
 {
-	/* Errors are caught at close (ferror), as coreutils does; a closed
-	 * pipe raises SIGPIPE and ends the program quietly. */
-	if (n && fwrite(buf, 1, n, s->fp) != n && s->fp != stdout)
-		emb_die(EMB_EXIT_DATA, "%s: write error: %s", s->name, strerror(errno));
+	/* Stop at the first failed write: a full disk or a reader gone away
+	 * (SIGPIPE ignored) must not keep us formatting rows to the end. */
+	if (n && fwrite(buf, 1, n, s->fp) != n)
+		write_failed(s, errno);
 	s->offset += n;
 }
 
@@ -209,6 +340,7 @@ static void read_binary_header(struct emb_stream *s, bool first)
 	struct emb_stream next = *s;
 	header_from_json(&next, j, start + 20);
 	cJSON_Delete(j);
+	s->seg_dim0 = next.dim == 0; /* "dim 0 only in a stream with no rows" */
 	if (s->dim == 0 && s->recno == 0) {
 		s->dim = next.dim;
 	} else if (next.dim != s->dim && next.dim != 0) {
@@ -443,11 +575,22 @@ static void emb_read_header_emb(struct emb_stream *s)
 	read_binary_header(s, true);
 }
 
+bool emb_stream_stat(const struct emb_stream *s, struct stat *st)
+{
+	FILE *fp = s->src_fp ? s->src_fp : s->fp;
+	return fp && fstat(fileno(fp), st) == 0;
+}
+
 struct emb_stream *emb_open_r(const char *path, const struct emb_opts *o)
 {
+	return emb_open_r_fp(emb_fopen_r(path), (!path || strcmp(path, "-") == 0) ? "-" : path, o);
+}
+
+struct emb_stream *emb_open_r_fp(FILE *fp, const char *name, const struct emb_opts *o)
+{
 	struct emb_stream *s = emb_xcalloc(1, sizeof *s);
-	s->name = (!path || strcmp(path, "-") == 0) ? "-" : path;
-	s->fp = emb_fopen_r(path);
+	s->name = name;
+	s->fp = fp;
 	s->own_fp = s->fp != stdin;
 	s->progress = o->progress;
 	s->tsv_keys_opt = o->keys;
@@ -513,14 +656,20 @@ struct emb_stream *emb_open_w_like(const struct emb_stream *in, const struct emb
 	return open_w(stdout, "standard output", in, o);
 }
 
+struct emb_stream *emb_open_w_fp(FILE *fp, const char *name, const struct emb_stream *in,
+				 const struct emb_opts *o)
+{
+	struct emb_stream *s = open_w(fp, name, in, o);
+	s->own_fp = true;
+	return s;
+}
+
 struct emb_stream *emb_open_w_path(const char *path, const struct emb_stream *in,
 				   const struct emb_opts *o)
 {
-	FILE *fp = fopen(path, "wb");
-	if (!fp)
-		emb_die(EMB_EXIT_DATA, "%s: %s", path, strerror(errno));
-	struct emb_stream *s = open_w(fp, path, in, o);
-	s->own_fp = true;
+	struct emb_save *sv = emb_xmalloc(sizeof *sv);
+	struct emb_stream *s = emb_open_w_fp(emb_save_open(sv, path), path, in, o);
+	s->save = sv;
 	return s;
 }
 
@@ -577,8 +726,8 @@ static void begin_counted(struct emb_stream *s)
 	const struct emb_codec *k = &emb_codecs[s->format];
 	int fd = fileno(s->fp);
 	struct stat st;
-	if (fstat(fd, &st) != 0) /* a closed stdout: say so before tmpfile() takes fd 1 */
-		emb_die(EMB_EXIT_DATA, "write error: %s", strerror(errno));
+	if (fstat(fd, &st) != 0) /* a closed stdout: say so before a temporary file takes fd 1 */
+		write_failed(s, errno);
 	int fl = fcntl(fd, F_GETFL);
 	off_t at = ftello(s->fp);
 	if (at >= 0 && fl >= 0 && !(fl & O_APPEND) && S_ISREG(st.st_mode)) {
@@ -588,9 +737,7 @@ static void begin_counted(struct emb_stream *s)
 		return;
 	}
 	s->real_fp = s->fp;
-	s->fp = tmpfile();
-	if (!s->fp)
-		emb_die(EMB_EXIT_DATA, "cannot create a temporary file: %s", strerror(errno));
+	s->fp = emb_tmpfile("out");
 	setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
 }
 
@@ -601,28 +748,26 @@ static void finish_counted(struct emb_stream *s)
 	if (s->hdr_pos >= 0) {
 		size_t len = k->count_header(s, s->recno, COUNT_WIDTH, h, sizeof h);
 		off_t end = ftello(s->fp);
-		/* On stdout, leave write errors to the exit check (one message). */
-		if ((end < 0 || fseeko(s->fp, s->hdr_pos, SEEK_SET) != 0 ||
-		     fwrite(h, 1, len, s->fp) != len || fseeko(s->fp, end, SEEK_SET) != 0) &&
-		    s->fp != stdout)
-			emb_die(EMB_EXIT_DATA, "%s: write error: %s", s->name, strerror(errno));
+		if (end < 0 || fseeko(s->fp, s->hdr_pos, SEEK_SET) != 0 ||
+		    fwrite(h, 1, len, s->fp) != len || fseeko(s->fp, end, SEEK_SET) != 0)
+			write_failed(s, errno);
 		return;
 	}
 	FILE *tmp = s->fp;
+	if (fflush(tmp) != 0 || ferror(tmp) || fseeko(tmp, 0, SEEK_SET) != 0)
+		write_failed(s, errno); /* names the temporary file */
 	s->fp = s->real_fp;
 	s->real_fp = NULL;
 	size_t len = k->count_header(s, s->recno, 0, h, sizeof h);
-	if (fwrite(h, 1, len, s->fp) != len && s->fp != stdout)
-		emb_die(EMB_EXIT_DATA, "%s: write error: %s", s->name, strerror(errno));
-	if (fflush(tmp) != 0 || ferror(tmp) || fseeko(tmp, 0, SEEK_SET) != 0)
-		emb_die(EMB_EXIT_DATA, "temporary file: write error: %s", strerror(errno));
+	if (fwrite(h, 1, len, s->fp) != len)
+		write_failed(s, errno);
 	static char buf[1 << 16];
 	size_t got;
 	while ((got = fread(buf, 1, sizeof buf, tmp)) > 0)
-		if (fwrite(buf, 1, got, s->fp) != got && s->fp != stdout)
-			emb_die(EMB_EXIT_DATA, "%s: write error: %s", s->name, strerror(errno));
+		if (fwrite(buf, 1, got, s->fp) != got)
+			write_failed(s, errno);
 	if (ferror(tmp))
-		emb_die(EMB_EXIT_DATA, "temporary file: read error: %s", strerror(errno));
+		emb_die(EMB_EXIT_DATA, "%s: read error: %s", emb_tmpfile_where(), strerror(errno));
 	fclose(tmp);
 }
 
@@ -722,6 +867,9 @@ static void pend_key(struct emb_stream *s, const char *key, uint64_t rowno)
 		key = num;
 	}
 	size_t len = strlen(key) + 1;
+	if (len - 1 > EMB_MAX_KEY_LEN)
+		emb_die(EMB_EXIT_DATA, "%s: row %llu: key longer than %d bytes", s->name,
+			(unsigned long long)rowno, EMB_MAX_KEY_LEN);
 	if (s->pend_keys_len + len + 8 > s->pend_keys_cap) {
 		s->pend_keys_cap = (s->pend_keys_len + len + 8) * 2;
 		s->pend_keys = emb_xrealloc(s->pend_keys, s->pend_keys_cap);
@@ -784,6 +932,8 @@ void emb_write_chunk(struct emb_stream *s, const struct emb_chunk *c)
 			(unsigned long long)s->recno + 1, c->dim, s->dim);
 	const struct emb_codec *k = &emb_codecs[s->format];
 	k->write_rows(s, c);
+	if (ferror(s->fp)) /* text codecs print with stdio: stop at the first failure */
+		write_failed(s, errno);
 	s->recno += c->rows;
 	if (s->has_keys && !k->keys)
 		s->dropped_keys += c->rows;
@@ -857,6 +1007,8 @@ static void decode_keys(struct emb_stream *s, struct emb_chunk *c, const char *b
 		const char *z = memchr(blk + pos, '\0', len - pos);
 		if (!z)
 			emb_die_offset(s->name, off + pos, "key block holds fewer keys than rows");
+		if ((size_t)(z - (blk + pos)) > EMB_MAX_KEY_LEN)
+			emb_die_offset(s->name, off + pos, "key longer than %d bytes", EMB_MAX_KEY_LEN);
 		emb_chunk_set_key(c, i, blk + pos, (size_t)(z - (blk + pos)));
 		pos = (size_t)(z - blk) + 1;
 	}
@@ -882,6 +1034,21 @@ static bool next_segment(struct emb_stream *s)
 
 /* Bytes of chunk values read and checksummed at a time (well inside L2). */
 #define READ_PIECE (256u << 10)
+
+/* Make s->raw hold at least NEED bytes (keeping its contents), growing
+ * geometrically up to LIMIT, the most the record can need. */
+static void grow_raw(struct emb_stream *s, size_t need, size_t limit)
+{
+	if (need <= s->raw_cap)
+		return;
+	size_t cap = s->raw_cap * 2 > (16u << 20) ? s->raw_cap * 2 : (16u << 20);
+	if (cap > limit)
+		cap = limit;
+	if (cap < need)
+		cap = need;
+	s->raw = emb_xrealloc(s->raw, cap);
+	s->raw_cap = cap;
+}
 
 static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
 {
@@ -915,7 +1082,7 @@ static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
 			emb_die_offset(s->name, start, "bad record tag (not a chunk or end record)");
 
 		size_t esize = emb_dtype_size(s->dtype);
-		if (s->dim == 0)
+		if (s->dim == 0 || s->seg_dim0)
 			emb_die_offset(s->name, start, "chunk in a stream of dim 0");
 		uint64_t max_rows = EMB_MAX_CHUNK_BYTES / (s->dim * esize);
 		if (rows == 0 || rows > max_rows)
@@ -931,24 +1098,37 @@ static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
 		size_t valbytes = n * esize;
 		/* Read values straight into the chunk when no conversion is needed. */
 		bool direct = s->dtype == s->mtype && host_is_le();
-		size_t need = (size_t)keybytes + (direct ? 0 : valbytes);
-		if (need > s->raw_cap) {
-			free(s->raw);
-			s->raw = emb_xmalloc(need);
-			s->raw_cap = need;
-		}
 		uint64_t keyoff = s->offset;
-		emb_need_bytes(s, s->raw, (size_t)keybytes, "chunk keys");
-		/* A mapped file whose values are all there (checked against the
-		 * file size, before any mapped byte is read): in place when they
-		 * need no conversion and are aligned, else converted from there. */
+		/* Memory follows the bytes that are there, never the sizes the
+		 * record claims: a mapped file is checked against its size before
+		 * anything is allocated; from a pipe, buffers grow as bytes
+		 * arrive; key pointers are made only once keys and values are in. */
+		if (s->map) {
+			size_t left = s->map_len - s->map_pos;
+			if (keybytes > left)
+				emb_die_offset(s->name, keyoff + left, "truncated stream: chunk keys "
+					       "cut short (%zu of %zu bytes)", left, (size_t)keybytes);
+			if (valbytes > left - keybytes)
+				emb_die_offset(s->name, keyoff + left, "truncated stream: chunk values "
+					       "cut short (%zu of %zu bytes)", left - (size_t)keybytes,
+					       valbytes);
+		}
+		for (size_t at = 0; at < keybytes;) {
+			size_t piece = keybytes - at < READ_PIECE ? keybytes - at : READ_PIECE;
+			grow_raw(s, at + piece, (size_t)keybytes);
+			size_t part = read_full(s, s->raw + at, piece);
+			at += part;
+			if (part < piece)
+				emb_die_offset(s->name, keyoff + at, "truncated stream: chunk keys "
+					       "cut short (%zu of %zu bytes)", at, (size_t)keybytes);
+		}
+		s->offset += keybytes;
+		/* A mapped file whose values are all there (checked above, before
+		 * any mapped byte is read): in place when they need no conversion
+		 * and are aligned, else converted from there. */
 		unsigned char *mapped = emb_map_take(s, valbytes, direct ? esize : 1);
-		if (mapped && direct)
-			emb_chunk_borrow(c, mapped, (size_t)rows, s->dim, s->mtype, s->has_keys);
-		else
-			emb_chunk_reserve(c, (size_t)rows, s->dim, s->mtype, s->has_keys);
-		unsigned char *vals = mapped ? mapped : direct ? c->data : s->raw + keybytes;
 		uint32_t sum = emb_crc32c(0, s->raw, (size_t)keybytes);
+		unsigned char *vals = mapped;
 		if (mapped)
 			sum = emb_crc32c(sum, mapped, valbytes);
 		/* Checksum each piece as soon as it is read, while it is still in
@@ -956,6 +1136,13 @@ static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
 		 * come back from memory for the checksum. */
 		for (size_t at = 0; !mapped && at < valbytes;) {
 			size_t piece = valbytes - at < READ_PIECE ? valbytes - at : READ_PIECE;
+			if (direct) {
+				emb_chunk_grow(c, at + piece, valbytes);
+				vals = c->data;
+			} else {
+				grow_raw(s, (size_t)keybytes + at + piece, (size_t)keybytes + valbytes);
+				vals = s->raw + keybytes;
+			}
 			size_t part = read_full(s, vals + at, piece);
 			at += part;
 			if (part < piece)
@@ -963,6 +1150,10 @@ static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
 					       "cut short (%zu of %zu bytes)", at, valbytes);
 			sum = emb_crc32c(sum, vals + at - part, part);
 		}
+		if (mapped && direct)
+			emb_chunk_borrow(c, mapped, (size_t)rows, s->dim, s->mtype, s->has_keys);
+		else
+			emb_chunk_reserve(c, (size_t)rows, s->dim, s->mtype, s->has_keys);
 		s->offset += valbytes;
 		if (sum != crc)
 			emb_die_offset(s->name, start, "chunk checksum mismatch (corrupt data)");
@@ -1012,6 +1203,7 @@ size_t emb_read_chunk(struct emb_stream *s, struct emb_chunk *c)
 		map_release(s);
 	c->npos = 0;
 	n = emb_codecs[s->format].read_rows(s, c);
+	map_sync_offset(s);
 	if (n) {
 		locate_rows(s, c);
 		emb_progress(s->recno, s->offset);
@@ -1033,22 +1225,34 @@ void emb_close(struct emb_stream *s)
 			k->write_end(s);
 		if (k->count_header)
 			finish_counted(s);
+		if (s->own_fp) {
+			if (fflush(s->fp) != 0 || ferror(s->fp))
+				write_failed(s, errno);
+			if (fclose(s->fp) != 0) {
+				s->fp = NULL;
+				write_failed(s, errno);
+			}
+			if (s->save)
+				emb_save_commit(s->save);
+		} else if (fflush(s->fp) != 0 || ferror(s->fp)) {
+			write_failed(s, errno);
+		}
 		if (s->dropped_keys)
 			emb_warn("%s: %s holds no keys: the keys of %llu rows were not written",
 				 s->name, k->name, (unsigned long long)s->dropped_keys);
-		if (s->own_fp) {
-			if (fflush(s->fp) != 0 || ferror(s->fp) || fclose(s->fp) != 0)
-				emb_die(EMB_EXIT_DATA, "%s: write error: %s", s->name, strerror(errno));
-		}
 	} else if (s->fp) {
+		map_sync_offset(s);
 		emb_fclose_r(s->fp, s->name);
 		if (s->src_fp)
 			emb_fclose_r(s->src_fp, s->name);
 		if (s->real_fp)
 			fclose(s->real_fp); /* npy: the unlinked copy of a pipe */
 	}
-	if (s->map)
+	if (s->map) {
+		map_unregister(s);
 		munmap(s->map, s->map_len);
+	}
+	free(s->save);
 	if (s->format == EMB_FMT_JSONL)
 		emb_jsonl_free(s);
 	cJSON_Delete(s->meta);
