@@ -13,6 +13,16 @@
 
 const char *emb_progname = "emb";
 static char *cmdline;
+void (*emb_exit_hook)(int status);
+
+/* Every exit of this file's functions but --version's goes through here, so
+ * that a fuzz harness's emb_exit_hook (emb.h) can longjmp out instead. */
+static _Noreturn void die_exit(int status)
+{
+	if (emb_exit_hook)
+		emb_exit_hook(status);
+	exit(status);
+}
 
 /* At exit: flush stdout and report a failed write (ENOSPC on /dev/full,
  * EBADF on a closed stdout).  EPIPE means the reader went away while
@@ -103,7 +113,7 @@ void emb_die(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmessage(NULL, fmt, ap);
 	va_end(ap);
-	exit(status);
+	die_exit(status);
 }
 
 void emb_warn(const char *fmt, ...)
@@ -130,7 +140,7 @@ void emb_die_at(const char *file, uint64_t line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmessage(where, fmt, ap);
 	va_end(ap);
-	exit(EMB_EXIT_DATA);
+	die_exit(EMB_EXIT_DATA);
 }
 
 void emb_warn_at(const char *file, uint64_t line, const char *fmt, ...)
@@ -152,7 +162,7 @@ void emb_die_offset(const char *file, uint64_t off, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmessage(where, fmt, ap);
 	va_end(ap);
-	exit(EMB_EXIT_DATA);
+	die_exit(EMB_EXIT_DATA);
 }
 
 void emb_try_help(int status)
@@ -160,7 +170,7 @@ void emb_try_help(int status)
 	if (status == EMB_EXIT_OK)
 		return;
 	fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
-	exit(status);
+	die_exit(status);
 }
 
 void emb_usage_error(const char *fmt, ...)
@@ -170,7 +180,7 @@ void emb_usage_error(const char *fmt, ...)
 	vmessage(NULL, fmt, ap);
 	va_end(ap);
 	emb_try_help(EMB_EXIT_USAGE);
-	exit(EMB_EXIT_USAGE);
+	die_exit(EMB_EXIT_USAGE);
 }
 
 void emb_version(void)

@@ -443,9 +443,38 @@ static void emb_read_header_emb(struct emb_stream *s)
 	read_binary_header(s, true);
 }
 
+/* The input streams open now, newest first: for emb_close_inputs(). */
+static struct emb_stream *open_inputs;
+
+static void input_link(struct emb_stream *s)
+{
+	s->next_input = open_inputs;
+	if (open_inputs)
+		open_inputs->prev_input = s;
+	open_inputs = s;
+}
+
+static void input_unlink(struct emb_stream *s)
+{
+	if (s->prev_input)
+		s->prev_input->next_input = s->next_input;
+	else if (open_inputs == s)
+		open_inputs = s->next_input;
+	if (s->next_input)
+		s->next_input->prev_input = s->prev_input;
+	s->next_input = s->prev_input = NULL;
+}
+
+void emb_close_inputs(void)
+{
+	while (open_inputs)
+		emb_close(open_inputs);
+}
+
 struct emb_stream *emb_open_r(const char *path, const struct emb_opts *o)
 {
 	struct emb_stream *s = emb_xcalloc(1, sizeof *s);
+	input_link(s);
 	s->name = (!path || strcmp(path, "-") == 0) ? "-" : path;
 	s->fp = emb_fopen_r(path);
 	s->own_fp = s->fp != stdin;
@@ -998,6 +1027,7 @@ void emb_close(struct emb_stream *s)
 {
 	if (!s)
 		return;
+	input_unlink(s);
 	if (s->writing) {
 		const struct emb_codec *k = &emb_codecs[s->format];
 		if (!s->header_done)
