@@ -67,8 +67,12 @@
 #define EMB_MAX_JSON_LEN (16u << 20)         /* header JSON bytes */
 #define EMB_MAX_CHUNK_BYTES ((uint64_t)1 << 30) /* one record's payload */
 #define EMB_MAX_KEY_LEN 65535                /* bytes of one key */
-/* Writers aim for chunks of about this many payload bytes. */
+/* Writers aim for chunks of about this many payload bytes, and text
+ * readers batch rows to it.  make fuzz defines a small one: batch
+ * boundaries within small inputs, and no 65536-row batches per input. */
+#ifndef EMB_CHUNK_TARGET_BYTES
 #define EMB_CHUNK_TARGET_BYTES (4u << 20)
+#endif
 
 /* Exit codes, the same for every program (documented in each EXIT STATUS). */
 enum emb_exit {
@@ -207,6 +211,8 @@ struct emb_stream {
 				  offset at what was consumed */
 	bool seg_dim0;         /* the current binary segment's header says dim 0 */
 	struct emb_save *save; /* writer: emb_open_w_path()'s file */
+	/* private: the list of open input streams (emb_close_inputs) */
+	struct emb_stream *next_input, *prev_input;
 };
 
 /* ---- program set-up, messages and exit (emb_err.c) ---- */
@@ -253,6 +259,19 @@ _Noreturn void emb_usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 /* Print "prog (embutils) VERSION" to stdout and exit 0. */
 _Noreturn void emb_version(void);
+
+/* For running the library inside a test program (the fuzz harnesses in
+ * tests/fuzz), never set by the programs: when set, every function above
+ * that exits (emb_die*, emb_usage_error, emb_try_help and, below, the
+ * checked allocators and emb_fopen_r/emb_fclose_r) calls the hook with the
+ * exit status after its message, before exit(3).  A hook that returns lets
+ * the exit happen; a harness longjmp()s back to its own frame instead and
+ * then calls emb_close_inputs() (emb_stream.c), which emb_close()s every
+ * input stream that emb_open_r() opened and nobody closed, so that files,
+ * maps and stream memory are released.  Memory the failed call held only in
+ * its local variables is the harness's to free (tests/fuzz/fuzz.c records
+ * the allocations made while one input is read). */
+extern void (*emb_exit_hook)(int status);
 
 /* Checked allocation: exit 1 with a message instead of returning NULL. */
 void *emb_xmalloc(size_t n);
@@ -395,6 +414,10 @@ void emb_write_row(struct emb_stream *s, const char *key, const void *row, enum 
 /* Flush pending rows and the end record; for input streams, check ferror.
  * Frees S. */
 void emb_close(struct emb_stream *s);
+
+/* emb_close() every input stream that emb_open_r() opened and that is not
+ * closed yet, newest first (see emb_exit_hook). */
+void emb_close_inputs(void);
 
 /* Append "CMDLINE" to META's history array (creating it). */
 void emb_history_append(struct cJSON *meta, const char *cmdline);

@@ -15,6 +15,16 @@
 
 const char *emb_progname = "emb";
 static char *cmdline;
+void (*emb_exit_hook)(int status);
+
+/* Every exit of this file's functions but --version's goes through here, so
+ * that a fuzz harness's emb_exit_hook (emb.h) can longjmp out instead. */
+static _Noreturn void die_exit(int status)
+{
+	if (emb_exit_hook)
+		emb_exit_hook(status);
+	exit(status);
+}
 
 /* Set once a write error on stdout has been reported (or, for EPIPE,
  * deliberately not): the exit check then says nothing more. */
@@ -145,7 +155,7 @@ void emb_die(int status, const char *fmt, ...)
 	vmessage(NULL, fmt, ap);
 	va_end(ap);
 	died = true;
-	exit(status);
+	die_exit(status);
 }
 
 void emb_warn(const char *fmt, ...)
@@ -173,7 +183,7 @@ void emb_die_at(const char *file, uint64_t line, const char *fmt, ...)
 	vmessage(where, fmt, ap);
 	va_end(ap);
 	died = true;
-	exit(EMB_EXIT_DATA);
+	die_exit(EMB_EXIT_DATA);
 }
 
 void emb_warn_at(const char *file, uint64_t line, const char *fmt, ...)
@@ -196,7 +206,7 @@ void emb_die_offset(const char *file, uint64_t off, const char *fmt, ...)
 	vmessage(where, fmt, ap);
 	va_end(ap);
 	died = true;
-	exit(EMB_EXIT_DATA);
+	die_exit(EMB_EXIT_DATA);
 }
 
 /* Format where row I of C came from into BUF (see emb_die_row). */
@@ -219,7 +229,8 @@ void emb_die_row(const struct emb_chunk *c, size_t i, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmessage(where, fmt, ap);
 	va_end(ap);
-	exit(EMB_EXIT_DATA);
+	died = true;
+	die_exit(EMB_EXIT_DATA);
 }
 
 void emb_warn_row(const struct emb_chunk *c, size_t i, const char *fmt, ...)
@@ -237,7 +248,7 @@ void emb_try_help(int status)
 	if (status == EMB_EXIT_OK)
 		return;
 	fprintf(stderr, "Try '%s --help' for more information.\n", emb_progname);
-	exit(status);
+	die_exit(status);
 }
 
 void emb_usage_error(const char *fmt, ...)
@@ -248,7 +259,7 @@ void emb_usage_error(const char *fmt, ...)
 	va_end(ap);
 	died = true;
 	emb_try_help(EMB_EXIT_USAGE);
-	exit(EMB_EXIT_USAGE);
+	die_exit(EMB_EXIT_USAGE);
 }
 
 void emb_version(void)

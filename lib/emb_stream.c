@@ -581,6 +581,34 @@ bool emb_stream_stat(const struct emb_stream *s, struct stat *st)
 	return fp && fstat(fileno(fp), st) == 0;
 }
 
+/* The input streams open now, newest first: for emb_close_inputs(). */
+static struct emb_stream *open_inputs;
+
+static void input_link(struct emb_stream *s)
+{
+	s->next_input = open_inputs;
+	if (open_inputs)
+		open_inputs->prev_input = s;
+	open_inputs = s;
+}
+
+static void input_unlink(struct emb_stream *s)
+{
+	if (s->prev_input)
+		s->prev_input->next_input = s->next_input;
+	else if (open_inputs == s)
+		open_inputs = s->next_input;
+	if (s->next_input)
+		s->next_input->prev_input = s->prev_input;
+	s->next_input = s->prev_input = NULL;
+}
+
+void emb_close_inputs(void)
+{
+	while (open_inputs)
+		emb_close(open_inputs);
+}
+
 struct emb_stream *emb_open_r(const char *path, const struct emb_opts *o)
 {
 	return emb_open_r_fp(emb_fopen_r(path), (!path || strcmp(path, "-") == 0) ? "-" : path, o);
@@ -589,6 +617,7 @@ struct emb_stream *emb_open_r(const char *path, const struct emb_opts *o)
 struct emb_stream *emb_open_r_fp(FILE *fp, const char *name, const struct emb_opts *o)
 {
 	struct emb_stream *s = emb_xcalloc(1, sizeof *s);
+	input_link(s);
 	s->name = name;
 	s->fp = fp;
 	s->own_fp = s->fp != stdin;
@@ -1217,6 +1246,7 @@ void emb_close(struct emb_stream *s)
 {
 	if (!s)
 		return;
+	input_unlink(s);
 	if (s->writing) {
 		const struct emb_codec *k = &emb_codecs[s->format];
 		if (!s->header_done)

@@ -1,0 +1,347 @@
+#!/bin/sh
+# make-seeds.sh [BINDIR]: (re)write the seed corpora of tests/fuzz/corpus.
+#
+# BINDIR holds the built programs (default: cmd of the current directory,
+# i.e. run it from the build tree).  Valid inputs come from embgen, embcat,
+# embcenter and embwhiten; hostile ones (AUDIT.md's classes and more) from
+# python3.  Every file it writes is named seed-*: it first removes the
+# seed-* files of each corpus and leaves everything else (crash-* regression
+# inputs, hand-added files) alone.  Files are small (< 4 KB), so that a
+# replay is quick and the fuzzer mutates short inputs.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+bin=$(cd "${1:-cmd}" && pwd)
+: "${ORACLE_PYTHON:=python3}"
+corpus=$here/corpus
+harnesses="emb tsv npy w2v w2vbin glove fvecs bvecs ivecs jsonl sniff model cols"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/embseeds.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+for h in $harnesses; do
+	mkdir -p "$corpus/$h"
+	rm -f "$corpus/$h"/seed-*
+done
+export PATH="$bin:$PATH"
+cd "$tmp"
+
+# ---- valid files from the programs ----
+embgen -n 5 -d 4 --keys > k.emb
+embgen -n 5 -d 4 -s 2 > nokeys.emb
+embgen -n 3 -d 3 --keys --dtype f16 > f16.emb
+embgen -n 3 -d 3 --keys --dtype f64 > f64.emb
+embgen -n 0 -d 4 --keys > empty.emb
+cat k.emb k.emb > concat.emb
+embgen -n 4 -d 3 --keys -O tsv > k.tsv
+embgen -n 4 -d 3 -O tsv > nokeys.tsv
+cp k.emb nokeys.emb f16.emb f64.emb empty.emb concat.emb "$corpus/emb/"
+for f in k nokeys f16 f64 empty concat; do mv "$corpus/emb/$f.emb" "$corpus/emb/seed-$f.emb"; done
+cp k.tsv "$corpus/tsv/seed-keys.tsv"
+cp nokeys.tsv "$corpus/tsv/seed-nokeys.tsv"
+embcat -O npy k.emb > "$corpus/npy/seed-f32.npy" 2>/dev/null
+embcat -O npy f64.emb > "$corpus/npy/seed-f64.npy" 2>/dev/null
+embcat -O npy --dtype f16 k.emb > "$corpus/npy/seed-f16.npy" 2>/dev/null
+embcat -O w2v k.emb > "$corpus/w2v/seed-k.w2v"
+embcat -O vec nokeys.emb > "$corpus/w2v/seed-nokeys.vec"
+embcat -O w2vbin k.emb > "$corpus/w2vbin/seed-k.bin"
+embcat -O w2vbin nokeys.emb > "$corpus/w2vbin/seed-nokeys.bin"
+embcat -O glove k.emb > "$corpus/glove/seed-k.txt"
+embcat -O fvecs nokeys.emb > "$corpus/fvecs/seed-5x4.fvecs"
+embcat -O ivecs nokeys.emb > "$corpus/ivecs/seed-5x4.ivecs" 2>/dev/null ||
+	rm -f "$corpus/ivecs/seed-5x4.ivecs"
+embcat -O jsonl k.emb > "$corpus/jsonl/seed-k.jsonl"
+embcat -O jsonl nokeys.emb > "$corpus/jsonl/seed-nokeys.jsonl"
+embgen -n 20 -d 4 --keys > fit.emb
+# (relative names: the header's history records the command line)
+embcenter --save=center.model fit.emb > /dev/null
+embcenter --abtt=1 --save=abtt.model fit.emb > /dev/null
+embwhiten -k 2 --save=whiten.model fit.emb > /dev/null
+embwhiten --zca --save=zca.model fit.emb > /dev/null
+for m in center abtt whiten zca; do cp $m.model "$corpus/model/seed-$m.model"; done
+# the sniffer: one file of each format
+for f in "$corpus"/emb/seed-k.emb "$corpus"/tsv/seed-keys.tsv "$corpus"/npy/seed-f32.npy \
+	 "$corpus"/w2v/seed-k.w2v "$corpus"/w2vbin/seed-k.bin "$corpus"/glove/seed-k.txt \
+	 "$corpus"/fvecs/seed-5x4.fvecs "$corpus"/jsonl/seed-k.jsonl; do
+	cp "$f" "$corpus/sniff/seed-$(basename "$f" | sed 's/^seed-//')-$(basename "$(dirname "$f")")"
+done
+
+# ---- hostile and edge-case files ----
+CORPUS=$corpus "$ORACLE_PYTHON" - <<'PY'
+import json, os, struct
+
+C = os.environ["CORPUS"]
+
+def put(harness, name, data):
+    if isinstance(data, str):
+        data = data.encode()
+    assert len(data) <= 4096, (harness, name, len(data))
+    with open(os.path.join(C, harness, "seed-" + name), "wb") as f:
+        f.write(data)
+
+def crc32c(data, crc=0):
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+
+MAGIC = b"\x89EMB\r\n\x1a\n"
+
+def header(meta, version=1, pad=True, crc=None):
+    j = json.dumps(meta, separators=(",", ":")).encode()
+    if pad:
+        j += b" " * (-(20 + len(j)) % 8)
+    c = crc32c(j) if crc is None else crc
+    return MAGIC + struct.pack("<III", version, len(j), c) + j
+
+def keyblock(keys):
+    b = b"".join(k.encode() + b"\0" for k in keys)
+    return b + b"\0" * (-len(b) % 8)
+
+def chunk(rows, keys=b"", values=b"", crc=None, keybytes=None):
+    kb = len(keys) if keybytes is None else keybytes
+    c = crc32c(keys + values) if crc is None else crc
+    return b"CHNK" + struct.pack("<IQQ", c, rows, kb) + keys + values
+
+def end(rows, crc=None):
+    r = struct.pack("<Q", rows)
+    return b"END\0" + struct.pack("<I", crc32c(r) if crc is None else crc) + r
+
+def f32(*v):
+    return struct.pack("<%df" % len(v), *v)
+
+K = {"dim": 2, "dtype": "f32", "keys": True}
+N = {"dim": 2, "dtype": "f32", "keys": False}
+ok_keys = keyblock(["a", "b"])
+good = header(K) + chunk(2, ok_keys, f32(1, 2, 3, 4)) + end(2)
+put("emb", "small-keys.emb", good)
+put("emb", "no-end.emb", good[:-16])
+put("emb", "trailing-garbage.emb", good + b"xyz")
+put("emb", "bad-magic.emb", b"\x89EMB\r\n\x1a\x0b" + good[8:])
+put("emb", "bad-json-crc.emb", header(K, crc=1) + chunk(2, ok_keys, f32(1, 2, 3, 4)) + end(2))
+put("emb", "bad-chunk-crc.emb", header(K) + chunk(2, ok_keys, f32(1, 2, 3, 4), crc=7) + end(2))
+put("emb", "end-count-wrong.emb", header(K) + chunk(2, ok_keys, f32(1, 2, 3, 4)) + end(3))
+put("emb", "version2.emb", header(K, version=2) + end(0))
+put("emb", "json-not-object.emb", MAGIC + struct.pack("<III", 1, 8, crc32c(b"[1,2]   ")) + b"[1,2]   " + end(0))
+put("emb", "json-len-huge.emb", MAGIC + struct.pack("<III", 1, 0xFFFFFFF0, 0))
+# -1 and 1e300 are in pending/emb (crash-dim-*: UB converting them to uint64_t)
+for d in (0, 8.5, "8", 2**24 + 1, 2**32, 2**63):
+    put("emb", "dim-%s.emb" % str(d).replace("+", ""), header({"dim": d, "dtype": "f32", "keys": False}) + end(0))
+put("emb", "dtype-bad.emb", header({"dim": 2, "dtype": "i8", "keys": False}) + end(0))
+put("emb", "keys-yes-string.emb", header({"dim": 2, "dtype": "f32", "keys": "yes"}) + end(0))
+# crafted CHNK key blocks
+put("emb", "keys-too-few.emb", header(K) + chunk(2, keyblock(["a"]), f32(1, 2, 3, 4)) + end(2))
+put("emb", "keys-too-many.emb", header(K) + chunk(2, keyblock(["a", "b", "c"]), f32(1, 2, 3, 4)) + end(2))
+put("emb", "keys-no-nul.emb", header(K) + chunk(2, b"abcdefgh", f32(1, 2, 3, 4)) + end(2))
+put("emb", "keys-unpadded.emb", header(K) + chunk(2, b"a\0b\0", f32(1, 2, 3, 4)) + end(2))
+put("emb", "keys-in-keyless.emb", header(N) + chunk(2, ok_keys, f32(1, 2, 3, 4)) + end(2))
+put("emb", "keybytes-huge.emb", header(K) + chunk(2, b"", b"", keybytes=2**63) + end(2))
+put("emb", "keybytes-amplify.emb", header({"dim": 1, "dtype": "f16", "keys": True}) +
+    chunk(2**20, b"\0" * 64, b"", keybytes=2**20))
+put("emb", "rows-huge.emb", header(N) + chunk(2**63, b"", b"") + end(0))
+put("emb", "rows-zero-chunk.emb", header(N) + chunk(0) + end(0))
+put("emb", "values-cut.emb", header(N) + chunk(4, b"", f32(1, 2, 3)))
+put("emb", "utf8-bad-key.emb", header(K) + chunk(2, keyblock(["\udcff".encode("utf-8", "surrogateescape").decode("latin-1"), "b"]), f32(1, 2, 3, 4)) + end(2))
+# concatenated streams: agreeing, disagreeing, and a dim-0 segment with data (N13)
+put("emb", "concat-dim-mismatch.emb", good + header({"dim": 3, "dtype": "f32", "keys": True}) + end(0))
+put("emb", "concat-dim0-data.emb", header(N) + chunk(1, b"", f32(1, 2)) + end(1) +
+    header({"dim": 0, "dtype": "f32", "keys": False}) + chunk(1, b"", f32(5, 6)) + end(1))
+put("emb", "zero-rows-then-chunk.emb", header(N) + end(0) + chunk(1, b"", f32(1, 2)) + end(1))
+put("emb", "nan-inf.emb", header(N) + chunk(2, b"", f32(float("nan"), float("inf"), -0.0, 1e-45)) + end(2))
+put("emb", "f16-values.emb", header({"dim": 2, "dtype": "f16", "keys": False}) +
+    chunk(2, b"", struct.pack("<4H", 0x7C00, 0xFC00, 0x7E00, 0x0001)) + end(2))
+
+# ---- TSV ----
+put("tsv", "bom.tsv", "\ufeff1\t2\n3\t4\n")
+put("tsv", "bom-keys.tsv", "\ufeffa\t1\t2\nb\t3\t4\n")
+put("tsv", "crlf.tsv", "a\t1\t2\r\nb\t3\t4\r\n")
+put("tsv", "comments-blank.tsv", "# c\n\na\t1\t2\n#tag\t5\t6\n\nb\t3\t4\n")
+put("tsv", "spaces.tsv", "a 1  2\n  b\t3 4 \n")
+put("tsv", "trailing-tab.tsv", "a\t1\t2\t\nb\t3\t4\t\n")
+put("tsv", "ragged.tsv", "a\t1\t2\nb\t3\n")
+put("tsv", "not-number.tsv", "a\t1\t2\nb\t3\tx\n")
+put("tsv", "nan-inf.tsv", "nan\t1\t2\ninf\t3\t4\n")
+put("tsv", "overflow.tsv", "a\t1e39\t1e400\nb\t1e-400\t-0\n")
+put("tsv", "hex-comma.tsv", "a\t0x1p3\t1,5\n")
+put("tsv", "no-newline.tsv", "a\t1\t2\nb\t3\t1.")
+put("tsv", "numeric-keys.tsv", "1\t0.5\t0.25\n2\t0.5\t0.75\n")
+put("tsv", "key-only.tsv", "a\nb\n")
+put("tsv", "nul-byte.tsv", "a\t1\t2\nb\0c\t3\t4\n")
+put("tsv", "long-key.tsv", "k" * 3000 + "\t1\t2\n")
+put("tsv", "many-rows.tsv", "".join("w%d\t%d\t%d\n" % (i, i, -i) for i in range(200)))
+put("tsv", "digits.tsv", "a\t" + "1" * 400 + "\t." + "0" * 300 + "1e-5\n")
+
+# ---- .npy ----
+def npy(descr, shape, data=b"", fortran=False, version=(1, 0), raw_header=None, magic=b"\x93NUMPY"):
+    h = raw_header if raw_header is not None else \
+        "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (descr, fortran, shape)
+    h = h.encode()
+    lenfmt = "<H" if version[0] == 1 else "<I"
+    pre = len(magic) + 2 + struct.calcsize(lenfmt)
+    h += b" " * (-(pre + len(h) + 1) % 64) + b"\n"
+    return magic + bytes(version) + struct.pack(lenfmt, len(h)) + h + data
+
+put("npy", "f32.npy", npy("<f4", "(2, 3)", f32(1, 2, 3, 4, 5, 6)))
+put("npy", "be-f8.npy", npy(">f8", "(2, 2)", struct.pack(">4d", 1, 2, 3, 4)))
+put("npy", "f2.npy", npy("<f2", "(1, 4)", struct.pack("<4H", 0x3C00, 0x4000, 0x7C00, 1)))
+put("npy", "fortran.npy", npy("<f4", "(3, 2)", f32(1, 2, 3, 4, 5, 6), fortran=True))
+put("npy", "fortran-cut.npy", npy("<f4", "(3, 2)", f32(1, 2, 3), fortran=True))
+put("npy", "one-d.npy", npy("<f4", "(3,)", f32(1, 2, 3)))
+put("npy", "three-d.npy", npy("<f4", "(1, 2, 2)", f32(1, 2, 3, 4)))
+put("npy", "scalar.npy", npy("<f4", "()", f32(1)))
+put("npy", "v2.npy", npy("<f4", "(1, 2)", f32(1, 2), version=(2, 0)))
+put("npy", "v3.npy", npy("<f4", "(1, 2)", f32(1, 2), version=(3, 0)))
+put("npy", "v9.npy", npy("<f4", "(1, 2)", f32(1, 2), version=(9, 0)))
+put("npy", "int.npy", npy("<i4", "(1, 2)", struct.pack("<2i", 1, 2)))
+put("npy", "object.npy", npy("|O", "(1, 2)", b"\0" * 16))
+put("npy", "neg-dim.npy", npy("<f4", "(3, -4)", f32(1, 2)))
+put("npy", "neg-rows.npy", npy("<f4", "(-1, 4)", f32(1, 2, 3, 4)))
+put("npy", "zero-rows-data-after.npy", npy("<f4", "(0, 2)", f32(1, 2, 3, 4)))
+put("npy", "extra-data.npy", npy("<f4", "(1, 2)", f32(1, 2, 3)))
+put("npy", "cut.npy", npy("<f4", "(2, 2)", f32(1, 2, 3)))
+put("npy", "huge-shape.npy", npy("<f4", "(18446744073709551615, 2)", f32(1, 2)))
+put("npy", "shape-spaces.npy", npy("<f4", "( 1 ,2 )", f32(1, 2)))
+put("npy", "fortran-truely.npy", npy("<f4", "(1, 2)", f32(1, 2), fortran="Truely"))
+put("npy", "no-descr.npy", npy("", "", raw_header="{'fortran_order': False, 'shape': (1, 2), }"))
+put("npy", "header-unterminated.npy", npy("", "", raw_header="{'descr': '<f4', 'shape': (1, 2"))
+put("npy", "magic-only.npy", b"\x93NUMP")
+put("npy", "hlen-max.npy", b"\x93NUMPY\x02\x00\xff\xff\xff\xff")
+
+# ---- word2vec text, GloVe ----
+put("w2v", "decimal-comma.w2v", "2 3\nthe 0,1 0,2 0,3\nof 0,4 0,5 0,6\n")
+put("w2v", "nan.w2v", "2 3\nthe nan 0.2 0.3\nof 0.4 0.5 0.6\n")
+put("w2v", "key-space.w2v", "1 2\nnew york 0.1 0.2\n")
+put("w2v", "neg-dim.w2v", "2 -3\nthe 0.1 0.2 0.3\n")
+put("w2v", "neg-rows.w2v", "-2 3\nthe 0.1 0.2 0.3\n")
+put("w2v", "zero-rows-data-after.w2v", "0 2\nthe 0.1 0.2\n")
+put("w2v", "zero-dim.w2v", "1 0\nthe\n")
+put("w2v", "fewer-rows.w2v", "3 2\nthe 0.1 0.2\n")
+put("w2v", "more-rows.w2v", "1 2\nthe 0.1 0.2\nof 0.3 0.4\n")
+put("w2v", "huge-count.w2v", "99999999999999999999 2\nthe 0.1 0.2\n")
+put("w2v", "bom.w2v", "\ufeff1 2\nthe 0.1 0.2\n")
+put("w2v", "crlf.w2v", "1 2\r\nthe 0.1 0.2\r\n")
+put("w2v", "header-only.w2v", "2 3\n")
+put("glove", "hash-words.txt", "the 0.1 0.2\n# 0.3 0.4\n#tag 0.5 0.6\n")
+put("glove", "key-spaces.txt", "new york 0.1 0.2\nlos angeles 0.3 0.4\n")
+put("glove", "ragged.txt", "a 1 2\nb 3\n")
+put("glove", "numeric-word.txt", "1 0.1 0.2\ninf 0.3 0.4\n")
+put("glove", "bom.txt", "\ufeffthe 0.1 0.2\n")
+put("glove", "tabs.txt", "the\t0.1\t0.2\n")
+
+# ---- word2vec binary ----
+def w2vbin(rows, dim, body, header=None):
+    return (header if header is not None else "%d %d\n" % (rows, dim)).encode() + body
+
+put("w2vbin", "two.bin", w2vbin(2, 2, b"the " + f32(1, 2) + b"\nof " + f32(3, 4) + b"\n"))
+put("w2vbin", "no-newlines.bin", w2vbin(2, 2, b"the " + f32(1, 2) + b"of " + f32(3, 4)))
+put("w2vbin", "cut.bin", w2vbin(2, 2, b"the " + f32(1, 2) + b"\nof " + f32(3)))
+put("w2vbin", "key-nul.bin", w2vbin(1, 2, b"t\0he " + f32(1, 2) + b"\n"))
+put("w2vbin", "key-long.bin", w2vbin(1, 2, b"k" * 3000 + b" " + f32(1, 2) + b"\n"))
+put("w2vbin", "neg-dim.bin", w2vbin(0, 0, b"the " + f32(1, 2), header="1 -2\n"))
+put("w2vbin", "zero-rows-data-after.bin", w2vbin(0, 2, b"the " + f32(1, 2) + b"\n"))
+put("w2vbin", "text-like.bin", "2 3\nthe 0,1 0,2 0,3\nof 0,4 0,5 0,6\n".encode())
+put("w2vbin", "huge-dim.bin", w2vbin(1, 2**40, b"the " + f32(1, 2)))
+
+# ---- fvecs / bvecs / ivecs ----
+put("fvecs", "two.fvecs", struct.pack("<i", 2) + f32(1, 2) + struct.pack("<i", 2) + f32(3, 4))
+put("fvecs", "dim-change.fvecs", struct.pack("<i", 2) + f32(1, 2) + struct.pack("<i", 3) + f32(3, 4, 5))
+put("fvecs", "cut.fvecs", struct.pack("<i", 2) + f32(1, 2) + struct.pack("<i", 2) + f32(3))
+put("fvecs", "dim-neg.fvecs", struct.pack("<i", -1) + f32(1, 2))
+put("fvecs", "dim-zero.fvecs", struct.pack("<i", 0) * 3)
+put("fvecs", "dim-huge.fvecs", struct.pack("<i", 2**24) + f32(1))
+put("bvecs", "two.bvecs", struct.pack("<i", 3) + bytes([1, 2, 255]) + struct.pack("<i", 3) + bytes([0, 9, 8]))
+put("bvecs", "dim-change.bvecs", struct.pack("<i", 2) + bytes([1, 2]) + struct.pack("<i", 1) + bytes([3]))
+put("bvecs", "cut.bvecs", struct.pack("<i", 4) + bytes([1, 2]))
+put("bvecs", "dim-neg.bvecs", struct.pack("<i", -7) + bytes(8))
+put("ivecs", "two.ivecs", struct.pack("<i2i", 2, 1, -2) + struct.pack("<i2i", 2, 2**31 - 1, -2**31))
+put("ivecs", "cut.ivecs", struct.pack("<i2i", 2, 1, 2) + struct.pack("<ii", 2, 1))
+put("ivecs", "dim-neg.ivecs", struct.pack("<i", -1) + struct.pack("<i", 5))
+put("ivecs", "dim-huge.ivecs", struct.pack("<i", 2**24 + 1))
+
+# ---- JSON Lines ----
+put("jsonl", "trailing-text.jsonl", '{"id":"a","embedding":[1,2]}{"id":"b","embedding":[3,4]}\n'
+    '{"id":"c","embedding":[5,6]} trailing\n')
+put("jsonl", "big-ids.jsonl", '{"id":9007199254740993,"embedding":[1,2]}\n'
+    '{"id":12345678901234567890,"embedding":[1,2]}\n{"id":1e2,"embedding":[1,2]}\n'
+    '{"id":100,"embedding":[1,2]}\n')
+put("jsonl", "out-of-range.jsonl", '{"id":"a","embedding":[1,1e39,1e400]}\n')
+put("jsonl", "nan.jsonl", '{"embedding":[1,NaN]}\n')
+put("jsonl", "bom.jsonl", '\ufeff{"id":"a","embedding":[1,2]}\n')
+put("jsonl", "array-line.jsonl", "[1,2,3]\n")
+put("jsonl", "openai-batch.jsonl", json.dumps({"data": [{"index": i, "embedding": [0.5, i]}
+                                                      for i in range(5)]}) + "\n")
+put("jsonl", "openai-batch-ragged.jsonl", json.dumps({"data": [{"index": 0, "embedding": [1, 2]},
+                                                             {"index": 1, "embedding": [3]}]}) + "\n")
+put("jsonl", "dim-change.jsonl", '{"id":"a","embedding":[1,2]}\n{"id":"b","embedding":[1,2,3]}\n')
+put("jsonl", "nested.jsonl", '{"id":"a","embedding":[[1,2],[3,4]]}\n')
+put("jsonl", "strings.jsonl", '{"id":"a","embedding":["1","2"]}\n')
+put("jsonl", "key-nul.jsonl", '{"id":"a\\u0000b","embedding":[1,2]}\n')
+put("jsonl", "key-object.jsonl", '{"id":{"x":1},"embedding":[1,2]}\n')
+put("jsonl", "empty-vector.jsonl", '{"id":"a","embedding":[]}\n')
+put("jsonl", "blank-lines.jsonl", '\n{"id":"a","embedding":[1,2]}\n\n  \n')
+put("jsonl", "deep.jsonl", '{"id":"a","x":' + "[" * 1500 + "]" * 1500 + ',"embedding":[1]}\n')
+put("jsonl", "unterminated.jsonl", '{"id":"a","embedding":[1,2\n')
+
+# ---- models (embcenter/embwhiten --load) ----
+def model(kind, dim, rows, extra=None, values=None, dtype="f64"):
+    t = {"kind": kind, "dim_in": dim, "dim_out": dim, "k": rows - 1, "n": 20, "normalize": False}
+    if extra:
+        t.update(extra)
+    meta = {"dim": dim, "dtype": dtype, "keys": False, "transform": t}
+    fmt = "<%dd" % (rows * dim) if dtype == "f64" else "<%df" % (rows * dim)
+    vals = struct.pack(fmt, *(values or [0.5 * (i % 5) for i in range(rows * dim)]))
+    return header(meta) + chunk(rows, b"", vals) + end(rows)
+
+put("model", "center.model", model("center", 3, 1))
+put("model", "center-two-rows.model", model("center", 3, 2))
+put("model", "center-nan.model", model("center", 2, 1, values=[float("nan")] * 2))
+put("model", "whiten-k-mismatch.model", model("whiten", 8, 3, {"dim_out": 999, "k": 999}))
+put("model", "whiten-dim-out-0.model", model("whiten", 4, 3, {"dim_out": 0, "k": 2}))
+put("model", "whiten-one-row.model", model("whiten", 4, 1, {"dim_out": 4, "k": 0}))
+put("model", "abtt-k-big.model", model("abtt", 3, 2, {"k": 50}))
+put("model", "abtt-zero-dirs.model", model("abtt", 3, 1, {"k": 0}))
+put("model", "kind-unknown.model", model("pca", 3, 1))
+put("model", "kind-number.model", model("center", 3, 1, {"kind": 7}))
+put("model", "no-transform.model", header({"dim": 2, "dtype": "f64", "keys": False}) + end(0))
+put("model", "n-huge.model", model("center", 2, 1, {"n": 1e300}))
+put("model", "n-negative.model", model("center", 2, 1, {"n": -5}))
+put("model", "f32-values.model", model("whiten", 2, 2, {"dim_out": 1, "k": 1}, dtype="f32"))
+put("model", "normalize.model", model("center", 2, 1, {"normalize": True}, values=[0, 0]))
+put("model", "zero-rows.model", header({"dim": 2, "dtype": "f64", "keys": False,
+                                        "transform": {"kind": "center"}}) + end(0))
+put("model", "tsv-text.model", "a\t1\t2\n")
+
+# ---- columns (embspearman/embpearson) ----
+put("cols", "two.tsv", "1\t2\n2\t4\n3\t5\n")
+put("cols", "four.tsv", "1\t2\t3\tg1\n2\t4\t6\tg2\n3\t5\t7\tg1\n4\t1\t0\tg2\n")
+put("cols", "header.tsv", "x\ty\tz\tg\n1\t2\t3\ta\n2\t4\t1\tb\n3\t5\t2\ta\n")
+put("cols", "header-reordered.tsv", "g\tz\ty\tx\na\t1\t2\t3\nb\t2\t3\t1\n")
+put("cols", "missing.tsv", "1\t\n2\tNA\n3\tnan\n4\t5\n")
+put("cols", "inf.tsv", "inf\t2\n2\t3\n3\t1\n4\t5\n1e400\t-inf\n")
+put("cols", "bom.tsv", "\ufeff1\t2\n3\t4\n")
+put("cols", "spaces.tsv", "  1  2 3 g\n 2 3   4 h\n")
+put("cols", "crlf.tsv", "1\t2\r\n3\t4\r\n")
+put("cols", "blank-lines.tsv", "1\t2\n\n3\t4\n\n")
+put("cols", "short-line.tsv", "1\t2\t3\t4\n5\n")
+put("cols", "not-number.tsv", "1\tx\n")
+put("cols", "long-number.tsv", "1\t" + "9" * 400 + "\n2\t0." + "0" * 350 + "1\n")
+put("cols", "no-newline.tsv", "1\t2\n3\t4")
+put("cols", "nul.tsv", "1\t2\n3\0\t4\n")
+put("cols", "many-groups.tsv", "".join("%d\t%d\t%d\tg%d\n" % (i, i * 7 % 11, i % 3, i) for i in range(100)))
+
+# ---- the sniffer: AUDIT.md's look-alikes ----
+for h, n in (("tsv", "bom.tsv"), ("w2v", "decimal-comma.w2v"), ("w2v", "nan.w2v"),
+             ("w2v", "key-space.w2v"), ("w2v", "zero-rows-data-after.w2v"),
+             ("glove", "hash-words.txt"), ("jsonl", "trailing-text.jsonl"),
+             ("jsonl", "bom.jsonl"), ("npy", "magic-only.npy"), ("tsv", "nan-inf.tsv"),
+             ("tsv", "numeric-keys.tsv"), ("w2vbin", "two.bin"), ("fvecs", "dim-change.fvecs"),
+             ("ivecs", "two.ivecs"), ("bvecs", "two.bvecs"), ("emb", "concat-dim0-data.emb")):
+    with open(os.path.join(C, h, "seed-" + n), "rb") as f:
+        put("sniff", n.replace(".", "-") + "-" + h, f.read())
+put("sniff", "empty", b"")
+put("sniff", "one-newline", b"\n")
+PY
+
+for h in $harnesses; do
+	printf '%s: %s seeds\n' "$h" "$(ls "$corpus/$h" | grep -c '^seed-')"
+done
