@@ -78,7 +78,7 @@ static void usage(int status)
 	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embcos a.emb b.emb | head -n 3\n"
-	      "  embcos --pairs pairs.tsv vectors.emb | embspearman\n"
+	      "  embcos --pairs pairs.tsv vectors.emb | embspearman -x 3 -y 4\n"
 	      "  embcos --topk 5 --db vectors.emb queries.emb\n", stdout);
 	exit(EMB_EXIT_OK);
 }

@@ -249,3 +249,24 @@ Try '$p --help' for more information."
 	run sh -c 'printf "a 1 2\n" | EMB_OPENBLAS_DETECTED=Prescott embcat'
 	assert_output "$(printf 'a\t1\t2')"
 }
+
+@test "embcenter --abtt N: a number that is no file asks for --abtt=N; a file of that name is read" {
+	cd "$BATS_TEST_TMPDIR"
+	embgen -n 20 -d 4 --keys > v.emb
+	run -2 --separate-stderr embcenter --abtt 2 v.emb
+	assert_output ""
+	assert_equal "$stderr" "embcenter: use --abtt=2 (with '=') to remove 2 directions
+Try 'embcenter --help' for more information."
+	run -2 --separate-stderr embcenter --abtt 1 < v.emb
+	assert_equal "${stderr_lines[0]}" "embcenter: use --abtt=1 (with '=') to remove 1 direction"
+	# with '=' the number is D; without --abtt a number is just a file name
+	run -1 --separate-stderr embcenter --abtt=2 3
+	assert_equal "$stderr" "embcenter: 3: No such file or directory"
+	run -1 --separate-stderr embcenter 3
+	assert_equal "$stderr" "embcenter: 3: No such file or directory"
+	# an existing file named 3 is the input, centred with the default D = 1
+	cp v.emb 3
+	embcenter --abtt 3 > a.emb
+	embcenter --abtt=1 v.emb > b.emb
+	cmp <(embcat -O tsv a.emb) <(embcat -O tsv b.emb)
+}
