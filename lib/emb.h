@@ -9,6 +9,7 @@
  * chunk by chunk:
  *
  *     emb_proginit(argc, argv);
+ *     emb_shared_options(EMB_SH_ALL);   -- the shared options it honours
  *     ... getopt_long, emb_common_option() for the shared options ...
  *     struct emb_stream *in = emb_open_r(path, &emb_opts);
  *     struct emb_stream *out = emb_open_w_like(in, &emb_opts);
