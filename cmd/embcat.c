@@ -8,18 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The shared options (emb.h) embcat honours: all of them. */
+#define SHARED EMB_SH_ALL
+
 static void usage(int status)
 {
 	emb_try_help(status);
 	printf("Usage: %s [OPTION]... [FILE]...\n", emb_progname);
-	fputs("Concatenate vector streams (binary emb or TSV) to standard output,\n"
-	      "converting them to one format.  With no FILE, or when FILE is -,\n"
-	      "read standard input.  All inputs must have the same dim and agree on keys.\n"
+	fputs("Concatenate vector streams, in any of the formats of emb(5), to standard\n"
+	      "output in one format: -O's, else the first input's.  With no FILE, or\n"
+	      "when FILE is -, read standard input.  All inputs must have the same dim\n"
+	      "and agree on keys.\n"
 	      "\n"
-	      "      --shard=K/N          write only chunks K, K+N, K+2N, ... (0 <= K < N),\n"
-	      "                           counting input chunks from 0: split a stream\n"
-	      "                           at chunk boundaries for N parallel jobs\n", stdout);
-	fputs(emb_common_help, stdout);
+	      "      --shard=K/N          write only chunks K, K+N, K+2N, ... (0 <= K < N,\n"
+	      "                           N at most 1000000), counting input chunks from 0:\n"
+	      "                           split a stream at chunk boundaries for N jobs\n", stdout);
+	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embcat -O emb vectors.tsv > vectors.emb\n"
 	      "  embcat a.emb b.emb | embcat -O tsv | head\n", stdout);
@@ -32,20 +36,40 @@ static const struct option long_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
+/* --shard=K/N: two whole decimal numbers, 0 <= K < N <= SHARD_MAX. */
+#define SHARD_MAX 1000000
+static void parse_shard(const char *arg, unsigned long long *k, unsigned long long *n)
+{
+	char buf[64];
+	const char *slash = strchr(arg, '/');
+	long long kk, nn;
+	size_t klen = slash ? (size_t)(slash - arg) : 0;
+	if (!slash || klen >= sizeof buf)
+		goto bad;
+	memcpy(buf, arg, klen);
+	buf[klen] = '\0';
+	if (!emb_parse_ll(buf, &kk) || !emb_parse_ll(slash + 1, &nn) ||
+	    kk < 0 || nn <= kk || nn > SHARD_MAX)
+		goto bad;
+	*k = (unsigned long long)kk;
+	*n = (unsigned long long)nn;
+	return;
+bad:
+	emb_usage_error("--shard wants K/N with 0 <= K < N <= %d, not '%s'", SHARD_MAX, arg);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long long shard_k = 0, shard_n = 1;
 	int opt;
 
 	emb_proginit(argc, argv);
+	emb_shared_options(SHARED);
 	while ((opt = getopt_long(argc, argv, EMB_COMMON_SHORTOPTS, long_options, NULL)) != -1) {
 		if (emb_common_option(opt, optarg, usage))
 			continue;
 		if (opt == EMB_OPT_FIRST_PROGRAM) {
-			char tail;
-			if (sscanf(optarg, "%llu/%llu%c", &shard_k, &shard_n, &tail) != 2 ||
-			    shard_n == 0 || shard_k >= shard_n)
-				emb_usage_error("--shard wants K/N with 0 <= K < N, not '%s'", optarg);
+			parse_shard(optarg, &shard_k, &shard_n);
 		} else {
 			usage(EMB_EXIT_USAGE);
 		}

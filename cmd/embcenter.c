@@ -10,6 +10,10 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+/* The shared options (emb.h) embcenter honours: all of them. */
+#define SHARED EMB_SH_ALL
 
 static void usage(int status)
 {
@@ -22,11 +26,12 @@ static void usage(int status)
 	      "\n"
 	      "      --abtt[=D]           all-but-the-top: also remove the projections on\n"
 	      "                           the top D principal directions (default D:\n"
-	      "                           dim/100 rounded, at least 1)\n"
+	      "                           dim/100 rounded, at least 1); D needs the '=':\n"
+	      "                           --abtt 2 would read a file named 2\n"
 	      "      --normalize          L2-normalise the output rows\n"
 	      "      --save=MODEL         also write the fitted transform to MODEL\n"
 	      "      --load=MODEL         apply a saved transform, in one pass\n", stdout);
-	fputs(emb_common_help, stdout);
+	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embcenter --save mean.model corpus.emb > centred.emb\n"
 	      "  embcenter --load mean.model --normalize queries.emb\n", stdout);
@@ -103,8 +108,22 @@ static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
 	emb_cov_free(&cv);
 }
 
+/* --abtt takes an optional argument, so "--abtt 2" is --abtt and the
+ * operand 2.  When the operand is a whole number and no such file exists,
+ * the user meant --abtt=2: say so rather than fail to open "2". */
+static void check_abtt_operands(int argc, char **argv)
+{
+	struct stat st;
+	long long d;
+	for (int i = optind; i < argc; i++)
+		if (emb_parse_ll(argv[i], &d) && stat(argv[i], &st) != 0)
+			emb_usage_error("use --abtt=%s (with '=') to remove %s direction%s",
+					argv[i], argv[i], d == 1 ? "" : "s");
+}
+
 static void parse(int argc, char **argv, struct center_opts *co)
 {
+	bool abtt_bare = false;
 	int opt;
 	while ((opt = getopt_long(argc, argv, EMB_COMMON_SHORTOPTS, long_options, NULL)) != -1) {
 		if (emb_common_option(opt, optarg, usage))
@@ -112,6 +131,7 @@ static void parse(int argc, char **argv, struct center_opts *co)
 		switch (opt) {
 		case OPT_ABTT:
 			co->abtt = true;
+			abtt_bare = !optarg;
 			if (optarg)
 				co->top = emb_parse_int("--abtt", optarg, 1, EMB_MAX_DIM);
 			break;
@@ -121,6 +141,8 @@ static void parse(int argc, char **argv, struct center_opts *co)
 		default: usage(EMB_EXIT_USAGE);
 		}
 	}
+	if (abtt_bare)
+		check_abtt_operands(argc, argv);
 	if (argc - optind > 1)
 		emb_usage_error("extra operand '%s'", argv[optind + 1]);
 	if (co->load && (co->save || co->abtt))
@@ -133,6 +155,7 @@ int main(int argc, char **argv)
 	struct center_opts co = {0};
 
 	emb_proginit(argc, argv);
+	emb_shared_options(SHARED);
 	parse(argc, argv, &co);
 	emb_model_filter(optind < argc ? argv[optind] : "-", co.load, co.save, co.normalize,
 			 fit, &co);

@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The shared options (emb.h) embcos honours: all, but it writes vectors
+ * (-O, --dtype) only with --matrix. */
+#define SHARED EMB_SH_ALL
+
 enum mode { MODE_PAIRED, MODE_PAIRS, MODE_TOPK, MODE_MATRIX, MODE_BLOCKS };
 enum zero { ZERO_ERROR, ZERO_NAN, ZERO_ZERO };
 enum oov { OOV_SKIP, OOV_NAN, OOV_ZERO, OOV_ERROR };
@@ -68,11 +72,13 @@ static void usage(int status)
 	      "      --euclidean          minus the euclidean distance\n"
 	      "      --manhattan          minus the manhattan distance\n"
 	      "      --zero=MODE          cosine with a zero vector: error (default),\n"
-	      "                           nan or zero\n", stdout);
-	fputs(emb_common_help, stdout);
+	      "                           nan or zero\n"
+	      "\n"
+	      "Vector streams (-O and --dtype: --matrix only):\n", stdout);
+	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embcos a.emb b.emb | head -n 3\n"
-	      "  embcos --pairs pairs.tsv vectors.emb | embspearman\n"
+	      "  embcos --pairs pairs.tsv vectors.emb | embspearman -x 3 -y 4\n"
 	      "  embcos --topk 5 --db vectors.emb queries.emb\n", stdout);
 	exit(EMB_EXIT_OK);
 }
@@ -799,6 +805,8 @@ static void check_options(int nargs)
 		emb_usage_error("--db is only for --topk");
 	if (cfg.exclude_self && cfg.mode != MODE_TOPK)
 		emb_usage_error("--exclude-self is only for --topk");
+	if (cfg.mode != MODE_MATRIX)
+		emb_shared_only_for(EMB_SH_OUTPUT_FORMAT | EMB_SH_DTYPE, "--matrix");
 	if (cfg.softmax && cfg.mode != MODE_TOPK && cfg.mode != MODE_MATRIX)
 		emb_usage_error("--softmax is only for --topk and --matrix");
 	if ((cfg.mode == MODE_PAIRS || cfg.mode == MODE_TOPK) && nargs > 1)
@@ -808,6 +816,7 @@ static void check_options(int nargs)
 int main(int argc, char **argv)
 {
 	emb_proginit(argc, argv);
+	emb_shared_options(SHARED);
 	parse_options(argc, argv);
 	int nargs = argc - optind;
 	check_options(nargs);

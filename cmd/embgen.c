@@ -20,6 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The shared options (emb.h) embgen honours: those of writing; --keys
+ * (--prefix=w) and --no-keys (the default), about the output; and -I,
+ * --vector-field and --key-field for reading the --means file. */
+#define SHARED_KEYS (EMB_SH_KEYS | EMB_SH_NO_KEYS)
+#define SHARED_MEANS (EMB_SH_INPUT_FORMAT | EMB_SH_VECTOR_FIELD | EMB_SH_KEY_FIELD)
+#define SHARED (EMB_SH_WRITE | SHARED_KEYS | SHARED_MEANS)
+
 enum mode { ISOTROPIC, MIXTURE, ANISOTROPIC };
 
 struct gen {
@@ -67,9 +74,12 @@ static void usage(int status)
 	      "      --alpha=A            isotropic variance (default 1)\n"
 	      "      --beta=B             variance along mu_k (mixture, default 0) or\n"
 	      "                           dominant-direction scale (anisotropic, default 1)\n"
-	      "      --prefix=P           give row i (from 0) the key P<i>; --keys\n"
-	      "                           is the same as --prefix=w\n", stdout);
-	fputs(emb_common_help, stdout);
+	      "      --prefix=P           give row i (from 0) the key P<i>\n"
+	      "      --keys, --no-keys    keys w0, w1, ... (the same as --prefix=w), or\n"
+	      "                           no keys (the default)\n"
+	      "\n"
+	      "Vector streams (-I and the fields: reading the --means FILE):\n", stdout);
+	emb_shared_help(SHARED & ~SHARED_KEYS);
 	fputs("\nExamples:\n"
 	      "  embgen -n 200000 -d 768 --anisotropic > big.emb\n"
 	      "  embgen -n 5 -d 3 --mixture 2 -O tsv\n", stdout);
@@ -146,6 +156,8 @@ static void parse_args(struct gen *g, int argc, char **argv)
 	}
 	if (optind < argc)
 		emb_usage_error("extra operand '%s'", argv[optind]);
+	if (!g->means_file)
+		emb_shared_only_for(SHARED_MEANS, "--means");
 	if (g->mode == ANISOTROPIC && !beta_given)
 		g->beta = 1;
 	if (g->mode == ANISOTROPIC && !dirs_given)
@@ -154,6 +166,8 @@ static void parse_args(struct gen *g, int argc, char **argv)
 		emb_usage_error("--directions (%zu) must not exceed the dim (%zu)", g->k, g->dim);
 	if (g->means_file && !dim_given)
 		g->dim = 0; /* taken from the file by load_means */
+	if (g->prefix && emb_opts.keys == EMB_NO)
+		emb_usage_error("--no-keys and --prefix exclude each other");
 	if (!g->prefix && emb_opts.keys == EMB_YES)
 		g->prefix = "w";
 }
@@ -166,7 +180,10 @@ static void gaussian_fill(gsl_rng *r, double *v, size_t n, double sd)
 
 static void load_means(struct gen *g, size_t want_dim)
 {
-	struct emb_table *t = emb_table_load(g->means_file, &emb_opts, false);
+	/* --keys is about the output: the file's keys are detected. */
+	struct emb_opts o = emb_opts;
+	o.keys = EMB_DETECT;
+	struct emb_table *t = emb_table_load(g->means_file, &o, false);
 	if (t->rows == 0)
 		emb_die(EMB_EXIT_DATA, "%s: no means (empty stream)", g->means_file);
 	if (want_dim && t->dim != want_dim)
@@ -286,6 +303,7 @@ int main(int argc, char **argv)
 		.mean_scale = 3, .offset = 2, .k = 3, .seed = 1,
 	};
 	emb_proginit(argc, argv);
+	emb_shared_options(SHARED);
 	parse_args(&g, argc, argv);
 
 	gsl_rng_env_setup();

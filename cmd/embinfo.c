@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The shared options (emb.h) embinfo honours: those of reading; it writes
+ * JSON, never vectors. */
+#define SHARED EMB_SH_READ
+
 static void usage(int status)
 {
 	emb_try_help(status);
@@ -19,7 +23,7 @@ static void usage(int status)
 	      "dtype, keys, chunks, history and the min/mean/max L2 norm of its rows.\n"
 	      "With no FILE, or when FILE is -, read standard input.\n"
 	      "\n", stdout);
-	fputs(emb_common_help, stdout);
+	emb_shared_help(SHARED);
 	fputs("\nExample:\n"
 	      "  embinfo vectors.emb | jq .history\n", stdout);
 	exit(EMB_EXIT_OK);
@@ -92,6 +96,7 @@ int main(int argc, char **argv)
 {
 	int opt;
 	emb_proginit(argc, argv);
+	emb_shared_options(SHARED);
 	while ((opt = getopt_long(argc, argv, EMB_COMMON_SHORTOPTS, long_options, NULL)) != -1)
 		if (!emb_common_option(opt, optarg, usage))
 			usage(EMB_EXIT_USAGE);

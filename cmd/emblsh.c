@@ -39,6 +39,10 @@ enum {
 	OPT_DB, OPT_TOPK, OPT_PROBES, OPT_STATS, OPT_JSON, OPT_VERBOSE, OPT_MAX_CAND,
 };
 
+/* The shared options (emb.h) emblsh honours: those of reading; it writes
+ * text, never vectors. */
+#define SHARED EMB_SH_READ
+
 static void usage(int status)
 {
 	emb_try_help(status);
@@ -80,7 +84,7 @@ static void usage(int status)
 	      "  -v, --verbose            with --db: candidates scored and timings on stderr\n"
 	      "      --stats              bucket occupancy per table (TSV, or --json)\n"
 	      "      --json               with --stats: one JSON object\n", stdout);
-	fputs(emb_common_help, stdout);
+	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  emblsh -L 4 vectors.emb | sort -k2,2 | head\n"
 	      "  emblsh --scheme crosspolytope -L 16 -P 4 --db vectors.emb queries.emb\n", stdout);
@@ -790,6 +794,7 @@ int main(int argc, char **argv)
 {
 	struct cfg c = {.p = {EMB_LSH_ROTATION, 1, 1, 0, 0, 0, 1}, .topk = 10, .probes = 1};
 	emb_proginit(argc, argv);
+	emb_shared_options(SHARED);
 	const char *file = parse_args(&c, argc, argv);
 	switch (c.mode) {
 	case MODE_HASH: run_hash(&c, file); break;

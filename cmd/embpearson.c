@@ -9,6 +9,10 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* The shared options (emb.h) embpearson honours: those of reading, and
+ * only with --vectors; columns are not vector streams. */
+#define SHARED EMB_SH_READ
+
 static void usage(int status)
 {
 	emb_try_help(status);
@@ -23,8 +27,10 @@ static void usage(int status)
 	fputs(emb_corr_help, stdout);
 	fputs("                           (Fisher z)\n"
 	      "      --vectors            read two vector streams A and B instead and print\n"
-	      "                           'keyA keyB r' for each pair of rows\n", stdout);
-	fputs(emb_common_help, stdout);
+	      "                           'keyA keyB r' for each pair of rows\n"
+	      "\n"
+	      "With --vectors, for reading A and B:\n", stdout);
+	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embpearson -x 2 -y 3,4 scores.tsv\n"
 	      "  embpearson --vectors a.emb b.emb | head\n", stdout);
@@ -113,6 +119,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	emb_proginit(argc, argv);
+	emb_shared_options(SHARED);
 	while ((opt = getopt_long(argc, argv, EMB_COMMON_SHORTOPTS EMB_CORR_SHORTOPTS,
 				  long_options, NULL)) != -1) {
 		if (emb_corr_option(&o, opt, optarg) || emb_common_option(opt, optarg, usage))
@@ -122,6 +129,8 @@ int main(int argc, char **argv)
 		else
 			usage(EMB_EXIT_USAGE);
 	}
+	if (!vec)
+		emb_shared_only_for(SHARED, "--vectors");
 	if (vec) {
 		if (argc - optind != 2)
 			emb_usage_error("--vectors wants two streams A B");

@@ -19,6 +19,10 @@ enum {
 	OPT_FREQ, OPT_EMPTY, OPT_DEFAULT_WEIGHT
 };
 
+/* The shared options (emb.h) embpool honours: all of them (reading WORDS,
+ * writing the pooled vectors). */
+#define SHARED EMB_SH_ALL
+
 static void usage(int status)
 {
 	emb_try_help(status);
@@ -28,7 +32,8 @@ static void usage(int status)
 	      "each token is looked up in the vector stream WORDS, and the vectors\n"
 	      "of the known tokens are pooled.  Output rows are keyed by line number.\n"
 	      "\n"
-	      "  -v, --vectors=WORDS      word vectors, keyed by word (emb or TSV)\n"
+	      "  -v, --vectors=WORDS      word vectors, keyed by word (a stream in any\n"
+	      "                           format of emb(5))\n"
 	      "  -f, --field=N            the text is TAB-separated column N of each line\n"
 	      "      --mean               (1/n) sum of the n known token vectors (default)\n"
 	      "      --sum                sum of the known token vectors\n"
@@ -41,7 +46,7 @@ static void usage(int status)
 	      "      --empty=POLICY       a text with no known token: skip (default),\n"
 	      "                           zero (write a zero vector) or error\n"
 	      "  -q, --quiet              do not report the out-of-vocabulary rate\n", stdout);
-	fputs(emb_common_help, stdout);
+	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embpool --vectors vectors.emb texts.txt | embinfo\n"
 	      "  cut -f2 pairs.tsv | embpool -v vectors.emb --max -O tsv\n", stdout);
@@ -414,6 +419,7 @@ int main(int argc, char **argv)
 	struct config cf = {NULL, NULL, NULL, "-", 0, POOL_MEAN, EMPTY_SKIP, 0, 1.0, false, false};
 
 	emb_proginit(argc, argv);
+	emb_shared_options(SHARED);
 	parse_options(argc, argv, &cf);
 
 	struct emb_table *t = emb_table_load(cf.vectors, &emb_opts, false);

@@ -9,6 +9,10 @@
 #include <limits.h>
 #include <stdlib.h>
 
+/* The shared options (emb.h) embspearman honours: none, for it reads
+ * columns of numbers, not vector streams. */
+#define SHARED 0u
+
 static void usage(int status)
 {
 	emb_try_help(status);
@@ -23,9 +27,8 @@ static void usage(int status)
 	fputs("                           (Fisher z with the Bonett-Wright variance)\n"
 	      "      --bootstrap=N        make the --ci interval a percentile bootstrap\n"
 	      "                           of N resamples (default level 0.95)\n"
-	      "      --seed=S             seed of the bootstrap's generator (default 0)\n"
-	      "  -h, --help               display this help and exit\n"
-	      "  -V, --version            output version information and exit\n", stdout);
+	      "      --seed=S             seed of the bootstrap's generator (default 0)\n", stdout);
+	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embspearman -x 2 -y 3,4 --group 1 --percent scores.tsv\n"
 	      "  embcos --pairs pairs.tsv vectors.emb | embspearman -x 3 -y 4\n", stdout);
@@ -48,6 +51,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	emb_proginit(argc, argv);
+	emb_shared_options(SHARED);
 	while ((opt = getopt_long(argc, argv, EMB_COMMON_SHORTOPTS EMB_CORR_SHORTOPTS,
 				  long_options, NULL)) != -1) {
 		if (emb_corr_option(&o, opt, optarg) || emb_common_option(opt, optarg, usage))

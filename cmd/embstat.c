@@ -57,6 +57,10 @@ struct report {
 	double effective_rank, partition_isotropy, isoscore;
 };
 
+/* The shared options (emb.h) embstat honours: those of reading, and
+ * --dtype=f64 for double-precision parsing; it writes no vectors. */
+#define SHARED (EMB_SH_READ | EMB_SH_DTYPE)
+
 enum { OPT_JSON = EMB_OPT_FIRST_PROGRAM, OPT_PAIRS, OPT_SEED, OPT_SAMPLE, OPT_TOP,
        OPT_SPECTRUM };
 
@@ -80,8 +84,10 @@ static void usage(int status)
 	      "      --top=K              explained variance ratio of the top K principal\n"
 	      "                           components (default 10)\n"
 	      "      --spectrum           print the whole covariance spectrum instead, as\n"
-	      "                           TSV: k, eigenvalue, ratio, cumulative ratio\n", stdout);
-	fputs(emb_common_help, stdout);
+	      "                           TSV: k, eigenvalue, ratio, cumulative ratio\n"
+	      "      --dtype=f64          parse TSV input in double precision (binary f64\n"
+	      "                           input always is)\n", stdout);
+	emb_shared_help(SHARED & ~EMB_SH_DTYPE);
 	fputs("\nExamples:\n"
 	      "  embstat vectors.emb\n"
 	      "  embstat --spectrum vectors.emb > spec.tsv\n", stdout);
@@ -117,6 +123,9 @@ static const char *parse_args(struct opts *o, int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		emb_usage_error("extra operand '%s'", argv[optind + 1]);
+	if (emb_opts.out_dtype >= 0 && emb_opts.out_dtype != EMB_F64)
+		emb_usage_error("--dtype takes only f64 here (embstat writes no vectors), not '%s'",
+				emb_dtype_name((enum emb_dtype)emb_opts.out_dtype));
 	return optind < argc ? argv[optind] : "-";
 }
 
@@ -454,6 +463,7 @@ int main(int argc, char **argv)
 {
 	struct opts o = {.pairs = 100000, .seed = 1, .sample = 10000, .top = 10};
 	emb_proginit(argc, argv);
+	emb_shared_options(SHARED);
 	const char *path = parse_args(&o, argc, argv);
 
 	struct emb_spill sp;

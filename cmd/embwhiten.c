@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The shared options (emb.h) embwhiten honours: all of them. */
+#define SHARED EMB_SH_ALL
+
 static void usage(int status)
 {
 	emb_try_help(status);
@@ -34,7 +37,7 @@ static void usage(int status)
 	      "      --normalize          L2-normalise the output rows\n"
 	      "      --save=MODEL         also write the fitted transform to MODEL\n"
 	      "      --load=MODEL         apply a saved transform, in one pass\n", stdout);
-	fputs(emb_common_help, stdout);
+	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embwhiten -k 256 --save w.model corpus.emb > white.emb\n"
 	      "  embwhiten --load w.model queries.emb\n", stdout);
@@ -192,6 +195,7 @@ int main(int argc, char **argv)
 	struct whiten_opts wo = {.power = -0.5, .eps = -1};
 
 	emb_proginit(argc, argv);
+	emb_shared_options(SHARED);
 	parse(argc, argv, &wo);
 	emb_model_filter(optind < argc ? argv[optind] : "-", wo.load, wo.save, wo.normalize,
 			 fit, &wo);

@@ -9,6 +9,7 @@
  * chunk by chunk:
  *
  *     emb_proginit(argc, argv);
+ *     emb_shared_options(EMB_SH_ALL);   -- the shared options it honours
  *     ... getopt_long, emb_common_option() for the shared options ...
  *     struct emb_stream *in = emb_open_r(path, &emb_opts);
  *     struct emb_stream *out = emb_open_w_like(in, &emb_opts);
@@ -332,17 +333,45 @@ void emb_fclose_r(FILE *fp, const char *name);
 
 /* ---- shared command-line options (emb_cli.c) ---- */
 
-/* Long options every program accepts; splice into a getopt_long table with
- * EMB_COMMON_LONGOPTS and add EMB_COMMON_SHORTOPTS to the short string. */
+/*
+ * The vector-stream options of embutils(7).  Every program splices all of
+ * them into its getopt_long table (EMB_COMMON_LONGOPTS, and
+ * EMB_COMMON_SHORTOPTS in the short string) and declares, once, the set it
+ * honours with emb_shared_options(); emb_common_option() then acts on
+ * those and rejects the others ("option '--dtype' does not apply to
+ * embinfo", exit 2), and emb_shared_help() prints help for exactly the set
+ * a program passes it.  A program that honours an option only in one mode
+ * declares it and checks emb_shared_given() after parsing (embcos -O is
+ * only for --matrix).
+ */
+enum {
+	EMB_SH_INPUT_FORMAT = 1u << 0,  /* -I, --input-format */
+	EMB_SH_OUTPUT_FORMAT = 1u << 1, /* -O, --output-format */
+	EMB_SH_DTYPE = 1u << 2,         /* --dtype */
+	EMB_SH_KEYS = 1u << 3,          /* --keys */
+	EMB_SH_NO_KEYS = 1u << 4,       /* --no-keys */
+	EMB_SH_VECTOR_FIELD = 1u << 5,  /* --vector-field */
+	EMB_SH_KEY_FIELD = 1u << 6,     /* --key-field */
+	EMB_SH_PROGRESS = 1u << 7,      /* --progress */
+	/* A program that reads vector streams; one that writes one. */
+	EMB_SH_READ = EMB_SH_INPUT_FORMAT | EMB_SH_KEYS | EMB_SH_NO_KEYS |
+		      EMB_SH_VECTOR_FIELD | EMB_SH_KEY_FIELD | EMB_SH_PROGRESS,
+	EMB_SH_WRITE = EMB_SH_OUTPUT_FORMAT | EMB_SH_DTYPE | EMB_SH_PROGRESS,
+	EMB_SH_ALL = EMB_SH_READ | EMB_SH_WRITE
+};
+
+/* getopt_long values of the shared long options (the short ones are their
+ * letters; -I and --input-format differ so messages name what was typed). */
 enum {
 	EMB_OPT_KEYS = 0x1000, EMB_OPT_NO_KEYS, EMB_OPT_DTYPE, EMB_OPT_PROGRESS,
 	EMB_OPT_HELP, EMB_OPT_VERSION, EMB_OPT_VECTOR_FIELD, EMB_OPT_KEY_FIELD,
+	EMB_OPT_INPUT_FORMAT, EMB_OPT_OUTPUT_FORMAT,
 	EMB_OPT_FIRST_PROGRAM = 0x1100
 };
 #define EMB_COMMON_SHORTOPTS "I:O:hV"
 #define EMB_COMMON_LONGOPTS \
-	{"input-format", required_argument, NULL, 'I'}, \
-	{"output-format", required_argument, NULL, 'O'}, \
+	{"input-format", required_argument, NULL, EMB_OPT_INPUT_FORMAT}, \
+	{"output-format", required_argument, NULL, EMB_OPT_OUTPUT_FORMAT}, \
 	{"keys", no_argument, NULL, EMB_OPT_KEYS}, \
 	{"no-keys", no_argument, NULL, EMB_OPT_NO_KEYS}, \
 	{"dtype", required_argument, NULL, EMB_OPT_DTYPE}, \
@@ -351,13 +380,26 @@ enum {
 	{"key-field", required_argument, NULL, EMB_OPT_KEY_FIELD}, \
 	{"help", no_argument, NULL, 'h'}, \
 	{"version", no_argument, NULL, 'V'}
-/* Help text for the options above, for usage() functions. */
-extern const char emb_common_help[];
+
+/* Declare the EMB_SH_* set this program honours; call before getopt.
+ * Until it is called, none is. */
+void emb_shared_options(unsigned honoured);
 
 /* Handle one getopt result if it is a common option: returns true if it
  * was (and acted on it), false if the program must handle it.  -h calls
- * usage(0); -V prints the version; bad values are usage errors. */
+ * usage(0); -V prints the version; a shared option outside the declared
+ * set and bad values are usage errors. */
 bool emb_common_option(int opt, const char *arg, void (*usage)(int));
+
+/* Print to stdout the help lines of the shared options in WHICH (EMB_SH_*
+ * bits), then those of -h and -V, for usage() functions. */
+void emb_shared_help(unsigned which);
+
+/* The first shared option of WHICH that the command line gave, as typed
+ * ("-O", "--output-format", "--no-keys"), or NULL if none was. */
+const char *emb_shared_given(unsigned which);
+/* Usage error "option 'X' is only for MODE" if one of WHICH was given. */
+void emb_shared_only_for(unsigned which, const char *mode);
 
 /* Name <-> enum tables (datamash op-defs style). */
 const char *emb_format_name(enum emb_format f);
@@ -368,10 +410,17 @@ const char *emb_dtype_name(enum emb_dtype t);
 int emb_dtype_parse(const char *name);     /* -1 if unknown */
 size_t emb_dtype_size(enum emb_dtype t);
 
-/* Parse a whole decimal number option (e.g. -k 256); usage error naming
- * the option unless it lies in [min, max]. */
+/* Numbers in option values are decimal, as emb(5) says of numbers in
+ * data: an optional sign and digits, for emb_parse_double also a fraction
+ * and an exponent; no blanks, hex forms, nan or inf.  Usage errors name
+ * the option: "invalid number for -k: '0x10'". */
+/* A whole number in [min, max], else a usage error. */
 long long emb_parse_int(const char *opt, const char *arg, long long min, long long max);
+/* A finite number; an underflow gives 0 or a subnormal, as in data. */
 double emb_parse_double(const char *opt, const char *arg);
+/* The whole of S as a decimal integer into *V; false (and *V untouched)
+ * if S is not one or does not fit, for options that hold several numbers. */
+bool emb_parse_ll(const char *s, long long *v);
 
 /* ---- streams (emb_stream.c) ---- */
 

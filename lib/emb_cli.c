@@ -21,22 +21,42 @@ struct emb_opts emb_opts = {
 	.key_field = "id",
 };
 
-const char emb_common_help[] =
-"  -I, --input-format=FMT   read FMT instead of sniffing it (see emb(5)):\n"
-"                           emb, tsv, npy, w2v (word2vec text), w2vbin\n"
-"                           (word2vec binary), glove, vec (fastText, = w2v),\n"
-"                           fvecs, bvecs, ivecs, jsonl (JSON Lines)\n"
-"  -O, --output-format=FMT  write FMT (default: the input's format)\n"
-"      --dtype=TYPE         binary output values: f32 (default), f64, f16\n"
-"      --keys, --no-keys    TSV input: the first column is (not) a key;\n"
-"                           default: a key if the first row's first field\n"
-"                           is not a number\n"
-"      --vector-field=NAME  JSON Lines: the member holding the vector\n"
-"                           (default: embedding)\n"
-"      --key-field=NAME     JSON Lines: the member holding the key (default: id)\n"
-"      --progress           show rows, bytes and rate on stderr\n"
-"  -h, --help               display this help and exit\n"
-"  -V, --version            output version information and exit\n";
+/* What emb_shared_options() declared, and what the command line gave. */
+static unsigned shared_honoured;
+static const char *shared_typed[8];   /* by bit number: the option as typed */
+
+/* The help lines of the shared options, by EMB_SH_* bit.  --keys and
+ * --no-keys share a line when both are shown. */
+static const struct {
+	unsigned bit;
+	const char *text;
+} shared_help[] = {
+	{EMB_SH_INPUT_FORMAT,
+	 "  -I, --input-format=FMT   read FMT instead of sniffing it (see emb(5)):\n"
+	 "                           emb, tsv, npy, w2v (word2vec text), w2vbin\n"
+	 "                           (word2vec binary), glove, vec (fastText, = w2v),\n"
+	 "                           fvecs, bvecs, ivecs, jsonl (JSON Lines)\n"},
+	{EMB_SH_OUTPUT_FORMAT,
+	 "  -O, --output-format=FMT  write FMT, one of the names -I takes\n"},
+	{EMB_SH_DTYPE,
+	 "      --dtype=TYPE         binary output values: f32, f64 or f16\n"
+	 "                           (default: the input's, else f32)\n"},
+	{EMB_SH_KEYS | EMB_SH_NO_KEYS,
+	 "      --keys, --no-keys    TSV input: the first column is (not) a key;\n"
+	 "                           default: a key if the first row's first field\n"
+	 "                           is not a number\n"},
+	{EMB_SH_KEYS,
+	 "      --keys               TSV input: the first column is a key\n"},
+	{EMB_SH_NO_KEYS,
+	 "      --no-keys            TSV input: the first column is not a key\n"},
+	{EMB_SH_VECTOR_FIELD,
+	 "      --vector-field=NAME  JSON Lines: the member holding the vector\n"
+	 "                           (default: embedding)\n"},
+	{EMB_SH_KEY_FIELD,
+	 "      --key-field=NAME     JSON Lines: the member holding the key (default: id)\n"},
+	{EMB_SH_PROGRESS,
+	 "      --progress           show rows, bytes and rate on stderr\n"},
+};
 
 static const char *const format_names[] = {
 	[EMB_FMT_AUTO] = "auto", [EMB_FMT_EMB] = "emb", [EMB_FMT_TSV] = "tsv",
@@ -87,39 +107,105 @@ const char *emb_format_list(void)
 	return "emb, tsv, npy, w2v, w2vbin, glove, vec, fvecs, bvecs, ivecs, jsonl";
 }
 
+void emb_shared_options(unsigned honoured)
+{
+	shared_honoured = honoured;
+}
+
+void emb_shared_help(unsigned which)
+{
+	const unsigned both = EMB_SH_KEYS | EMB_SH_NO_KEYS;
+	for (size_t i = 0; i < sizeof shared_help / sizeof *shared_help; i++) {
+		unsigned b = shared_help[i].bit;
+		/* the keys lines: the shared one, or the one of the pair shown */
+		if (b == both ? (which & both) != both
+			      : !(which & b) || ((b & both) && (which & both) == both))
+			continue;
+		fputs(shared_help[i].text, stdout);
+	}
+	fputs("  -h, --help               display this help and exit\n"
+	      "  -V, --version            output version information and exit\n", stdout);
+}
+
+static unsigned bit_number(unsigned bit)
+{
+	unsigned n = 0;
+	while (bit > 1u) {
+		bit >>= 1;
+		n++;
+	}
+	return n;
+}
+
+const char *emb_shared_given(unsigned which)
+{
+	for (unsigned n = 0; n < sizeof shared_typed / sizeof *shared_typed; n++)
+		if ((which & (1u << n)) && shared_typed[n])
+			return shared_typed[n];
+	return NULL;
+}
+
+void emb_shared_only_for(unsigned which, const char *mode)
+{
+	const char *o = emb_shared_given(which);
+	if (o)
+		emb_usage_error("option '%s' is only for %s", o, mode);
+}
+
+/* Record shared option BIT, typed as NAME; reject it unless honoured. */
+static void shared_seen(unsigned bit, const char *name)
+{
+	if (!(shared_honoured & bit))
+		emb_usage_error("option '%s' does not apply to %s", name, emb_progname);
+	shared_typed[bit_number(bit)] = name;
+}
+
 bool emb_common_option(int opt, const char *arg, void (*usage)(int))
 {
 	int v;
 	switch (opt) {
 	case 'I':
+	case EMB_OPT_INPUT_FORMAT:
 	case 'O':
+	case EMB_OPT_OUTPUT_FORMAT: {
+		bool in = opt == 'I' || opt == EMB_OPT_INPUT_FORMAT;
+		shared_seen(in ? EMB_SH_INPUT_FORMAT : EMB_SH_OUTPUT_FORMAT,
+			    opt == 'I' ? "-I" : opt == 'O' ? "-O"
+			    : in ? "--input-format" : "--output-format");
 		v = emb_format_parse(arg);
 		if (v < 0)
 			emb_usage_error("unknown format '%s' (known: %s)", arg, emb_format_list());
-		if (opt == 'I')
+		if (in)
 			emb_opts.in_format = (enum emb_format)v;
 		else
 			emb_opts.out_format = (enum emb_format)v;
 		return true;
+	}
 	case EMB_OPT_DTYPE:
+		shared_seen(EMB_SH_DTYPE, "--dtype");
 		v = emb_dtype_parse(arg);
 		if (v < 0)
 			emb_usage_error("unknown dtype '%s' (known: f32, f64, f16)", arg);
 		emb_opts.out_dtype = v;
 		return true;
 	case EMB_OPT_KEYS:
+		shared_seen(EMB_SH_KEYS, "--keys");
 		emb_opts.keys = EMB_YES;
 		return true;
 	case EMB_OPT_NO_KEYS:
+		shared_seen(EMB_SH_NO_KEYS, "--no-keys");
 		emb_opts.keys = EMB_NO;
 		return true;
 	case EMB_OPT_VECTOR_FIELD:
+		shared_seen(EMB_SH_VECTOR_FIELD, "--vector-field");
 		emb_opts.vector_field = arg;
 		return true;
 	case EMB_OPT_KEY_FIELD:
+		shared_seen(EMB_SH_KEY_FIELD, "--key-field");
 		emb_opts.key_field = arg;
 		return true;
 	case EMB_OPT_PROGRESS:
+		shared_seen(EMB_SH_PROGRESS, "--progress");
 		emb_opts.progress = true;
 		return true;
 	case 'h':
@@ -135,13 +221,57 @@ bool emb_common_option(int opt, const char *arg, void (*usage)(int))
 	}
 }
 
+/* Length of the decimal number syntax at P: [+-]digits, and when REAL
+ * also [.digits][(e|E)[+-]digits] (at least one digit before or after the
+ * point); 0 if there is none. */
+static size_t decimal_span(const char *p, bool real)
+{
+	size_t i = 0, digits = 0;
+	if (p[i] == '+' || p[i] == '-')
+		i++;
+	while (p[i] >= '0' && p[i] <= '9')
+		i++, digits++;
+	if (real && p[i] == '.') {
+		i++;
+		while (p[i] >= '0' && p[i] <= '9')
+			i++, digits++;
+	}
+	if (!digits)
+		return 0;
+	if (real && (p[i] == 'e' || p[i] == 'E')) {
+		size_t j = i + 1;
+		if (p[j] == '+' || p[j] == '-')
+			j++;
+		if (!(p[j] >= '0' && p[j] <= '9'))
+			return 0;
+		while (p[j] >= '0' && p[j] <= '9')
+			j++;
+		i = j;
+	}
+	return i;
+}
+
+bool emb_parse_ll(const char *s, long long *v)
+{
+	size_t n = decimal_span(s, false);
+	if (n == 0 || s[n] != '\0')
+		return false;
+	errno = 0;
+	long long x = strtoll(s, NULL, 10);
+	if (errno == ERANGE)
+		return false;
+	*v = x;
+	return true;
+}
+
 long long emb_parse_int(const char *opt, const char *arg, long long min, long long max)
 {
-	char *end;
-	errno = 0;
-	long long v = strtoll(arg, &end, 10);
-	if (end == arg || *end != '\0' || errno == ERANGE)
+	size_t n = decimal_span(arg, false);
+	if (n == 0 || arg[n] != '\0')
 		emb_usage_error("invalid number for %s: '%s'", opt, arg);
+	long long v;
+	if (!emb_parse_ll(arg, &v))
+		emb_usage_error("%s must be between %lld and %lld, not %s", opt, min, max, arg);
 	if (v < min || v > max)
 		emb_usage_error("%s must be between %lld and %lld, not %lld", opt, min, max, v);
 	return v;
@@ -149,10 +279,13 @@ long long emb_parse_int(const char *opt, const char *arg, long long min, long lo
 
 double emb_parse_double(const char *opt, const char *arg)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(arg, &end);
-	if (end == arg || *end != '\0' || errno == ERANGE || !isfinite(v))
+	size_t n = decimal_span(arg, true);
+	if (n == 0 || arg[n] != '\0')
 		emb_usage_error("invalid number for %s: '%s'", opt, arg);
+	errno = 0;
+	double v = strtod(arg, NULL);
+	/* An underflow rounds towards 0, as in data; an overflow is refused. */
+	if (!isfinite(v))
+		emb_usage_error("number out of range for %s: '%s'", opt, arg);
 	return v;
 }
