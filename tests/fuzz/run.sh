@@ -65,6 +65,7 @@ replay() {
 	local h=$1 dir=$src/corpus/$1 log=$out/logs/replay-$1.log
 	[ $pending = yes ] && dir=$src/pending/$1 log=$out/logs/pending-$1.log
 	local files=("$dir"/*)
+	[ $pending = yes ] && files=("$dir"/crash-*)
 	if [ ! -e "${files[0]}" ]; then
 		echo "PASS $h replay: no files in $dir"
 		return 0
