@@ -58,13 +58,15 @@ bindir=$(cd "$bindir" && pwd)
 mkdir -p "$out/logs" && out=$(cd "$out" && pwd)
 # The allocation limit makes a small input that asks for gigabytes a finding.
 common=(-rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10)
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
 # replay HARNESS: run every file of its corpus once; a crash, leak or exit fails.
 replay() {
 	local h=$1 dir=$src/corpus/$1 log=$out/logs/replay-$1.log
 	[ $pending = yes ] && dir=$src/pending/$1 log=$out/logs/pending-$1.log
 	local files=("$dir"/*)
+	[ $pending = yes ] && files=("$dir"/crash-*)
 	if [ ! -e "${files[0]}" ]; then
 		echo "PASS $h replay: no files in $dir"
 		return 0
