@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -770,6 +771,19 @@ static void begin_counted(struct emb_stream *s)
 	setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
 }
 
+/* Rows bound for a pipe wait in a temporary file until the row count is
+ * known; if the reader goes away meanwhile (the pipe's write end then
+ * polls as an error), end now as a write would, not after the last row. */
+static void check_reader(struct emb_stream *s)
+{
+	struct pollfd p = {.fd = fileno(s->real_fp), .events = POLLOUT};
+	if (poll(&p, 1, 0) == 1 && (p.revents & POLLERR)) {
+		raise(SIGPIPE); /* what a write would do, unless it is ignored */
+		s->fp = s->real_fp;
+		write_failed(s, EPIPE);
+	}
+}
+
 static void finish_counted(struct emb_stream *s)
 {
 	const struct emb_codec *k = &emb_codecs[s->format];
@@ -963,6 +977,8 @@ void emb_write_chunk(struct emb_stream *s, const struct emb_chunk *c)
 	k->write_rows(s, c);
 	if (ferror(s->fp)) /* text codecs print with stdio: stop at the first failure */
 		write_failed(s, errno);
+	if (s->real_fp)
+		check_reader(s);
 	s->recno += c->rows;
 	if (s->has_keys && !k->keys)
 		s->dropped_keys += c->rows;
