@@ -273,7 +273,7 @@ open("d.fvecs", "wb").write(struct.pack("<i3f", 3, 1, 2, 3) + struct.pack("<i3f"
 	assert_equal "$stderr" "embcat: n.jsonl:2: \"embedding\" value 2 is not a number"
 	printf '{"id":"a","embedding":[1,2]}\n{"id":"b","embedding":[1,2\n' > p.jsonl
 	run -1 --separate-stderr embcat p.jsonl
-	assert_equal "$stderr" "embcat: p.jsonl:2: not a JSON object"
+	assert_equal "$stderr" "embcat: p.jsonl:2: invalid JSON (column 27)"
 }
 
 @test "undetectable input names the accepted formats; -I forces one" {
