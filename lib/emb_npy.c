@@ -268,6 +268,13 @@ static void py_value(struct npy_header *x, struct py_value *out)
 	} else if (strncmp(x->p, "unfinished", 10) == 0) {
 		emb_die_offset(x->s->name, 10, "incomplete file: its writer stopped before it "
 			       "wrote the row count");
+	} else if (is_name_char(c)) { /* Truely, None, true */
+		char what[64];
+		size_t n = 0;
+		while (is_name_char(x->p[n]) && n < 32)
+			n++;
+		snprintf(what, sizeof what, "'%.*s' is not a Python literal", (int)n, x->p);
+		bad_header(x->s, what, x->h);
 	} else {
 		bad_literal(x);
 	}
@@ -359,9 +366,15 @@ void emb_npy_read_header(struct emb_stream *s)
 {
 	unsigned char m[12];
 	emb_map_open(s);
-	emb_need_bytes(s, m, 10, ".npy header");
-	if (memcmp(m, NPY_MAGIC, 6) != 0)
-		emb_die_offset(s->name, 0, "not a .npy file (bad magic)");
+	size_t got = emb_read_bytes(s, m, 6);
+	if (got < 6 || memcmp(m, NPY_MAGIC, 6) != 0) {
+		if (memcmp(m, NPY_MAGIC, got) == 0)
+			emb_die_offset(s->name, s->offset + got, "truncated .npy magic (%zu of 6 "
+				       "bytes)", got);
+		emb_die_offset(s->name, s->offset, "not a .npy file (bad magic)");
+	}
+	s->offset += 6;
+	emb_need_bytes(s, m + 6, 4, ".npy header");
 	if (m[6] < 1 || m[6] > 3)
 		emb_die_offset(s->name, 6, "unsupported .npy version %u.%u", m[6], m[7]);
 	uint32_t hlen = (uint32_t)m[8] | (uint32_t)m[9] << 8;
