@@ -211,6 +211,7 @@ static void py_paren(struct npy_header *x, struct py_value *out)
 
 static void py_value(struct npy_header *x, struct py_value *out)
 {
+	*out = (struct py_value){.kind = PY_STR};
 	skip_blanks(x);
 	char c = *x->p;
 	if (c == '(') {
