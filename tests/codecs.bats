@@ -334,7 +334,7 @@ assert a.shape == b.shape and (a == b).all(), (a, b)' "$f.want" "$f.got"
 
 # A writer killed before emb_close() leaves the placeholder header: the
 # file must fail in embutils, numpy and gensim alike.
-@test "a killed .npy or word2vec writer leaves a file no reader takes for complete" {
+@test "a killed or failed .npy or word2vec writer leaves a file no reader takes for complete" {
 	embgen -n 100000 -d 64 --keys --seed 3 > big.emb
 	for f in npy w2v w2vbin vec; do
 		{ cat big.emb; sleep 3; } | embcat -I emb -O $f > "p.$f" &
@@ -358,6 +358,30 @@ for f, load in loaders.items():
     try:
         load("p." + f)
     except ValueError:
+        continue
+    raise SystemExit("%s loaded a partial file" % f)'
+	# a full disk (here the file size limit, EFBIG): the writer fails, and
+	# what it leaves (a patched count over short data, or the placeholder)
+	# is refused by all three
+	embgen -n 20000 -d 16 --keys --seed 2 > m.emb
+	for f in npy w2v w2vbin vec; do
+		run -1 bash -c "trap '' XFSZ; ulimit -f 200; embcat -O $f m.emb 2>/dev/null > full.$f"
+		[ "$(stat -c %s "full.$f")" -eq 204800 ]
+		run -1 --separate-stderr embinfo -I $f "full.$f"
+		if [ $f = npy ]; then
+			assert_equal "$stderr" "embinfo: full.npy: byte 204800: truncated .npy data: row 3199 cut short (the shape promises 20000 rows)"
+		else
+			assert_equal "$stderr" "embinfo: full.$f:1: incomplete file: its writer stopped before it wrote the row count"
+		fi
+	done
+	py 'from gensim.models import KeyedVectors as K
+import warnings; warnings.simplefilter("ignore")
+loaders = {"npy": np.load, "w2v": K.load_word2vec_format, "vec": K.load_word2vec_format,
+           "w2vbin": lambda f: K.load_word2vec_format(f, binary=True)}
+for f, load in loaders.items():
+    try:
+        load("full." + f)
+    except (ValueError, EOFError):
         continue
     raise SystemExit("%s loaded a partial file" % f)'
 	# completed: the same three read them, with the rows embutils wrote
