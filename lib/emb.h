@@ -200,8 +200,7 @@ struct emb_stream {
 	int vecs_esize;        /* vecs: 1 (bvecs) or 4 bytes per value */
 	int pread_fd;          /* npy Fortran order: the file read by columns */
 	const char *vector_field, *key_field; /* JSON Lines */
-	void *json_batch;      /* JSON Lines: cJSON "data" array being read */
-	int json_next;         /* ... and the index of its next element */
+	void *json;            /* JSON Lines: the reader's state (emb_jsonl.c) */
 	uint64_t dropped_keys; /* writer: rows whose keys the format cannot hold */
 	/* private: reader of a regular file (emb and .npy): the whole file
 	 * mapped, read from at map_pos instead of through fp */

@@ -28,11 +28,16 @@ struct emb_codec {
 	 * to WIDTH characters (0: no padding); returns its length. */
 	size_t (*count_header)(const struct emb_stream *s, uint64_t rows, int width,
 			       char *buf, size_t cap);
+	/* ROWS EMB_ROWS_UNKNOWN: the placeholder written before the rows,
+	 * as long as the real header at WIDTH, that no reader (embutils,
+	 * numpy, gensim) accepts, so a file whose writer never got to
+	 * emb_close() cannot pass for a complete one. */
 	void (*write_rows)(struct emb_stream *s, const struct emb_chunk *c);
 	void (*write_end)(struct emb_stream *s);   /* NULL: nothing */
 	bool keys;                                  /* the format stores keys */
 };
 extern const struct emb_codec emb_codecs[];
+#define EMB_ROWS_UNKNOWN UINT64_MAX
 
 /* Write N bytes to S's file, counting them in s->offset. */
 void emb_write_bytes(struct emb_stream *s, const void *buf, size_t n);
@@ -78,6 +83,10 @@ void emb_from_disk(void *dst, const unsigned char *src, size_t n,
 		   enum emb_dtype from, enum emb_dtype to);
 /* Byte-swap N elements of SIZE bytes in place (big-endian .npy). */
 void emb_swap_bytes(void *buf, size_t n, size_t size);
+/* emb_w2v.c: the text writers' refusal of value J (0-based) of row I
+ * of the chunk being written to S, V being nan or an infinity: "row N:
+ * value J is nan, which FMT cannot hold".  Binary formats carry them. */
+_Noreturn void emb_refuse_nonfinite(const struct emb_stream *s, size_t i, size_t j, double v);
 /* Key of row I of C for writing: its key, or the 1-based row number
  * FIRST_ROWNO + I formatted into NUM (24 bytes). */
 const char *emb_row_key(const struct emb_chunk *c, size_t i, uint64_t first_rowno, char *num);

@@ -763,7 +763,7 @@ static void begin_counted(struct emb_stream *s)
 	if (at >= 0 && fl >= 0 && !(fl & O_APPEND) && S_ISREG(st.st_mode)) {
 		char h[256];
 		s->hdr_pos = at;
-		emb_write_bytes(s, h, k->count_header(s, 0, COUNT_WIDTH, h, sizeof h));
+		emb_write_bytes(s, h, k->count_header(s, EMB_ROWS_UNKNOWN, COUNT_WIDTH, h, sizeof h));
 		return;
 	}
 	s->real_fp = s->fp;

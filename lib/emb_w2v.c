@@ -11,27 +11,73 @@
  *   glove      no header; "word v1 ... vD" lines
  *
  * The header's N is checked against the rows found: a short file is an
- * error, never a shorter vocabulary.
+ * error, never a shorter vocabulary, and rows after N (even N = 0) are
+ * an error too.  Text writers refuse nan and inf, which text readers
+ * refuse; word2vec binary carries them.
  */
 #include <config.h>
 #include "emb_impl.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The row count of a header written before the rows, until emb_close()
+ * fills it in: two words, so that no reader takes the file for a
+ * complete one (gensim and fastText want a number, and as TSV the second
+ * word is not one). */
+#define UNFINISHED "unfinished write"
+
+/* The number at P (after blanks): its digits into *V, a minus sign into
+ * *NEG; returns the end, or NULL if there is no number (or it overflows). */
+static const char *count_field(const char *p, unsigned long long *v, bool *neg)
+{
+	p += strspn(p, " \t");
+	*neg = *p == '-';
+	p += *neg;
+	if (!(*p >= '0' && *p <= '9'))
+		return NULL;
+	unsigned long long x = 0;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (x > (ULLONG_MAX - 9) / 10)
+			return NULL;
+		x = x * 10 + (unsigned)(*p - '0');
+	}
+	*v = x;
+	return p;
+}
 
 /* Read and check the "N D" line that both word2vec forms start with. */
 static void read_count_line(struct emb_stream *s)
 {
+	errno = 0;
 	ssize_t n = getline(&s->line, &s->line_cap, s->fp);
+	if (n < 0 && errno == ENOMEM)
+		emb_die_at(s->name, 1, "out of memory reading the line");
 	if (n < 0 && ferror(s->fp))
 		emb_die(EMB_EXIT_DATA, "%s: read error: %s", s->name, strerror(errno));
 	s->lineno = 1;
-	unsigned long long rows, dim;
-	int used = 0;
-	if (n <= 0 || sscanf(s->line, "%llu %llu %n", &rows, &dim, &used) != 2 ||
-	    s->line[used] != '\0' || !strchr("0123456789", s->line[strspn(s->line, " ")]))
+	if (n > 0 && strncmp(s->line + strspn(s->line, " "), UNFINISHED,
+			     strlen(UNFINISHED)) == 0)
+		emb_die_at(s->name, 1, "incomplete file: its writer stopped before it wrote "
+			   "the row count");
+	unsigned long long rows = 0, dim = 0;
+	bool rneg = false, dneg = false;
+	const char *p = n > 0 ? count_field(s->line, &rows, &rneg) : NULL;
+	if (p && (*p == ' ' || *p == '\t'))
+		p = count_field(p, &dim, &dneg);
+	else
+		p = NULL;
+	if (p)
+		p += strspn(p, " \t\r\n");
+	if (!p || *p || (rneg && !rows) || (dneg && !dim))
 		emb_die_at(s->name, 1, "not a word2vec header (want \"ROWS DIM\")");
+	if (rneg)
+		emb_die_at(s->name, 1, "negative row count -%llu in header", rows);
+	if (dneg)
+		emb_die_at(s->name, 1, "negative dim -%llu in header", dim);
 	if (dim == 0 || dim > EMB_MAX_DIM)
 		emb_die_at(s->name, 1, "header claims dim %llu (want 1 to %u)", dim, EMB_MAX_DIM);
 	s->offset = (uint64_t)n;
@@ -40,8 +86,7 @@ static void read_count_line(struct emb_stream *s)
 	s->has_keys = true;
 	s->text_keys = 1;
 	s->tsv_sep = ' ';
-	if (rows == 0)
-		s->at_eof = true;
+	/* Even with 0 rows the rows are read: data after them is an error. */
 }
 
 void emb_w2v_read_header(struct emb_stream *s)
@@ -78,6 +123,9 @@ static bool read_bin_key(struct emb_stream *s, struct emb_chunk *c, size_t i)
 		}
 		if (len >= EMB_MAX_KEY_LEN)
 			emb_die_offset(s->name, start, "key longer than %d bytes", EMB_MAX_KEY_LEN);
+		if (ch == '\0')
+			emb_die_offset(s->name, s->offset + len, "NUL byte in the key of row %llu",
+				       (unsigned long long)(s->recno + i + 1));
 		s->line[len++] = (char)ch;
 	}
 	if (ferror(s->fp))
@@ -130,7 +178,16 @@ size_t emb_w2vbin_read_rows(struct emb_stream *s, struct emb_chunk *c)
 size_t emb_w2v_count_header(const struct emb_stream *s, uint64_t rows, int width,
 			    char *buf, size_t cap)
 {
+	if (rows == EMB_ROWS_UNKNOWN)
+		return (size_t)snprintf(buf, cap, "%*s %zu\n", width, UNFINISHED, s->dim);
 	return (size_t)snprintf(buf, cap, "%*llu %zu\n", width, (unsigned long long)rows, s->dim);
+}
+
+_Noreturn void emb_refuse_nonfinite(const struct emb_stream *s, size_t i, size_t j, double v)
+{
+	emb_die(EMB_EXIT_DATA, "row %llu: value %zu is %s, which %s cannot hold",
+		(unsigned long long)(s->recno + i + 1), j + 1,
+		isnan(v) ? "nan" : v < 0 ? "-inf" : "inf", emb_codecs[s->format].name);
 }
 
 /* Keys of word-vector files end at a blank and never hold a line break. */
@@ -161,11 +218,14 @@ void emb_w2v_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 		memcpy(o, key, klen);
 		o += klen;
 		for (size_t j = 0; j < c->dim; j++) {
+			double v = emb_get(c, i, j);
+			if (!isfinite(v)) /* text readers refuse them */
+				emb_refuse_nonfinite(s, i, j, v);
 			*o++ = ' ';
 			if (c->type == EMB_F64 && s->dtype == EMB_F64)
-				o += emb_format_f64(o, emb_row_f64(c, i)[j]);
+				o += emb_format_f64(o, v);
 			else
-				o += emb_format_f32(o, (float)emb_get(c, i, j));
+				o += emb_format_f32(o, (float)v);
 		}
 		*o++ = '\n';
 		emb_write_bytes(s, s->raw, (size_t)(o - (char *)s->raw));

@@ -199,7 +199,7 @@ assert all(len(r["v"]) == 3 for r in rows)'
 	printf '\223NUMPY\001\000\166' > short.npy
 	run -1 --separate-stderr embcat short.npy
 	assert_output ""
-	assert_equal "$stderr" "embcat: short.npy: byte 9: truncated stream: .npy header cut short (9 of 10 bytes)"
+	assert_equal "$stderr" "embcat: short.npy: byte 9: truncated stream: .npy header cut short (3 of 4 bytes)"
 	py 'np.save("i.npy", np.arange(6, dtype="<i4").reshape(2, 3))
 np.save("t.npy", np.zeros((3, 4), "<f4")); np.save("c.npy", np.zeros((2, 2, 2), "<f4"))
 open("cut.npy", "wb").write(open("t.npy", "rb").read()[:-20])'
@@ -273,7 +273,7 @@ open("d.fvecs", "wb").write(struct.pack("<i3f", 3, 1, 2, 3) + struct.pack("<i3f"
 	assert_equal "$stderr" "embcat: n.jsonl:2: \"embedding\" value 2 is not a number"
 	printf '{"id":"a","embedding":[1,2]}\n{"id":"b","embedding":[1,2\n' > p.jsonl
 	run -1 --separate-stderr embcat p.jsonl
-	assert_equal "$stderr" "embcat: p.jsonl:2: not a JSON object"
+	assert_equal "$stderr" "embcat: p.jsonl:2: invalid JSON (column 27)"
 }
 
 @test "undetectable input names the accepted formats; -I forces one" {
