@@ -93,6 +93,15 @@ static double cell(const struct reader *r, const struct field *f, size_t col,
 	if (!ok)
 		emb_die_at(r->name, r->lineno, "column %zu: not a number: '%.*s'",
 			   col + 1, (int)(f->end - f->p > 40 ? 40 : f->end - f->p), f->p);
+	/* inf, -inf and overflowing numbers (1e400) have no rank or moment
+	 * to give: an error, or a missing value under --nan omit/propagate
+	 * (scipy's pearsonr raises on them). */
+	if (!isfinite(v)) {
+		if (nan == EMB_NAN_ERROR)
+			emb_die_at(r->name, r->lineno,
+				   "column %zu: value is not finite (see --nan)", col + 1);
+		return NAN;
+	}
 	return v;
 }
 
