@@ -341,6 +341,10 @@ static size_t gram_eigen(struct emb_cov *cv, double *evals, double **vecs)
 	size_t m = 0;
 	while (m < n && mu[m] > tol)
 		m++;
+	/* ... and their eigenvalues are the zeros they stand for (centring
+	 * always leaves one). */
+	for (size_t j = m; j < n; j++)
+		evals[j] = 0;
 	if (vecs && m > 0) {
 		double *v = emb_xmalloc(emb_xmul(emb_xmul(m, d), sizeof *v));
 		/* V^T rows: v_j = sum_i u_ij xc_i / sqrt(mu_j). */
