@@ -524,8 +524,8 @@ int main(int argc, char **argv)
 	while ((two_pass ? emb_spill_read(&sp, &c) : emb_read_chunk(sp.in, &c)) > 0)
 		acc_chunk(&a, &c);
 	if (a.zero_rows)
-		emb_warn("%s: %llu zero rows left out of the average cosine", sp.in->name,
-			 (unsigned long long)a.zero_rows);
+		emb_warn("%s: %llu zero %s left out of the average cosine", sp.in->name,
+			 (unsigned long long)a.zero_rows, emb_plural(a.zero_rows, "row", "rows"));
 
 	double *mean = emb_xcalloc(d ? d : 1, sizeof *mean);
 	struct report r;

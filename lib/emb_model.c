@@ -148,7 +148,8 @@ void emb_model_load(struct emb_model *m, const char *path)
 		emb_die(EMB_EXIT_DATA, "%s: a %s model has null_rows", path, kn);
 	size_t nm = null_m > 0 ? (size_t)null_m : 0;
 	if (nm >= n)
-		emb_die(EMB_EXIT_DATA, "%s: null_rows %zu but only %zu rows", path, nm, n);
+		emb_die(EMB_EXIT_DATA, "%s: null_rows %zu but only %zu %s", path, nm, n,
+			emb_plural(n, "row", "rows"));
 	size_t k = n - 1 - nm;
 	size_t out = kd == EMB_MODEL_WHITEN ? (nm ? (dim_out >= 0 ? (size_t)dim_out : 0) : k) : d;
 	if (dim_in >= 0 && (size_t)dim_in != d)
@@ -354,8 +355,9 @@ void emb_model_run(struct emb_model *m, struct emb_stream *in, struct emb_stream
 		emb_write_chunk(out, &y);
 	}
 	if (zeros)
-		emb_warn("%llu rows were all zeros after the transform and were left unnormalised",
-			 (unsigned long long)zeros);
+		emb_warn("%llu %s all zeros after the transform and %s left unnormalised",
+			 (unsigned long long)zeros, emb_plural(zeros, "row was", "rows were"),
+			 emb_plural(zeros, "was", "were"));
 	emb_chunk_free(&c);
 	emb_chunk_free(&y);
 }

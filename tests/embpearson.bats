@@ -179,6 +179,13 @@ print(" ".join(repr(np.corrcoef(x, y)[0, 1]) for x, y in zip(a, b)))')
 		run --separate-stderr embspearman --nan propagate i.tsv
 		assert_equal "$(sed -n 2p <<< "$output" | cut -f4)" nan
 	done
+	# past the first line (the fast number reader) too
+	printf '1\t2\n2\t3\n3\t1e400\n4\t5\n' > j.tsv
+	run -1 --separate-stderr embspearman j.tsv
+	assert_equal "$stderr" "embspearman: j.tsv:3: column 2: value is not finite (see --nan)"
+	printf '1\t2\n2\t3\n3\t1\n-inf\t5\n' > j.tsv
+	run -1 --separate-stderr embpearson j.tsv
+	assert_equal "$stderr" "embpearson: j.tsv:4: column 1: value is not finite (see --nan)"
 }
 
 @test "--vectors: a row holding NaN or inf is an error naming it, not a constant vector" {
