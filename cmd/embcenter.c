@@ -63,21 +63,13 @@ static size_t abtt_dims(const struct center_opts *co, size_t d)
 	return (size_t)co->top;
 }
 
-/* The top D eigenvectors of the covariance, as rows. */
+/* The top D eigenvectors of the covariance, as rows (by the Gram matrix
+ * when there are fewer rows than dims: emb_linalg.h). */
 static double *top_directions(size_t d, size_t top, struct emb_cov *cv)
 {
-	double *cov = emb_xmalloc(emb_xmul(d, d) * sizeof *cov);
 	double *s = emb_xmalloc(d * sizeof *s);
-	double *u = emb_xmalloc(emb_xmul(d, d) * sizeof *u);
-	emb_cov_finish(cv, NULL, cov);
-	emb_eigen_sym(d, cov, s, u);
-	double *w = emb_xmalloc(emb_xmul(top, d) * sizeof *w);
-	for (size_t j = 0; j < top; j++)
-		for (size_t i = 0; i < d; i++)
-			w[j * d + i] = u[i * d + j];
-	free(cov);
+	double *w = emb_cov_top(cv, top, s, NULL);
 	free(s);
-	free(u);
 	return w;
 }
 

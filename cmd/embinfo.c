@@ -45,20 +45,38 @@ static void describe(const char *path)
 	struct emb_stream *in = emb_open_r(path, &emb_opts);
 	struct emb_chunk c = EMB_CHUNK_INIT;
 	double nmin = INFINITY, nmax = -INFINITY, nsum = 0;
+	uint64_t nonfinite = 0;
 
 	in->mtype = EMB_F64;
 	while (emb_read_chunk(in, &c) > 0) {
 		for (size_t i = 0; i < c.rows; i++) {
 			const double *r = emb_row_f64(&c, i);
-			double ss = 0;
-			for (size_t j = 0; j < c.dim; j++)
+			double ss = 0, big = 0;
+			for (size_t j = 0; j < c.dim; j++) {
 				ss += r[j] * r[j];
+				big = fabs(r[j]) > big || isnan(r[j]) ? fabs(r[j]) : big;
+			}
+			/* Rows holding NaN or inf are counted, not measured:
+			 * min, mean and max are over the finite rows. */
+			if (!isfinite(big)) {
+				nonfinite++;
+				continue;
+			}
+			/* Finite values whose squares overflow (f64 near
+			 * 1e200): scale by the largest first. */
 			double n = sqrt(ss);
+			if (!isfinite(ss)) {
+				ss = 0;
+				for (size_t j = 0; j < c.dim; j++)
+					ss += (r[j] / big) * (r[j] / big);
+				n = big * sqrt(ss);
+			}
 			nmin = n < nmin ? n : nmin;
 			nmax = n > nmax ? n : nmax;
 			nsum += n;
 		}
 	}
+	uint64_t finite = in->recno - nonfinite;
 
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "file", in->name);
@@ -68,10 +86,11 @@ static void describe(const char *path)
 	cJSON_AddStringToObject(o, "dtype", emb_dtype_name(in->dtype));
 	cJSON_AddBoolToObject(o, "keys", in->has_keys);
 	add_number(o, "chunks", (double)in->chunks);
+	add_number(o, "nonfinite_rows", (double)nonfinite);
 	cJSON *norm = cJSON_AddObjectToObject(o, "norm");
-	add_number(norm, "min", in->recno ? nmin : NAN);
-	add_number(norm, "mean", in->recno ? nsum / (double)in->recno : NAN);
-	add_number(norm, "max", in->recno ? nmax : NAN);
+	add_number(norm, "min", finite ? nmin : NAN);
+	add_number(norm, "mean", finite ? nsum / (double)finite : NAN);
+	add_number(norm, "max", finite ? nmax : NAN);
 	cJSON *hist = cJSON_GetObjectItemCaseSensitive(in->meta, "history");
 	cJSON_AddItemToObject(o, "history", hist ? cJSON_Duplicate(hist, true) : cJSON_CreateArray());
 	/* Everything else the header carries (model parameters, sources...). */

@@ -749,16 +749,23 @@ static struct occupancy occupancy(uint64_t *ids, size_t n)
 static void print_stats(const struct cfg *c, const struct emb_lsh *h, size_t l, size_t n,
 			struct occupancy o)
 {
-	double mean = o.used ? (double)n / o.used : 0, empty = h->nbuckets - o.used;
+	double mean = o.used ? (double)n / o.used : 0;
+	/* Exact integers: radix^digits reaches 2^64, where a double has no
+	 * room for "- used"; a long double's 64-bit (or longer) significand
+	 * holds every integer up to 2^64. */
+	long double nb = 1;
+	for (size_t i = 0; i < h->digits; i++)
+		nb *= h->radix;
+	long double empty = nb - (long double)o.used;
 	if (c->json)
-		printf("%s{\"table\": %zu, \"rows\": %zu, \"buckets\": %.0f, \"used\": %zu, "
-		       "\"empty\": %.0f, \"min\": %zu, \"mean\": %.6g, \"max\": %zu, "
+		printf("%s{\"table\": %zu, \"rows\": %zu, \"buckets\": %.0Lf, \"used\": %zu, "
+		       "\"empty\": %.0Lf, \"min\": %zu, \"mean\": %.6g, \"max\": %zu, "
 		       "\"entropy\": %.6g, \"max_entropy\": %.6g}",
-		       l ? ",\n  " : "", l + 1, n, h->nbuckets, o.used, empty, o.min, mean,
+		       l ? ",\n  " : "", l + 1, n, nb, o.used, empty, o.min, mean,
 		       o.max, o.entropy, log2(h->nbuckets));
 	else
-		printf("%zu\t%zu\t%.0f\t%zu\t%.0f\t%zu\t%.6g\t%zu\t%.6g\t%.6g\n", l + 1, n,
-		       h->nbuckets, o.used, empty, o.min, mean, o.max, o.entropy,
+		printf("%zu\t%zu\t%.0Lf\t%zu\t%.0Lf\t%zu\t%.6g\t%zu\t%.6g\t%.6g\n", l + 1, n,
+		       nb, o.used, empty, o.min, mean, o.max, o.entropy,
 		       log2(h->nbuckets));
 }
 

@@ -4,6 +4,7 @@
  */
 #include <config.h>
 #include "emb_corr.h"
+#include "emb_linalg.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -96,6 +97,11 @@ static void vectors(const char *a, const char *b)
 					x ? cb.s->name : ca.s->name, x ? ca.s->name : cb.s->name);
 			break;
 		}
+		/* A non-finite value is no constant vector: say which row. */
+		if (!emb_row_finite(&ca.c, ca.next - 1))
+			emb_die_row(&ca.c, ca.next - 1, "value is not finite");
+		if (!emb_row_finite(&cb.c, cb.next - 1))
+			emb_die_row(&cb.c, cb.next - 1, "value is not finite");
 		double r = emb_pearson_r(x, y, ca.s->dim);
 		constant += isnan(r);
 		print_key(ka, ra);
@@ -104,8 +110,8 @@ static void vectors(const char *a, const char *b)
 		printf("\t%.*s\n", emb_format_f64(buf, r), buf);
 	}
 	if (constant)
-		emb_warn("%llu pair%s with a constant vector: r is nan",
-			 (unsigned long long)constant, constant == 1 ? "" : "s");
+		emb_warn("%llu %s with a constant vector: r is nan",
+			 (unsigned long long)constant, emb_plural(constant, "pair", "pairs"));
 	emb_close(ca.s);
 	emb_close(cb.s);
 	emb_chunk_free(&ca.c);

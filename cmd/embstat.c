@@ -39,7 +39,7 @@ struct acc {
 	struct emb_cov cv;
 	double *unit_sum;   /* sum of the unit rows: exact all-pairs cosine */
 	float *sample;      /* reservoir of unit rows, sample_rows of them */
-	size_t sample_cap, sample_rows;
+	size_t sample_cap, sample_rows, sample_alloc;
 	uint64_t nonzero;   /* unit rows offered to the reservoir */
 	gsl_rng *rng;
 };
@@ -157,8 +157,14 @@ static void reservoir_offer(struct acc *a, const double *unit)
 			return;
 		slot = (size_t)j;
 	} else {
-		if (!a->sample)
-			a->sample = emb_xmalloc(emb_xmul(emb_xmul(a->sample_cap, a->dim), sizeof *a->sample));
+		/* Grown with the rows seen, so --sample never costs more than
+		 * the input (a huge M on a small file). */
+		if (a->sample_rows == a->sample_alloc) {
+			size_t want = a->sample_alloc ? 2 * a->sample_alloc : 64;
+			a->sample_alloc = want < a->sample_cap ? want : a->sample_cap;
+			a->sample = emb_xrealloc(a->sample, emb_xmul(emb_xmul(a->sample_alloc,
+						 a->dim ? a->dim : 1), sizeof *a->sample));
+		}
 		a->sample_rows++;
 	}
 	for (size_t j = 0; j < a->dim; j++)
@@ -190,6 +196,7 @@ static void acc_row(struct acc *a, const struct emb_chunk *c, size_t i, double *
 
 static void acc_chunk(struct acc *a, const struct emb_chunk *c)
 {
+	emb_require_finite(c);
 	double *unit = emb_xmalloc(emb_xmul(a->dim ? a->dim : 1, sizeof *unit));
 	for (size_t i = 0; i < c->rows; i++)
 		acc_row(a, c, i, unit);
@@ -353,6 +360,53 @@ static double partition_isotropy(struct emb_spill *sp, struct emb_chunk *c,
 	return d ? exp(lo - hi) : NAN;
 }
 
+/* The same with fewer rows than dims, from the rows kept by emb_cov (X =
+ * ROWS + SHIFT, n x d) and no second pass: with X X^T = U L U^T the
+ * eigenvectors of X^T X are c_j = X^T u_j / sqrt(l_j), so c_j.x_i =
+ * sqrt(l_j) u_ij; every other eigenvector is orthogonal to all rows, so
+ * c.x_i = 0 and log Z(c) = log n, which the covariance route's null
+ * vectors give too (up to rounding). */
+static double partition_isotropy_gram(const double *rows, const double *shift, size_t n, size_t d)
+{
+	double *x = emb_xmalloc(emb_xmul(emb_xmul(n, d), sizeof *x));
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < d; j++)
+			x[i * d + j] = rows[i * d + j] + shift[j];
+	double *g = emb_xcalloc(n * n, sizeof *g), *l = emb_xmalloc(n * sizeof *l);
+	double *u = emb_xmalloc(n * n * sizeof *u);
+	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)d, 1.0, x, (int)d,
+		    0.0, g, (int)n);
+	emb_eigen_sym(n, g, l, u);
+	double lo = INFINITY, hi = -INFINITY;
+	struct lse ls = {emb_xmalloc(2 * sizeof(double)), emb_xmalloc(2 * sizeof(double)), 2};
+	for (size_t j = 0; j < n; j++) {
+		double sl = l[j] > 0 ? sqrt(l[j]) : 0;
+		ls.max[0] = ls.max[1] = -INFINITY;
+		ls.sum[0] = ls.sum[1] = 0;
+		for (size_t i = 0; i < n; i++) {
+			lse_add(&ls, 0, sl * u[i * n + j]);
+			lse_add(&ls, 1, -sl * u[i * n + j]);
+		}
+		for (int t = 0; t < 2; t++) {
+			double lz = ls.max[t] + log(ls.sum[t]);
+			lo = lz < lo ? lz : lo;
+			hi = lz > hi ? lz : hi;
+		}
+	}
+	if (d > n) {
+		double lz = log((double)n);
+		lo = lz < lo ? lz : lo;
+		hi = lz > hi ? lz : hi;
+	}
+	free(ls.max);
+	free(ls.sum);
+	free(x);
+	free(g);
+	free(l);
+	free(u);
+	return exp(lo - hi);
+}
+
 /* ---------- output ---------- */
 
 static void put_num(const char *name, double v)
@@ -428,14 +482,13 @@ static void print_spectrum(const struct report *r)
 
 /* ---------- main ---------- */
 
-static void fill_report(struct report *r, struct acc *a, const struct opts *o,
-			double *mean, double *cov)
+static void fill_report(struct report *r, struct acc *a, const struct opts *o, double *mean)
 {
 	size_t d = a->dim;
 	memset(r, 0, sizeof *r);
 	r->n = a->n;
 	r->dim = d;
-	emb_cov_finish(&a->cv, mean, cov);
+	emb_cov_finish(&a->cv, mean, NULL);
 	double mn = 0;
 	for (size_t j = 0; j < d; j++)
 		mn += mean[j] * mean[j];
@@ -445,13 +498,9 @@ static void fill_report(struct report *r, struct acc *a, const struct opts *o,
 	r->norm_max = a->n ? a->norm_max : NAN;
 	average_cosine(a, o, r);
 	r->evals = emb_xcalloc(d ? d : 1, sizeof *r->evals);
-	double *work = emb_xmalloc(emb_xmul(d ? d * d : 1, sizeof *work));
-	double *vecs = emb_xmalloc(emb_xmul(d ? d * d : 1, sizeof *vecs));
-	memcpy(work, cov, d * d * sizeof *work);
-	if (d)
-		emb_eigen_sym(d, work, r->evals, vecs);
-	free(work);
-	free(vecs);
+	/* The Gram route when there are fewer rows than dims: the d - n
+	 * eigenvalues it does not compute are exact zeros. */
+	emb_cov_eigen(&a->cv, r->evals, NULL);
 	for (size_t i = 0; i < d; i++)
 		r->total_var += r->evals[i] > 0 ? r->evals[i] : 0;
 	r->effective_rank = effective_rank(r->evals, d);
@@ -485,17 +534,22 @@ int main(int argc, char **argv)
 	while ((two_pass ? emb_spill_read(&sp, &c) : emb_read_chunk(sp.in, &c)) > 0)
 		acc_chunk(&a, &c);
 	if (a.zero_rows)
-		emb_warn("%s: %llu zero rows left out of the average cosine", sp.in->name,
-			 (unsigned long long)a.zero_rows);
+		emb_warn("%s: %llu zero %s left out of the average cosine", sp.in->name,
+			 (unsigned long long)a.zero_rows, emb_plural(a.zero_rows, "row", "rows"));
 
 	double *mean = emb_xcalloc(d ? d : 1, sizeof *mean);
-	double *cov = emb_xcalloc(d ? d * d : 1, sizeof *cov);
 	struct report r;
-	fill_report(&r, &a, &o, mean, cov);
+	fill_report(&r, &a, &o, mean);
 	if (two_pass) {
 		emb_spill_rewind(&sp, &emb_opts);
-		if (a.n > 0) {
+		const double *kept = emb_cov_gram_rows(&a.cv);
+		if (a.n > 0 && d > 0 && kept) {
+			r.partition_isotropy = partition_isotropy_gram(kept, a.cv.shift, a.n, d);
+		} else if (a.n > 0) {
+			double *cov = emb_xcalloc(d ? d * d : 1, sizeof *cov);
+			emb_cov_finish(&a.cv, NULL, cov);
 			double *u = gram_eigenvectors(cov, mean, a.n, d);
+			free(cov);
 			r.partition_isotropy = partition_isotropy(&sp, &c, u, d);
 			free(u);
 		}
@@ -513,7 +567,6 @@ int main(int argc, char **argv)
 		print_tsv(&r, top);
 
 	free(mean);
-	free(cov);
 	free(r.evals);
 	acc_free(&a);
 	emb_chunk_free(&c);

@@ -99,21 +99,31 @@ static double scale(double s, double eps, double power)
 	return pow(v, power);
 }
 
-/* Rows of the model matrix: the columns of W. */
-static double *whitening_matrix(size_t d, size_t k, const double *u, const double *f, bool zca)
+/* Rows of the model matrix (the columns of W) from the M eigenvectors V
+ * (rows) and the scales F (dim values).  K <= M: the top K columns; ZCA:
+ * W = V^T F V plus F0 (I - V^T V) for the null space when M < d. */
+static double *whitening_matrix(size_t d, size_t k, size_t mdir, const double *v,
+				const double *f, double f0, bool zca)
 {
-	double *w = emb_xmalloc(emb_xmul(emb_xmul(k, d), sizeof *w));
-	for (size_t j = 0; j < k; j++)
-		for (size_t i = 0; i < d; i++)
-			w[j * d + i] = u[i * d + j] * f[j];
-	if (!zca)
+	if (!zca) {
+		double *w = emb_xmalloc(emb_xmul(emb_xmul(k, d), sizeof *w));
+		for (size_t j = 0; j < k; j++)
+			for (size_t i = 0; i < d; i++)
+				w[j * d + i] = v[j * d + i] * f[j];
 		return w;
-	/* W = U (F U^T) is symmetric, so its rows are its columns; w holds
-	 * F U^T already. */
-	double *z = emb_xmalloc(emb_xmul(emb_xmul(d, d), sizeof *z));
-	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)d, (int)d, 1.0,
-		    u, (int)d, w, (int)d, 0.0, z, (int)d);
-	free(w);
+	}
+	double *fv = emb_xmalloc(emb_xmul(emb_xmul(mdir ? mdir : 1, d), sizeof *fv));
+	for (size_t j = 0; j < mdir; j++)
+		for (size_t i = 0; i < d; i++)
+			fv[j * d + i] = v[j * d + i] * (mdir < d ? f[j] - f0 : f[j]);
+	/* W = U (F U^T) is symmetric, so its rows are its columns. */
+	double *z = emb_xcalloc(emb_xmul(d, d), sizeof *z);
+	if (mdir)
+		cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)mdir, 1.0,
+			    v, (int)d, fv, (int)d, 0.0, z, (int)d);
+	for (size_t i = 0; mdir < d && i < d; i++)
+		z[i * d + i] += f0;
+	free(fv);
 	return z;
 }
 
@@ -133,29 +143,34 @@ static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
 	size_t k = wo->zca || wo->k == 0 ? d : (size_t)wo->k;
 
 	double *mean = emb_xmalloc((d ? d : 1) * sizeof *mean);
-	double *cov = emb_xmalloc(emb_xmul(d ? d : 1, d ? d : 1) * sizeof *cov);
-	double *s = emb_xmalloc((d ? d : 1) * sizeof *s);
-	double *u = emb_xmalloc(emb_xmul(d ? d : 1, d ? d : 1) * sizeof *u);
-	emb_cov_finish(&cv, mean, cov);
-	emb_eigen_sym(d, cov, s, u);
+	double *s = emb_xcalloc(d ? d : 1, sizeof *s);
+	double *v = NULL;
+	emb_cov_finish(&cv, mean, NULL);
+	/* With fewer rows than dims only the MDIR < d directions of the
+	 * data are computed (the Gram route); the rest is the null space. */
+	size_t mdir = emb_cov_eigen(&cv, s, &v);
 	double eps = d == 0 ? 0 : wo->eps >= 0 ? wo->eps : default_eps(d, s);
 	size_t rank = d ? numerical_rank(d, s, cv.n_f32 > 0) : 0;
 	if (cv.n > 0 && rank < d && wo->power != 0)
-		emb_warn("covariance is singular (rank %zu < dim %zu, %llu rows): "
-			 "%zu directions are scaled by --eps alone",
-			 rank, d, (unsigned long long)cv.n, d - rank);
+		emb_warn("covariance is singular (rank %zu < dim %zu, %llu %s): "
+			 "%zu %s scaled by --eps alone",
+			 rank, d, (unsigned long long)cv.n, emb_plural(cv.n, "row", "rows"),
+			 d - rank, emb_plural(d - rank, "direction is", "directions are"));
 	for (size_t j = 0; j < d; j++)
 		s[j] = scale(s[j], eps, wo->power);
-	double *w = whitening_matrix(d, k, u, s, wo->zca);
+	double f0 = scale(0, eps, wo->power);
+	size_t explicit_k = k < mdir || wo->zca ? k : mdir;
+	double *w = d ? whitening_matrix(d, explicit_k, mdir, v, s, f0, wo->zca) : NULL;
 
-	emb_model_init(m, EMB_MODEL_WHITEN, d, mean, w, k, wo->normalize, cv.n);
+	emb_model_init(m, EMB_MODEL_WHITEN, d, mean, w, explicit_k, wo->normalize, cv.n);
+	if (explicit_k < k)
+		emb_model_set_null(m, emb_householder(mdir, d, v), mdir, f0, k);
 	cJSON_AddNumberToObject(m->params, "power", wo->power);
 	cJSON_AddNumberToObject(m->params, "eps", eps);
 	cJSON_AddBoolToObject(m->params, "zca", wo->zca);
 	cJSON_AddNumberToObject(m->params, "rank", (double)rank);
-	free(cov);
+	free(v);
 	free(s);
-	free(u);
 	emb_cov_free(&cv);
 }
 

@@ -483,6 +483,9 @@ static inline float *emb_row_f32(const struct emb_chunk *c, size_t i)
 { return (float *)c->data + i * c->dim; }
 static inline double *emb_row_f64(const struct emb_chunk *c, size_t i)
 { return (double *)c->data + i * c->dim; }
+/* ONE if N is 1, else MANY: "1 row", "2 rows" in messages. */
+static inline const char *emb_plural(unsigned long long n, const char *one, const char *many)
+{ return n == 1 ? one : many; }
 /* Value (i, j) as double whatever the type. */
 static inline double emb_get(const struct emb_chunk *c, size_t i, size_t j)
 {

@@ -93,6 +93,15 @@ static double cell(const struct reader *r, const struct field *f, size_t col,
 	if (!ok)
 		emb_die_at(r->name, r->lineno, "column %zu: not a number: '%.*s'",
 			   col + 1, (int)(f->end - f->p > 40 ? 40 : f->end - f->p), f->p);
+	/* inf, -inf and overflowing numbers (1e400) have no rank or moment
+	 * to give: an error, or a missing value under --nan omit/propagate
+	 * (scipy's pearsonr raises on them). */
+	if (!isfinite(v)) {
+		if (nan == EMB_NAN_ERROR)
+			emb_die_at(r->name, r->lineno,
+				   "column %zu: value is not finite (see --nan)", col + 1);
+		return NAN;
+	}
 	return v;
 }
 
@@ -299,7 +308,7 @@ static const double pow10_exact[] = {
  * decimal [-]digits[.digits] of at most 19 digits whose mantissa is below
  * 2^53 and with at most 22 fraction digits is one correctly rounded
  * division (emb_parse_f64's own fast path); anything else goes to
- * emb_parse_f64.  False for no number or NaN (the slow path decides). */
+ * emb_parse_f64.  False for no number, NaN or inf (the slow path decides). */
 static inline bool fast_num(const char *p, const char **end, double *out)
 {
 	const char *s = p, *d0, *f0;
@@ -316,7 +325,7 @@ static inline bool fast_num(const char *p, const char **end, double *out)
 	}
 	if (nint + nfrac == 0 || nint + nfrac > 19 || nfrac > 22 ||
 	    m >= (UINT64_C(1) << 53) || *s == 'e' || *s == 'E')
-		return emb_parse_f64(p, end, out) && !isnan(*out);
+		return emb_parse_f64(p, end, out) && isfinite(*out);
 	double d = (double)m;
 	if (nfrac)
 		d /= pow10_exact[nfrac];

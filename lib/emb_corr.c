@@ -482,8 +482,10 @@ static void bootstrap_ci(const struct emb_corr_opts *o, const double *x,
 		rs[m++] = statistic(o->kind, bx, by, n, rx, ry);
 	}
 	if (m < o->bootstrap)
-		emb_warn("bootstrap: %lu of %lu resamples were constant and are left out",
-			 o->bootstrap - m, o->bootstrap);
+		emb_warn("bootstrap: %lu of %lu resamples %s constant and %s left out",
+			 o->bootstrap - m, o->bootstrap,
+			 emb_plural(o->bootstrap - m, "was", "were"),
+			 emb_plural(o->bootstrap - m, "is", "are"));
 	gsl_sort(rs, 1, m);
 	*lo = -1.0;
 	*hi = 1.0;
@@ -793,8 +795,8 @@ static void score_column(struct report *rep, struct emb_cols *c, size_t k,
 	size_t missing = o->cols.nan == EMB_NAN_OMIT ? count_missing(c->x, c->y[k], c->rows) : 0;
 
 	if (missing)
-		emb_warn("%s vs %s: omitted %zu of %zu rows with a missing value",
-			 c->xname, c->ynames[k], missing, c->rows);
+		emb_warn("%s vs %s: omitted %zu of %zu %s with a missing value",
+			 c->xname, c->ynames[k], missing, c->rows, emb_plural(c->rows, "row", "rows"));
 	if (!c->group) {
 		snprintf(what, sizeof what, "%s vs %s", c->xname, c->ynames[k]);
 		struct emb_corr_result r = subset(o, c, k, NULL, c->rows, true, xs, ys, what);

@@ -5,6 +5,7 @@
 #include <config.h>
 #include "emb_linalg.h"
 
+#include <float.h>
 #include <gsl/gsl_cblas.h>
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_matrix.h>
@@ -12,13 +13,70 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Pin the sign of each of the M rows of V (M x D) so that its
+ * largest-magnitude component is positive. */
+static void fix_signs_rows(size_t m, size_t d, double *v)
+{
+	for (size_t j = 0; j < m; j++) {
+		double *r = v + j * d;
+		size_t best = 0;
+		for (size_t i = 1; i < d; i++)
+			if (fabs(r[i]) > fabs(r[best]))
+				best = i;
+		if (r[best] < 0)
+			for (size_t i = 0; i < d; i++)
+				r[i] = -r[i];
+	}
+}
+
+/* Non-finite bit patterns: all exponent bits set (inf and NaN).  Integer
+ * tests vectorise where isfinite() in a loop does not. */
+static bool row_finite_f32(const float *r, size_t d)
+{
+	uint32_t bad = 0;
+	for (size_t j = 0; j < d; j++) {
+		uint32_t u;
+		memcpy(&u, r + j, sizeof u);
+		bad |= (u & 0x7f800000u) == 0x7f800000u;
+	}
+	return !bad;
+}
+
+static bool row_finite_f64(const double *r, size_t d)
+{
+	uint64_t bad = 0;
+	for (size_t j = 0; j < d; j++) {
+		uint64_t u;
+		memcpy(&u, r + j, sizeof u);
+		bad |= (u & 0x7ff0000000000000u) == 0x7ff0000000000000u;
+	}
+	return !bad;
+}
+
+bool emb_row_finite(const struct emb_chunk *c, size_t i)
+{
+	return c->type == EMB_F64 ? row_finite_f64(emb_row_f64(c, i), c->dim)
+				  : row_finite_f32(emb_row_f32(c, i), c->dim);
+}
+
+void emb_require_finite(const struct emb_chunk *c)
+{
+	for (size_t i = 0; i < c->rows; i++)
+		if (!emb_row_finite(c, i))
+			emb_die_row(c, i, "value is not finite");
+}
+
 void emb_cov_init(struct emb_cov *cv, size_t dim)
 {
 	memset(cv, 0, sizeof *cv);
 	cv->dim = dim;
 	cv->shift = emb_xcalloc(dim ? dim : 1, sizeof *cv->shift);
 	cv->sum = emb_xcalloc(dim ? dim : 1, sizeof *cv->sum);
-	cv->cross = emb_xcalloc(emb_xmul(dim, dim) ? dim * dim : 1, sizeof *cv->cross);
+	/* cross is allocated when the rows reach dim (see load_shifted),
+	 * or now if EMB_GRAM=off asks for the covariance route always. */
+	const char *g = getenv("EMB_GRAM");
+	if (g && strcmp(g, "off") == 0)
+		cv->cross = emb_xcalloc(emb_xmul(dim ? dim : 1, dim ? dim : 1), sizeof *cv->cross);
 }
 
 void emb_cov_init_mean(struct emb_cov *cv, size_t dim)
@@ -27,6 +85,7 @@ void emb_cov_init_mean(struct emb_cov *cv, size_t dim)
 	cv->dim = dim;
 	cv->shift = emb_xcalloc(dim ? dim : 1, sizeof *cv->shift);
 	cv->sum = emb_xcalloc(dim ? dim : 1, sizeof *cv->sum);
+	cv->mean_only = true;
 }
 
 /* The first chunk's mean is a good enough estimate of the final mean to
@@ -47,6 +106,13 @@ static void set_shift(struct emb_cov *cv, const struct emb_chunk *c)
  * time in sched_yield). */
 #define BATCH_BYTES ((size_t)64 << 20)
 
+/* Leave the Gram mode: from now on rows are summed into cross. */
+static void alloc_cross(struct emb_cov *cv)
+{
+	if (!cv->cross)
+		cv->cross = emb_xcalloc(emb_xmul(cv->dim, cv->dim), sizeof *cv->cross);
+}
+
 static void flush_batch(struct emb_cov *cv)
 {
 	if (cv->pend_rows && cv->cross)
@@ -58,9 +124,20 @@ static void flush_batch(struct emb_cov *cv)
 static void load_shifted(struct emb_cov *cv, const struct emb_chunk *c)
 {
 	size_t d = cv->dim;
-	if (cv->pend_rows + c->rows > cv->buf_rows)
-		flush_batch(cv);
-	if (c->rows > cv->buf_rows) {
+	if (!cv->cross && cv->n + c->rows < d) {
+		/* Gram mode: fewer rows than dims so far; keep them all (less
+		 * memory than a d x d cross). */
+		if (cv->pend_rows + c->rows > cv->buf_rows) {
+			size_t want = 2 * (cv->pend_rows + c->rows);
+			cv->buf_rows = want < d ? want : d;
+			cv->buf = emb_xrealloc(cv->buf, emb_xmul(emb_xmul(cv->buf_rows, d), sizeof *cv->buf));
+		}
+	} else {
+		alloc_cross(cv);
+		if (cv->pend_rows + c->rows > cv->buf_rows)
+			flush_batch(cv);
+	}
+	if (cv->pend_rows + c->rows > cv->buf_rows) {
 		size_t want = BATCH_BYTES / (d * sizeof *cv->buf);
 		free(cv->buf);
 		cv->buf_rows = c->rows > want ? c->rows : want;
@@ -134,16 +211,41 @@ static void load_shifted_f32(struct emb_cov *cv, const struct emb_chunk *c)
 	}
 }
 
+/* Largest |value| of an f32 chunk. */
+static double max_abs_f32(const struct emb_chunk *c)
+{
+	float m = 0;
+	const float *r = c->data;
+	for (size_t i = 0; i < c->rows * c->dim; i++) {
+		float a = fabsf(r[i]);
+		m = a > m ? a : m;
+	}
+	return m;
+}
+
 void emb_cov_add(struct emb_cov *cv, const struct emb_chunk *c)
 {
 	if (c->rows == 0 || cv->dim == 0)
 		return;
+	emb_require_finite(c);
 	if (cv->n == 0)
 		set_shift(cv, c);
+	/* ssyrk squares shifted values in f32: above F32_SAFE their sums of
+	 * squares could overflow (a batch of 2048 rows stays below 1e36),
+	 * so such data stays in double from here on. */
+	if (cv->f32_batches && c->type == EMB_F32 && cv->cross && cv->n >= EMB_COV_F64_ROWS) {
+		double big = max_abs_f32(c);
+		for (size_t j = 0; j < cv->dim; j++)
+			big = fabs(cv->shift[j]) > big ? fabs(cv->shift[j]) : big;
+		if (big > 1e15) {
+			flush_f32(cv);
+			cv->f32_batches = false;
+		}
+	}
 	if (cv->cross && cv->f32_batches && c->type == EMB_F32 && cv->n >= EMB_COV_F64_ROWS) {
 		load_shifted_f32(cv, c);
 		cv->n_f32 += c->rows;
-	} else if (cv->cross) {
+	} else if (!cv->mean_only) {
 		load_shifted(cv, c);
 	} else {
 		for (size_t i = 0; i < c->rows; i++)
@@ -155,6 +257,8 @@ void emb_cov_add(struct emb_cov *cv, const struct emb_chunk *c)
 
 void emb_cov_finish(struct emb_cov *cv, double *mean, double *cov)
 {
+	if (cov && !cv->mean_only)
+		alloc_cross(cv);
 	flush_batch(cv);
 	if (cv->cross)
 		flush_f32(cv);
@@ -183,6 +287,179 @@ void emb_cov_free(struct emb_cov *cv)
 	free(cv->fbuf);
 	free(cv->fcross);
 	memset(cv, 0, sizeof *cv);
+}
+
+const double *emb_cov_gram_rows(const struct emb_cov *cv)
+{
+	return cv->cross || cv->mean_only || cv->n >= cv->dim ? NULL : cv->buf;
+}
+
+/* Modified Gram-Schmidt, twice ("twice is enough"), on the M rows of V
+ * (M x D), which are nearly orthonormal already. */
+static void orthonormalise(size_t m, size_t d, double *v)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < m; i++) {
+			double *r = v + i * d;
+			for (size_t p = 0; p < i; p++) {
+				double dot = cblas_ddot((int)d, r, 1, v + p * d, 1);
+				cblas_daxpy((int)d, -dot, v + p * d, 1, r, 1);
+			}
+			double nrm = cblas_dnrm2((int)d, r, 1);
+			if (nrm > 0)
+				cblas_dscal((int)d, 1 / nrm, r, 1);
+		}
+}
+
+/* The Gram route (n < dim): the nonzero eigenpairs of C = Xc^T Xc / (n-1)
+ * from those of the n x n matrix G = Xc Xc^T = U M U^T: C's eigenvalues
+ * are M / (n-1) and its eigenvectors V = Xc^T U M^(-1/2). */
+static size_t gram_eigen(struct emb_cov *cv, double *evals, double **vecs)
+{
+	size_t d = cv->dim, n = (size_t)cv->n;
+	memset(evals, 0, d * sizeof *evals);
+	if (vecs)
+		*vecs = NULL;
+	if (n < 2)
+		return 0;
+	double *xc = emb_xmalloc(emb_xmul(emb_xmul(n, d), sizeof *xc));
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < d; j++)
+			xc[i * d + j] = cv->buf[i * d + j] - cv->sum[j] / (double)n;
+	double *g = emb_xcalloc(n * n, sizeof *g);
+	double *mu = emb_xmalloc(n * sizeof *mu);
+	double *u = emb_xmalloc(n * n * sizeof *u);
+	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)d, 1.0, xc, (int)d,
+		    0.0, g, (int)n);
+	emb_eigen_sym(n, g, mu, u);
+	for (size_t j = 0; j < n; j++)
+		evals[j] = mu[j] / (double)(n - 1);
+	/* Directions whose eigenvalue is rounding noise have no reliable
+	 * vector here: they join the null space (the covariance route's
+	 * vectors for them are noise too). */
+	double tol = (mu[0] > 0 ? mu[0] : 0) * (double)d * DBL_EPSILON;
+	size_t m = 0;
+	while (m < n && mu[m] > tol)
+		m++;
+	/* ... and their eigenvalues are the zeros they stand for (centring
+	 * always leaves one). */
+	for (size_t j = m; j < n; j++)
+		evals[j] = 0;
+	if (vecs && m > 0) {
+		double *v = emb_xmalloc(emb_xmul(emb_xmul(m, d), sizeof *v));
+		/* V^T rows: v_j = sum_i u_ij xc_i / sqrt(mu_j). */
+		for (size_t j = 0; j < m; j++) {
+			double *r = v + j * d;
+			memset(r, 0, d * sizeof *r);
+			for (size_t i = 0; i < n; i++)
+				cblas_daxpy((int)d, u[i * n + j] / sqrt(mu[j]), xc + i * d, 1, r, 1);
+		}
+		orthonormalise(m, d, v);
+		fix_signs_rows(m, d, v);
+		*vecs = v;
+	}
+	free(xc);
+	free(g);
+	free(mu);
+	free(u);
+	return m;
+}
+
+size_t emb_cov_eigen(struct emb_cov *cv, double *evals, double **vecs)
+{
+	size_t d = cv->dim;
+	if (vecs)
+		*vecs = NULL;
+	if (d == 0)
+		return 0;
+	if (emb_cov_gram_rows(cv))
+		return gram_eigen(cv, evals, vecs);
+	double *cov = emb_xmalloc(emb_xmul(emb_xmul(d, d), sizeof *cov));
+	double *u = emb_xmalloc(emb_xmul(emb_xmul(d, d), sizeof *u));
+	emb_cov_finish(cv, NULL, cov);
+	emb_eigen_sym(d, cov, evals, u);
+	free(cov);
+	if (!vecs) {
+		free(u);
+		return d;
+	}
+	/* Columns to rows, in place. */
+	for (size_t i = 0; i < d; i++)
+		for (size_t j = i + 1; j < d; j++) {
+			double t = u[i * d + j];
+			u[i * d + j] = u[j * d + i];
+			u[j * d + i] = t;
+		}
+	*vecs = u;
+	return d;
+}
+
+double *emb_householder(size_t m, size_t d, const double *v)
+{
+	double *h = emb_xmalloc(emb_xmul(emb_xmul(m ? m : 1, d ? d : 1), sizeof *h));
+	memcpy(h, v, m * d * sizeof *h);
+	for (size_t i = 0; i < m; i++) {
+		double *a = h + i * d;
+		/* a = H_{i-1} ... H_0 v_i, then the reflector that zeroes
+		 * a[i+1..d-1]. */
+		for (size_t p = 0; p < i; p++) {
+			const double *hp = h + p * d;
+			double dot = cblas_ddot((int)(d - p), hp + p, 1, a + p, 1);
+			cblas_daxpy((int)(d - p), -2 * dot, hp + p, 1, a + p, 1);
+		}
+		memset(a, 0, i * sizeof *a);
+		double nx = cblas_dnrm2((int)(d - i), a + i, 1);
+		double alpha = a[i] > 0 ? -nx : nx;
+		a[i] -= alpha;
+		double nu = cblas_dnrm2((int)(d - i), a + i, 1);
+		if (nu > 0) {
+			cblas_dscal((int)(d - i), 1 / nu, a + i, 1);
+		} else {
+			memset(a + i, 0, (d - i) * sizeof *a);
+			a[i] = 1;
+		}
+	}
+	return h;
+}
+
+void emb_householder_qt(size_t m, size_t d, const double *h, double *z)
+{
+	for (size_t i = 0; i < m; i++) {
+		const double *hi = h + i * d;
+		double dot = cblas_ddot((int)(d - i), hi + i, 1, z + i, 1);
+		cblas_daxpy((int)(d - i), -2 * dot, hi + i, 1, z + i, 1);
+	}
+}
+
+void emb_householder_col(size_t m, size_t d, const double *h, size_t j, double *out)
+{
+	memset(out, 0, d * sizeof *out);
+	out[j] = 1;
+	for (size_t i = m; i-- > 0;) {
+		const double *hi = h + i * d;
+		double dot = cblas_ddot((int)(d - i), hi + i, 1, out + i, 1);
+		cblas_daxpy((int)(d - i), -2 * dot, hi + i, 1, out + i, 1);
+	}
+}
+
+double *emb_cov_top(struct emb_cov *cv, size_t k, double *evals, size_t *m_out)
+{
+	size_t d = cv->dim;
+	double *v = NULL;
+	size_t m = emb_cov_eigen(cv, evals, &v);
+	if (m_out)
+		*m_out = m;
+	double *w = emb_xmalloc(emb_xmul(emb_xmul(k ? k : 1, d ? d : 1), sizeof *w));
+	memcpy(w, v, (k < m ? k : m) * d * sizeof *w);
+	if (k > m) {
+		double *h = emb_householder(m, d, v);
+		for (size_t j = m; j < k; j++)
+			emb_householder_col(m, d, h, j, w + j * d);
+		fix_signs_rows(k - m, d, w + m * d);
+		free(h);
+	}
+	free(v);
+	return w;
 }
 
 /* Eigenvector signs are arbitrary; pin them so models are reproducible

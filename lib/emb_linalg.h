@@ -50,6 +50,7 @@ struct emb_cov {
 	size_t dim;        /* values per row, fixed by emb_cov_init */
 	uint64_t n;        /* rows added so far */
 	bool f32_batches;  /* set by the caller: allow the f32 path above */
+	bool mean_only;    /* emb_cov_init_mean: no covariance */
 	uint64_t n_f32;    /* rows of n that went through ssyrk */
 	/* private */
 	double *shift;     /* dim: subtracted from every row (first chunk's mean) */
@@ -73,6 +74,52 @@ void emb_cov_add(struct emb_cov *cv, const struct emb_chunk *c);
  * May be called again after more emb_cov_add() calls. */
 void emb_cov_finish(struct emb_cov *cv, double *mean, double *cov);
 void emb_cov_free(struct emb_cov *cv);
+
+/*
+ * Every value a fit reads passes through emb_cov_add(), which dies on a
+ * NaN or infinity with "FILE:LINE: value is not finite" (or "FILE: byte
+ * N: ...", emb_die_row) before it can reach a sum.  emb_row_finite()
+ * tests row I of C; emb_require_finite() dies on the first non-finite row.
+ */
+bool emb_row_finite(const struct emb_chunk *c, size_t i);
+void emb_require_finite(const struct emb_chunk *c);
+
+/*
+ * Fewer rows than dims (the Gram route).  While n < dim, emb_cov keeps
+ * the shifted rows themselves (n x dim doubles, less than the dim x dim
+ * cross-products, which are only formed once n reaches dim).  Then the
+ * eigenpairs come from the n x n Gram matrix Xc Xc^T = U M U^T: the
+ * covariance's eigenvalues are M/(n-1), then dim-n exact zeros, and its
+ * eigenvectors Xc^T U M^(-1/2).  Memory O(n*dim + n^2), time O(n^2 dim).
+ *
+ * emb_cov_eigen: all DIM eigenvalues of the covariance into EVALS
+ * (descending, as emb_eigen_sym) and, if VECS is not NULL, *VECS (malloc'd,
+ * caller frees) = the first M unit eigenvectors as rows (M x dim), signs
+ * fixed as emb_eigen_sym's.  Returns M: dim on the covariance route; on
+ * the Gram route the number of eigenvalues above rounding noise (at most
+ * n-1); the other directions span the null space.  emb_cov_gram_rows()
+ * gives the n shifted rows kept in Gram mode, NULL when the cross-products
+ * are used instead.
+ */
+size_t emb_cov_eigen(struct emb_cov *cv, double *evals, double **vecs);
+const double *emb_cov_gram_rows(const struct emb_cov *cv);
+/* The top K (<= dim) eigenvectors as rows (K x dim, malloc'd), EVALS as
+ * emb_cov_eigen, *M its return value if M is not NULL.  Past M, rows are an
+ * orthonormal basis of the null space (emb_householder_col). */
+double *emb_cov_top(struct emb_cov *cv, size_t k, double *evals, size_t *m);
+
+/*
+ * The null space of M orthonormal rows V (M x D) without D x D memory:
+ * emb_householder returns the M reflectors H_i = I - 2 h_i h_i^T (rows of
+ * an M x D array, malloc'd) of the QR factorisation V^T = Q R, Q = H_0 ...
+ * H_(M-1).  Columns M..D-1 of Q are an orthonormal basis of the
+ * complement of V's span.  emb_householder_qt replaces Z (D values) by
+ * Q^T Z (its entries past M are Z's coordinates in that basis, O(M D));
+ * emb_householder_col writes column J of Q into OUT (D values).
+ */
+double *emb_householder(size_t m, size_t d, const double *v);
+void emb_householder_qt(size_t m, size_t d, const double *h, double *z);
+void emb_householder_col(size_t m, size_t d, const double *h, size_t j, double *out);
 
 /* ---- symmetric eigendecomposition (emb_linalg.c) ---- */
 
@@ -133,7 +180,12 @@ void emb_spill_end(struct emb_spill *sp);
  *   center  y = x - mu                            (K = 0)
  *   abtt    y = (x-mu) - sum_i ((x-mu).w_i) w_i   (w_i: top K directions)
  *   whiten  y = (x-mu) W, y_j = (x-mu).w_j        (whitening, ZCA, PCA)
- * and "normalize": true when outputs are L2-normalised afterwards.
+ * and "normalize": true when outputs are L2-normalised afterwards.  A
+ * whiten model fitted on fewer rows than dims may have "null_rows": M and
+ * "null_scale": S, with M more rows "h1".."hM" after the w rows (M = K):
+ * then y_j = S (Q^T (x-mu))_j for j = K..dim_out-1 (emb_householder).
+ * emb_model_load checks all of this against the rows and dims, and that
+ * every value is finite.
  */
 enum emb_model_kind { EMB_MODEL_CENTER, EMB_MODEL_ABTT, EMB_MODEL_WHITEN };
 struct emb_model {
@@ -148,6 +200,13 @@ struct emb_model {
 	void *scratch, *centred;
 	size_t scratch_rows, centred_rows;
 	float *wf;               /* w as f32 for sgemm on f32 chunks */
+	/* whiten only, optional: output columns k..dim_out-1 are
+	 * null_scale * (Q^T (x-mu))_j, Q from the null_m Householder rows h
+	 * (emb_householder) of the fitted directions: the null space of a fit
+	 * with fewer rows than dims, without a dim x dim matrix. */
+	double *h;               /* null_m * dim_in (owned), or NULL */
+	size_t null_m;
+	double null_scale;
 };
 /* Fill the kind-independent parts of a new "transform" object: the
  * caller adds its own parameters to m->params.  Takes ownership of MEAN
@@ -159,6 +218,10 @@ void emb_model_init(struct emb_model *m, enum emb_model_kind kind, size_t dim_in
  * PATH only when complete); then write M to it and close it. */
 struct emb_stream *emb_model_save_open(const char *path, const struct emb_stream *in);
 void emb_model_save(const struct emb_model *m, struct emb_stream *s);
+/* Give whiten model M the implicit null-space columns k..DIM_OUT-1 (see
+ * struct emb_model); takes ownership of H (NULL_M x dim_in). */
+void emb_model_set_null(struct emb_model *m, double *h, size_t null_m, double scale,
+			size_t dim_out);
 /* Read a MODEL from PATH; dies with "PATH: not a transform model" etc. */
 void emb_model_load(struct emb_model *m, const char *path);
 /* Transform chunk IN into OUT (dim_out values, IN's type and keys),

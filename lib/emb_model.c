@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gsl/gsl_cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,6 +38,18 @@ void emb_model_init(struct emb_model *m, enum emb_model_kind kind, size_t dim_in
 	cJSON_AddBoolToObject(m->params, "normalize", normalize);
 }
 
+void emb_model_set_null(struct emb_model *m, double *h, size_t null_m, double scale,
+			size_t dim_out)
+{
+	m->h = h;
+	m->null_m = null_m;
+	m->null_scale = scale;
+	m->dim_out = dim_out;
+	cJSON_ReplaceItemInObjectCaseSensitive(m->params, "dim_out", cJSON_CreateNumber((double)dim_out));
+	cJSON_AddNumberToObject(m->params, "null_rows", (double)null_m);
+	cJSON_AddNumberToObject(m->params, "null_scale", scale);
+}
+
 struct emb_stream *emb_model_save_open(const char *path, const struct emb_stream *in)
 {
 	struct emb_opts o = emb_opts;
@@ -59,6 +72,11 @@ void emb_model_save(const struct emb_model *m, struct emb_stream *s)
 			char key[32];
 			snprintf(key, sizeof key, "w%zu", i + 1);
 			emb_write_row(s, key, m->w + i * m->dim_in, EMB_F64);
+		}
+		for (size_t i = 0; m->h && i < m->null_m; i++) {
+			char key[32];
+			snprintf(key, sizeof key, "h%zu", i + 1);
+			emb_write_row(s, key, m->h + i * m->dim_in, EMB_F64);
 		}
 	}
 	emb_close(s);
@@ -90,6 +108,19 @@ static size_t read_rows(struct emb_stream *s, double **rows)
 	return n;
 }
 
+/* A whole-number member of T in [0, MAX], or -1 if absent; dies if it is
+ * present but not such a number. */
+static long long param_count(const char *path, cJSON *t, const char *name, double max)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(t, name);
+	if (!v)
+		return -1;
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= max) ||
+	    v->valuedouble != (double)(long long)v->valuedouble)
+		emb_die(EMB_EXIT_DATA, "%s: bad transform.%s in its header", path, name);
+	return (long long)v->valuedouble;
+}
+
 void emb_model_load(struct emb_model *m, const char *path)
 {
 	struct emb_opts o = emb_opts;
@@ -103,23 +134,68 @@ void emb_model_load(struct emb_model *m, const char *path)
 	int kd = kind_parse(kind->valuestring);
 	if (kd < 0)
 		emb_die(EMB_EXIT_DATA, "%s: unknown transform kind '%s'", path, kind->valuestring);
+	const char *kn = kind->valuestring;
 	double *rows = NULL;
 	size_t n = read_rows(s, &rows);
-	if (n == 0 || (kd == EMB_MODEL_CENTER && n != 1))
-		emb_die(EMB_EXIT_DATA, "%s: a %s model has %zu rows", path, kind->valuestring, n);
 	size_t d = s->dim;
+	if (n == 0 || d == 0)
+		emb_die(EMB_EXIT_DATA, "%s: a %s model needs a mean row", path, kn);
+	for (size_t i = 0; i < n * d; i++)
+		if (!isfinite(rows[i]))
+			emb_die(EMB_EXIT_DATA, "%s: row %zu of the model is not finite", path, i / d + 1);
+	/* The header's counts, when present, must say what the rows are. */
+	long long dim_in = param_count(path, t, "dim_in", 1e15);
+	long long dim_out = param_count(path, t, "dim_out", 1e15);
+	long long kk = param_count(path, t, "k", 1e15);
+	long long null_m = param_count(path, t, "null_rows", 1e15);
+	if (null_m > 0 && kd != EMB_MODEL_WHITEN)
+		emb_die(EMB_EXIT_DATA, "%s: a %s model has null_rows", path, kn);
+	size_t nm = null_m > 0 ? (size_t)null_m : 0;
+	if (nm >= n)
+		emb_die(EMB_EXIT_DATA, "%s: null_rows %zu but only %zu %s", path, nm, n,
+			emb_plural(n, "row", "rows"));
+	size_t k = n - 1 - nm;
+	size_t out = kd == EMB_MODEL_WHITEN ? (nm ? (dim_out >= 0 ? (size_t)dim_out : 0) : k) : d;
+	if (dim_in >= 0 && (size_t)dim_in != d)
+		emb_die(EMB_EXIT_DATA, "%s: transform.dim_in %lld differs from the model's dim %zu",
+			path, dim_in, d);
+	if (kk >= 0 && (size_t)kk != k)
+		emb_die(EMB_EXIT_DATA, "%s: transform.k %lld but the model has %zu %s", path, kk,
+			k, emb_plural(k, "direction row", "direction rows"));
+	if (kd == EMB_MODEL_CENTER && k != 0)
+		emb_die(EMB_EXIT_DATA, "%s: a center model has %zu rows, not 1", path, n);
+	if (kd != EMB_MODEL_CENTER && k > d)
+		emb_die(EMB_EXIT_DATA, "%s: a %s model of dim %zu has %zu direction rows (at most %zu)",
+			path, kn, d, k, d);
+	if (kd == EMB_MODEL_WHITEN && k == 0 && nm == 0)
+		emb_die(EMB_EXIT_DATA, "%s: a whiten model has no direction rows", path);
+	if (nm && (nm != k || out <= k || out > d))
+		emb_die(EMB_EXIT_DATA, "%s: bad null_rows %zu for k %zu, dim_out %zu, dim %zu",
+			path, nm, k, out, d);
+	if (dim_out >= 0 && (size_t)dim_out != out)
+		emb_die(EMB_EXIT_DATA, "%s: transform.dim_out %lld but the rows give %zu", path,
+			dim_out, out);
+	cJSON *ns = cJSON_GetObjectItemCaseSensitive(t, "null_scale");
+	if (nm && (!cJSON_IsNumber(ns) || !isfinite(ns->valuedouble)))
+		emb_die(EMB_EXIT_DATA, "%s: bad transform.null_scale in its header", path);
 	double *mean = emb_xmalloc(d * sizeof *mean);
 	memcpy(mean, rows, d * sizeof *mean);
-	double *w = NULL;
-	if (n > 1) {
-		w = emb_xmalloc((n - 1) * d * sizeof *w);
-		memcpy(w, rows + d, (n - 1) * d * sizeof *w);
+	double *w = NULL, *h = NULL;
+	if (k) {
+		w = emb_xmalloc(k * d * sizeof *w);
+		memcpy(w, rows + d, k * d * sizeof *w);
+	}
+	if (nm) {
+		h = emb_xmalloc(nm * d * sizeof *h);
+		memcpy(h, rows + (1 + k) * d, nm * d * sizeof *h);
 	}
 	free(rows);
 	cJSON *norm = cJSON_GetObjectItemCaseSensitive(t, "normalize");
 	cJSON *nfit = cJSON_GetObjectItemCaseSensitive(t, "n");
-	emb_model_init(m, (enum emb_model_kind)kd, d, mean, w, n - 1, cJSON_IsTrue(norm),
+	emb_model_init(m, (enum emb_model_kind)kd, d, mean, w, k, cJSON_IsTrue(norm),
 		       cJSON_IsNumber(nfit) ? (uint64_t)nfit->valuedouble : 0);
+	if (nm)
+		emb_model_set_null(m, h, nm, ns->valuedouble, out);
 	cJSON_Delete(m->params);
 	m->params = cJSON_Duplicate(t, true);
 	emb_close(s);
@@ -196,6 +272,34 @@ static void remove_top(struct emb_model *m, void *y, size_t rows, enum emb_dtype
 			    m->wf, d, 1.0f, y, d);
 }
 
+/* Whiten with an implicit null space: the K explicit columns by BLAS,
+ * then columns K..dim_out-1 row by row (emb_householder_qt). */
+static void apply_null(struct emb_model *m, size_t rows, enum emb_dtype t, struct emb_chunk *out)
+{
+	size_t d = m->dim_in, k = m->k, dout = m->dim_out;
+	size_t es = t == EMB_F64 ? sizeof(double) : sizeof(float);
+	void *p = k ? scratch(m, rows, es) : NULL;
+	if (k)
+		project(m, m->centred, p, rows, t);
+	double *z = emb_xmalloc(d * sizeof *z);
+	for (size_t i = 0; i < rows; i++) {
+		for (size_t j = 0; j < d; j++)
+			z[j] = t == EMB_F64 ? ((double *)m->centred)[i * d + j]
+					    : (double)((float *)m->centred)[i * d + j];
+		emb_householder_qt(m->null_m, d, m->h, z);
+		for (size_t j = 0; j < dout; j++) {
+			double v = j < k ? (t == EMB_F64 ? ((double *)p)[i * k + j]
+						       : (double)((float *)p)[i * k + j])
+					 : m->null_scale * z[j];
+			if (t == EMB_F64)
+				emb_row_f64(out, i)[j] = v;
+			else
+				emb_row_f32(out, i)[j] = (float)v;
+		}
+	}
+	free(z);
+}
+
 size_t emb_model_apply(struct emb_model *m, const struct emb_chunk *in, struct emb_chunk *out)
 {
 	emb_chunk_reserve(out, in->rows, m->dim_out, in->type, in->keys != NULL);
@@ -203,6 +307,7 @@ size_t emb_model_apply(struct emb_model *m, const struct emb_chunk *in, struct e
 		emb_chunk_set_key(out, i, in->keys[i], strlen(in->keys[i]));
 	if (in->rows == 0 || m->dim_in == 0)
 		return 0;
+	emb_require_finite(in);
 	if (m->kind == EMB_MODEL_WHITEN) {
 		/* The centred copy needs rows x dim_in, the scratch rows x k. */
 		if (in->rows > m->centred_rows) {
@@ -211,12 +316,20 @@ size_t emb_model_apply(struct emb_model *m, const struct emb_chunk *in, struct e
 			m->centred_rows = in->rows;
 		}
 		subtract_mean(m, in, m->centred);
-		project(m, m->centred, out->data, in->rows, in->type);
+		if (m->h)
+			apply_null(m, in->rows, in->type, out);
+		else
+			project(m, m->centred, out->data, in->rows, in->type);
 	} else {
 		subtract_mean(m, in, out->data);
 		if (m->kind == EMB_MODEL_ABTT && m->k > 0)
 			remove_top(m, out->data, in->rows, in->type);
 	}
+	/* Finite input can still leave a value the output type cannot hold
+	 * (f32 data near 3e38 minus its mean). */
+	for (size_t i = 0; i < out->rows; i++)
+		if (!emb_row_finite(out, i))
+			emb_die_row(in, i, "value out of range after the transform");
 	return m->normalize ? emb_normalize_rows(out) : 0;
 }
 
@@ -227,6 +340,7 @@ void emb_model_free(struct emb_model *m)
 	free(m->scratch);
 	free(m->centred);
 	free(m->wf);
+	free(m->h);
 	cJSON_Delete(m->params);
 	memset(m, 0, sizeof *m);
 }
@@ -245,8 +359,9 @@ void emb_model_run(struct emb_model *m, struct emb_stream *in, struct emb_stream
 		emb_write_chunk(out, &y);
 	}
 	if (zeros)
-		emb_warn("%llu rows were all zeros after the transform and were left unnormalised",
-			 (unsigned long long)zeros);
+		emb_warn("%llu %s all zeros after the transform and %s left unnormalised",
+			 (unsigned long long)zeros, emb_plural(zeros, "row was", "rows were"),
+			 emb_plural(zeros, "was", "were"));
 	emb_chunk_free(&c);
 	emb_chunk_free(&y);
 }

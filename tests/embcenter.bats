@@ -174,3 +174,63 @@ Try 'embcenter --help' for more information."
 	assert_equal "$stderr" "embcenter: extra operand 'd4.emb'
 Try 'embcenter --help' for more information."
 }
+
+@test "--abtt with n < dim (Gram route) equals numpy and the covariance route" {
+	for nd in "2 64 1" "5 300 3" "5 300 7" "50 300 3"; do
+		set -- $nd
+		embgen -n "$1" -d "$2" --seed 9 --dtype f64 > x.emb
+		embcenter --abtt="$3" x.emb > g.emb
+		EMB_GRAM=off embcenter --abtt="$3" x.emb > c.emb
+		embcenter --abtt="$3" --save m.emb x.emb > /dev/null
+		EMB_GRAM=off embcenter --abtt="$3" --save mc.emb x.emb > /dev/null
+		embgen -n 4 -d "$2" --seed 10 --dtype f64 > q.emb
+		embcenter --load m.emb q.emb > gq.emb
+		embcenter --load mc.emb q.emb > cq.emb
+		py "x = load('x.emb'); g = load('g.emb'); c = load('c.emb'); D = $3
+xc = x - x.mean(0)
+u, s, vt = np.linalg.svd(xc, full_matrices=False)
+r = int((s > s[0] * 1e-7).sum()) if s[0] > 0 else 0
+v = vt[:min(D, r)]
+ref = xc - xc @ v.T @ v
+assert np.abs(g - ref).max() < 1e-9 * max(1, np.abs(x).max()), np.abs(g - ref).max()
+assert np.abs(g - c).max() < 1e-9 * max(1, np.abs(x).max())
+if D <= r:   # beyond the rank the removed null directions are arbitrary
+    assert np.abs(load('gq.emb') - load('cq.emb')).max() < 1e-9 * np.abs(load('q.emb')).max()"
+	done
+}
+
+@test "a NaN or inf is an error naming the row (binary byte, TSV line)" {
+	py 'x = np.random.default_rng(1).standard_normal((50, 4)); x[7, 2] = np.nan
+open("nan.emb", "wb").write(o.write(x))'
+	run -1 --separate-stderr embcenter nan.emb
+	assert_equal "$stderr" "embcenter: nan.emb: byte $(py 'print(len(o.header(4)) + 24 + 7 * 16)'): value is not finite"
+	assert_output ""
+	run -1 --separate-stderr embcenter --abtt=1 nan.emb
+	assert_equal "$stderr" "embcenter: nan.emb: byte $(py 'print(len(o.header(4)) + 24 + 7 * 16)'): value is not finite"
+	run -1 --separate-stderr bash -c 'embcenter --save m.emb <(embgen -n 5 -d 4) >/dev/null; embcenter --load m.emb nan.emb'
+	assert_equal "$stderr" "embcenter: nan.emb: byte $(py 'print(len(o.header(4)) + 24 + 7 * 16)'): value is not finite"
+}
+
+@test "saved models are checked when loaded" {
+	embgen -n 10 -d 8 > x.emb
+	py 'import json
+def model(rows, t):
+    return o.header(8, "f64", False, {"transform": t})[0:0] + o.write(np.array(rows, float), "f64")
+def save(name, rows, t):
+    x = np.array(rows, float)
+    out = [o.header(x.shape[1], "f64", False, {"transform": t})]
+    out.append(o.chunk(x, "f64")); out.append(o.end(x.shape[0]))
+    open(name, "wb").write(b"".join(out))
+save("w999.emb", np.ones((1000, 8)), {"kind": "whiten", "dim_in": 8, "dim_out": 999, "k": 999})
+save("cnan.emb", np.full((1, 8), np.nan), {"kind": "center", "dim_in": 8, "dim_out": 8, "k": 0})
+save("wk.emb", np.ones((4, 8)), {"kind": "whiten", "dim_in": 8, "dim_out": 5, "k": 5})
+save("c2.emb", np.ones((2, 8)), {"kind": "center"})'
+	run -1 --separate-stderr embwhiten --load w999.emb x.emb
+	assert_equal "$stderr" "embwhiten: w999.emb: a whiten model of dim 8 has 999 direction rows (at most 8)"
+	run -1 --separate-stderr embcenter --load cnan.emb x.emb
+	assert_equal "$stderr" "embcenter: cnan.emb: row 1 of the model is not finite"
+	run -1 --separate-stderr embwhiten --load wk.emb x.emb
+	assert_equal "$stderr" "embwhiten: wk.emb: transform.k 5 but the model has 3 direction rows"
+	run -1 --separate-stderr embcenter --load c2.emb x.emb
+	assert_equal "$stderr" "embcenter: c2.emb: a center model has 2 rows, not 1"
+}

@@ -55,3 +55,18 @@ open("m.emb", "wb").write(o.header(3, extra={"source": "unit test", "history": [
 	assert_output ""
 	assert_equal "$stderr" "embinfo: r.tsv:2: expected 2 values, found 1"
 }
+
+@test "embinfo counts non-finite rows; norms are over the finite rows (numpy)" {
+	oracle -c 'import numpy as np, oracle as o
+x = np.random.default_rng(1).standard_normal((50, 8)) * 3
+x[3] = [np.nan, np.inf, -np.inf, 1, 2, 3, 4, 5]; x[9, 0] = np.nan; x[20] = 0
+open("x.emb", "wb").write(o.write(x))
+y = np.array([[1e200, 1e200], [3, 4]]); open("big.emb", "wb").write(o.write(y, "f64"))
+ok = np.isfinite(x).all(1); n = np.linalg.norm(x[ok].astype(np.float32).astype(float), axis=1)
+print("2 %.17g %.17g %.17g" % (n.min(), n.mean(), n.max()))' > ref
+	got=$(embinfo x.emb | oracle -c 'import json, sys; j = json.load(sys.stdin); n = j["norm"]; print(j["nonfinite_rows"], n["min"], n["mean"], n["max"])')
+	assert_close "$got" "$(cat ref)" 1e-12
+	# finite values whose squares overflow a double still have a norm
+	got=$(embinfo big.emb | oracle -c 'import json, sys; j = json.load(sys.stdin); n = j["norm"]; print(j["nonfinite_rows"], n["min"], n["max"])')
+	assert_close "$got" "0 5 1.4142135623730951e200" 1e-12
+}

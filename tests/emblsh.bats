@@ -386,3 +386,14 @@ Try 'emblsh --help' for more information."
 	assert_equal "$(echo "$output" | cut -f1,2,4 | tr '\n' ' ')" "$(printf 'q\ta\t1 q\tb\t2 ')"
 	assert_equal "$stderr" "emblsh: 1 of 2 queries had fewer than 2 candidates"
 }
+
+@test "emblsh --stats: bucket counts are exact integers up to 2^64" {
+	printf 'a\t1\t2\nb\t-1\t3\n' > d2.tsv
+	run emblsh --stats -B 65536 -H 4 d2.tsv
+	assert_success
+	used=$(sed -n 2p <<< "$output" | cut -f4)
+	want=$(oracle -c 'import sys; print(2**64, 2**64 - int(sys.argv[1]))' "$used")
+	assert_equal "$(sed -n 2p <<< "$output" | cut -f3,5 | tr '\t' ' ')" "$want"
+	run emblsh --stats --json -B 65536 -H 4 d2.tsv
+	assert_output --partial "\"buckets\": 18446744073709551616, \"used\": $used, \"empty\": $(oracle -c 'import sys; print(2**64 - int(sys.argv[1]))' "$used")"
+}

@@ -162,3 +162,42 @@ print(" ".join(repr(np.corrcoef(x, y)[0, 1]) for x, y in zip(a, b)))')
 	run -2 --separate-stderr embpearson --bootstrap 10 bad.tsv
 	assert_equal "${stderr_lines[1]}" "Try 'embpearson --help' for more information."
 }
+
+@test "inf, -inf and 1e400 in a column: an error naming the line, or missing under --nan" {
+	for v in inf -inf 1e400 -1e400 Infinity; do
+		printf '%s\t2\n2\t3\n3\t1\n4\t5\n' "$v" > i.tsv
+		run -1 --separate-stderr embpearson --ci 0.95 i.tsv
+		assert_output ""
+		assert_equal "$stderr" "embpearson: i.tsv:1: column 1: value is not finite (see --nan)"
+		run -1 --separate-stderr embspearman i.tsv
+		assert_equal "$stderr" "embspearman: i.tsv:1: column 1: value is not finite (see --nan)"
+		# omit: the other three rows, as scipy on them
+		run --separate-stderr embpearson --nan omit i.tsv
+		assert_equal "$stderr" "embpearson: 1 vs 2: omitted 1 of 4 rows with a missing value"
+		want=$(oracle -c 'from scipy import stats; print(repr(stats.pearsonr([2, 3, 4], [3, 1, 5])[0]))')
+		assert_close "$(sed -n 2p <<< "$output" | cut -f4)" "$want" 1e-12
+		run --separate-stderr embspearman --nan propagate i.tsv
+		assert_equal "$(sed -n 2p <<< "$output" | cut -f4)" nan
+	done
+	# past the first line (the fast number reader) too
+	printf '1\t2\n2\t3\n3\t1e400\n4\t5\n' > j.tsv
+	run -1 --separate-stderr embspearman j.tsv
+	assert_equal "$stderr" "embspearman: j.tsv:3: column 2: value is not finite (see --nan)"
+	printf '1\t2\n2\t3\n3\t1\n-inf\t5\n' > j.tsv
+	run -1 --separate-stderr embpearson j.tsv
+	assert_equal "$stderr" "embpearson: j.tsv:4: column 1: value is not finite (see --nan)"
+}
+
+@test "--vectors: a row holding NaN or inf is an error naming it, not a constant vector" {
+	oracle -c 'import numpy as np, oracle as o
+x = np.random.default_rng(1).standard_normal((50, 4))
+open("a.emb", "wb").write(o.write(x))
+x[7, 2] = np.inf; open("inf.emb", "wb").write(o.write(x))
+x[7, 2] = np.nan; open("nan.emb", "wb").write(o.write(x, "f64"))'
+	off=$(oracle -c 'import oracle as o; print(len(o.header(4)) + 24 + 7 * 16)')
+	run -1 --separate-stderr embpearson --vectors a.emb inf.emb
+	assert_equal "$stderr" "embpearson: inf.emb: byte $off: value is not finite"
+	off=$(oracle -c 'import oracle as o; print(len(o.header(4, "f64")) + 24 + 7 * 32)')
+	run -1 --separate-stderr embpearson --vectors nan.emb a.emb
+	assert_equal "$stderr" "embpearson: nan.emb: byte $off: value is not finite"
+}

@@ -10,7 +10,7 @@ setup() {
 # The numpy reference, written from the papers / the IsoScore repo, not
 # from embstat.c.  ref(x, top) returns a dict with embstat's keys.
 REF='
-import sys, json, numpy as np
+import sys, json, numpy as np, oracle as o
 def ref(x, top=10):
     n, d = x.shape
     mu = x.mean(0)
@@ -28,7 +28,8 @@ def ref(x, top=10):
     xc = x - mu
     _, _, vt = np.linalg.svd(xc, full_matrices=False)
     pts = (xc @ vt.T).T                          # dims x samples, as the repo
-    v = np.cov(pts)[np.diag_indices(d)]
+    v = np.zeros(d)                              # n < d: the missing components have variance 0
+    vv = np.diag(np.atleast_2d(np.cov(pts))); v[:len(vv)] = vv
     vh = v * np.sqrt(d) / np.linalg.norm(v)
     delta = np.linalg.norm(vh - np.ones(d)) / np.sqrt(2 * (d - np.sqrt(d)))
     iso = ((d - delta ** 2 * (d - np.sqrt(d))) ** 2 - d) / (d * (d - 1))
@@ -246,4 +247,58 @@ close(g, w, ["avg_cos", "mean_norm", "norm_mean", "isoscore", "partition_isotrop
 	assert_equal "${stderr_lines[0]}" "embstat: extra operand 'b'"
 	run -2 --separate-stderr embstat --bogus
 	assert_output ""
+}
+
+@test "n < dim (Gram route): every metric equals numpy and the covariance route" {
+	for nd in "2 64" "5 300" "50 300" "3 1000"; do
+		set -- $nd
+		embgen -n "$1" -d "$2" --seed 5 --dtype f64 > x.emb
+		embstat --json --spectrum x.emb > g.json
+		EMB_GRAM=off embstat --json --spectrum x.emb > c.json
+		py 'x = o.load("x.emb"); g = json.load(open("g.json")); c = json.load(open("c.json"))
+want = ref(x)
+n, d = x.shape
+keys = ["mean_norm", "norm_mean", "avg_cos", "explained_variance_ratio",
+        "isoscore", "partition_isotropy"]
+close(g, want, keys, 1e-8)
+close(g, c, keys, 1e-8)
+# The effective rank takes square roots of eigenvalues, so the rounding
+# noise (~1e-16) of zero eigenvalues weighs ~1e-8 each on the covariance
+# route; the Gram route has exact zeros, as numpy with the noise zeroed.
+ev = np.sort(np.linalg.eigvalsh(np.cov(x.T)))[::-1]
+ev[ev < ev[0] * d * 2.2e-16] = 0
+sq = np.sqrt(ev); p = sq / sq.sum(); p = p[p > 0]
+assert abs(g["effective_rank"] - np.exp(-(p * np.log(p)).sum())) < 1e-9 * n
+close(g, c, ["effective_rank"], 1e-4)
+# the spectrum: n-1 nonzero eigenvalues, then exact zeros (the covariance
+# route gives rounding noise there)
+sg, sc, sw = (np.array(t["spectrum"]) for t in (g, c, want))
+assert np.allclose(sg[:n - 1], sw[:n - 1], rtol=1e-9) and (sg[n - 1:] == 0).all()
+
+assert np.abs(sc[n - 1:]).max() < 1e-10 * sw[0], np.abs(sc[n - 1:]).max() / sw[0]' 
+	done
+}
+
+@test "1 x 30000 f16 input: small memory, little time; --sample is bounded by the rows" {
+	embgen -n 1 -d 30000 --dtype f16 > e.emb
+	(ulimit -v 400000; timeout 20 embstat e.emb > s.tsv)
+	run cut -f1 s.tsv
+	assert_line n
+	embgen -n 200 -d 8 --seed 1 > v.emb
+	(ulimit -v 400000; embstat --sample 4294967296 --pairs 100 v.emb > a.tsv)
+	embstat --sample 200 --pairs 100 v.emb > b.tsv
+	cmp a.tsv b.tsv
+}
+
+@test "a NaN or inf is an error naming the row" {
+	oracle -c 'import numpy as np, oracle as o
+x = np.random.default_rng(1).standard_normal((50, 4)); x[7, 2] = np.inf
+open("inf.emb", "wb").write(o.write(x))
+open("big.emb", "wb").write(o.write(x.clip(-9, 9) * 1e30))'
+	run -1 --separate-stderr embstat inf.emb
+	assert_equal "$stderr" "embstat: inf.emb: byte $(oracle -c 'import oracle as o; print(len(o.header(4)) + 24 + 7 * 16)'): value is not finite"
+	assert_output ""
+	embstat --json --spectrum big.emb > b.json
+	py 'x = o.load("big.emb"); g = json.load(open("b.json")); want = ref(x / 1e30)
+close(g, want, ["avg_cos", "explained_variance_ratio", "effective_rank", "isoscore"], 1e-6)'
 }

@@ -301,3 +301,110 @@ Try 'embwhiten --help' for more information."
 	run -2 --separate-stderr embwhiten --bogus
 	assert_output ""
 }
+
+@test "n < dim takes the Gram route: numpy and the covariance route agree (n = 1, 2, 5, 50; dim 64, 300, 3000)" {
+	# f64 data, so the comparison is not blurred by f32 output rounding.
+	for nd in "1 64" "2 64" "5 300" "50 300" "2 3000"; do
+		set -- $nd
+		embgen -n "$1" -d "$2" --seed 7 --dtype f64 > x.emb
+		embwhiten x.emb 2>/dev/null > g.emb
+		EMB_GRAM=off embwhiten x.emb 2>/dev/null > c.emb
+		embwhiten -k 1 x.emb 2>/dev/null > g1.emb
+		embwhiten --power 0 x.emb 2>/dev/null > gp.emb
+		EMB_GRAM=off embwhiten --power 0 x.emb 2>/dev/null > cp.emb
+		py 'x = load("x.emb"); g = load("g.emb"); c = load("c.emb"); g1 = load("g1.emb")
+gp = load("gp.emb"); cp = load("cp.emb")
+n, d = x.shape
+assert g.shape == c.shape == (n, d) and g1.shape == (n, 1), (g.shape, c.shape)
+xc = x - x.mean(0)
+if n > 1:
+    s, u = np.linalg.eigh(np.cov(x.T)); s, u = s[::-1], u[:, ::-1]
+else:
+    s, u = np.zeros(d), np.eye(d)
+r = int((s > s[0] * d * 2.2e-16).sum()) if s[0] > 0 else 0
+eps = 1e-8 * s.clip(0).sum() / d if s.clip(0).sum() > 0 else 1
+for j in range(r):
+    ref = xc @ u[:, j] * (s[j] + eps) ** -0.5
+    sg = 1 if g[:, j] @ ref >= 0 else -1
+    assert np.abs(g[:, j] - sg * ref).max() < 1e-8, ("numpy", n, d, j)
+    assert np.abs(g[:, j] - c[:, j]).max() < 1e-8, ("cov route", n, d, j)
+    assert np.abs(gp[:, j] - cp[:, j]).max() < 1e-10, ("power 0", n, d, j)
+if r:
+    assert np.abs(g1[:, 0] - g[:, 0]).max() < 1e-12
+# Null directions: the fitted rows have nothing there (rounding only).
+scale = (eps ** -0.5) * np.abs(xc).max() if n > 1 else 1
+assert np.abs(g[:, r:]).max() <= 1e-9 * scale, np.abs(g[:, r:]).max()
+assert np.abs(c[:, r:]).max() <= 1e-9 * scale
+'
+	done
+}
+
+@test "n < dim: a saved model keeps the null space (scaled by eps alone) without a dim x dim matrix" {
+	embgen -n 3 -d 300 --seed 2 --dtype f64 > fit.emb
+	embgen -n 4 -d 300 --seed 3 --dtype f64 > new.emb
+	embwhiten --save m.emb fit.emb 2>/dev/null > /dev/null
+	EMB_GRAM=off embwhiten --save mc.emb fit.emb 2>/dev/null > /dev/null
+	embwhiten --load m.emb new.emb > g.emb
+	embwhiten --load mc.emb new.emb > c.emb
+	# Null-space bases differ (any orthonormal basis is right), so compare
+	# what does not depend on the basis: the explicit columns and the
+	# Gram matrix of the outputs (cosines, norms).
+	py 'm = load("m.emb"); g = load("g.emb"); c = load("c.emb")
+assert m.shape == (1 + 2 + 2, 300), m.shape   # mean, 2 directions, 2 reflectors
+r = 2
+sg = np.sign((g[:, :r] * c[:, :r]).sum(0))
+assert np.abs(g[:, :r] - sg * c[:, :r]).max() < 1e-6 * np.abs(c).max()
+assert np.abs(g @ g.T - c @ c.T).max() < 1e-6 * np.abs(c @ c.T).max()'
+	run embinfo m.emb
+	assert_output --partial '"null_rows":	2'
+}
+
+@test "n < dim, --zca: the low-rank ZCA equals the covariance route" {
+	embgen -n 5 -d 64 --seed 4 --dtype f64 > x.emb
+	embwhiten --zca x.emb 2>/dev/null > g.emb
+	EMB_GRAM=off embwhiten --zca x.emb 2>/dev/null > c.emb
+	embwhiten --zca --save m.emb x.emb 2>/dev/null > /dev/null
+	embgen -n 3 -d 64 --seed 5 --dtype f64 > q.emb
+	EMB_GRAM=off embwhiten --zca --save mc.emb x.emb 2>/dev/null > /dev/null
+	embwhiten --load m.emb q.emb > gq.emb
+	embwhiten --load mc.emb q.emb > cq.emb
+	py 'g, c, gq, cq, x, q = (load(f) for f in ("g.emb", "c.emb", "gq.emb", "cq.emb", "x.emb", "q.emb"))
+mu = x.mean(0); s, u = np.linalg.eigh(np.cov(x.T)); s, u = s[::-1], u[:, ::-1]
+eps = 1e-8 * s.clip(0).sum() / 64
+f = (s.clip(0) + eps) ** -0.5; f[4:] = eps ** -0.5   # rank 4: the null space by eps alone
+W = u @ np.diag(f) @ u.T
+big = np.abs((q - mu) @ W).max()
+assert np.abs(gq - (q - mu) @ W).max() < 1e-9 * big, np.abs(gq - (q - mu) @ W).max()
+assert np.abs(cq - (q - mu) @ W).max() < 1e-6 * big     # LAPACK null-space rounding
+assert np.abs(g - (x - mu) @ W).max() < 1e-9 * big
+assert g.shape == c.shape == (5, 64) and np.isfinite(c).all()'
+}
+
+@test "1 x 30000 f16 and 3 x 3000 inputs: small memory, little time" {
+	embgen -n 1 -d 30000 --dtype f16 > e.emb
+	embgen -n 3 -d 3000 > f.emb
+	(ulimit -v 400000; timeout 20 embwhiten e.emb 2>/dev/null > y.emb)
+	(ulimit -v 400000; timeout 20 embwhiten --save m.emb f.emb 2>/dev/null > z.emb)
+	py 'y = load("y.emb"); z = load("z.emb")
+assert y.shape == (1, 30000) and (y == 0).all()
+assert z.shape == (3, 3000) and np.isfinite(z).all()'
+}
+
+@test "a NaN or inf is an error naming the row, never a LAPACK code; 1e30 and 3e38 data stay finite" {
+	py 'x = np.random.default_rng(1).standard_normal((50, 4)); x[7, 2] = np.nan
+open("nan.emb", "wb").write(o.write(x)); x[7, 2] = -np.inf; open("inf.emb", "wb").write(o.write(x, "f64"))
+open("big.emb", "wb").write(o.write(np.random.default_rng(2).standard_normal((40, 4)) * 1e30))
+y = np.random.default_rng(3).uniform(-3e38, 3e38, (9000, 4)); y[:, 3] = np.abs(y[:, 3]) / 4
+open("huge.emb", "wb").write(o.write(y.astype(np.float32)))'
+	run -1 --separate-stderr embwhiten nan.emb
+	assert_equal "$stderr" "embwhiten: nan.emb: byte $(py 'print(o.header(4).__len__() + 24 + 7 * 16)'): value is not finite"
+	run -1 --separate-stderr embwhiten inf.emb
+	assert_equal "$stderr" "embwhiten: inf.emb: byte $(py 'print(o.header(4, "f64").__len__() + 24 + 7 * 32)'): value is not finite"
+	assert_output ""
+	embcat -O tsv big.emb | embwhiten -O tsv --dtype f64 > /dev/null
+	embwhiten big.emb > b.emb
+	embwhiten huge.emb > h.emb
+	py 'x = load("big.emb"); b = load("b.emb"); h = load("h.emb"); X = load("huge.emb")
+c = np.cov(b.T); assert np.abs(c - np.eye(4)).max() < 1e-4, c
+c = np.cov(h.T); assert np.isfinite(h).all() and np.abs(c - np.eye(4)).max() < 1e-3, c'
+}
