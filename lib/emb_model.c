@@ -191,9 +191,9 @@ void emb_model_load(struct emb_model *m, const char *path)
 	}
 	free(rows);
 	cJSON *norm = cJSON_GetObjectItemCaseSensitive(t, "normalize");
-	cJSON *nfit = cJSON_GetObjectItemCaseSensitive(t, "n");
+	long long nfit = param_count(path, t, "n", 9007199254740992.0);
 	emb_model_init(m, (enum emb_model_kind)kd, d, mean, w, k, cJSON_IsTrue(norm),
-		       cJSON_IsNumber(nfit) ? (uint64_t)nfit->valuedouble : 0);
+		       nfit < 0 ? 0 : (uint64_t)nfit);
 	if (nm)
 		emb_model_set_null(m, h, nm, ns->valuedouble, out);
 	cJSON_Delete(m->params);

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -292,11 +293,17 @@ static void header_from_json(struct emb_stream *s, cJSON *j, uint64_t off)
 
 	if (!cJSON_IsObject(j))
 		emb_die_offset(s->name, off, "header is not a JSON object");
-	if (!cJSON_IsNumber(dim) || dim->valuedouble != (double)(uint64_t)dim->valuedouble)
+	/* Range checks come before any conversion to an integer type: a
+	 * double out of its range does not convert (C11 6.3.1.4). */
+	double dv = cJSON_IsNumber(dim) ? dim->valuedouble : NAN;
+	if (!(dv == floor(dv)))
 		emb_die_offset(s->name, off, "header has no valid \"dim\"");
-	if (dim->valuedouble > EMB_MAX_DIM)
-		emb_die_offset(s->name, off, "header claims dim %.0f (limit %u)",
-			       dim->valuedouble, EMB_MAX_DIM);
+	if (dv < 0)
+		emb_die_offset(s->name, off, fabs(dv) < 1e20 ? "header claims a negative "
+			       "dim (%.0f)" : "header claims a negative dim (%g)", dv);
+	if (dv > EMB_MAX_DIM)
+		emb_die_offset(s->name, off, dv < 1e20 ? "header claims dim %.0f (limit %u)"
+			       : "header claims dim %g (limit %u)", dv, EMB_MAX_DIM);
 	int t = cJSON_IsString(dtype) ? emb_dtype_parse(dtype->valuestring) : -1;
 	if (t < 0)
 		emb_die_offset(s->name, off, "header has no valid \"dtype\" (f32, f64 or f16)");

@@ -221,7 +221,7 @@ d[h + 24 + 5] ^= 0x10; open("f.emb","wb").write(d); print(h)' > hlen
 	embcat -O tsv big.emb | sort > whole
 	cmp shards whole
 	run -2 --separate-stderr embcat --shard=3/3 big.emb
-	assert_equal "$stderr" "embcat: --shard wants K/N with 0 <= K < N, not '3/3'
+	assert_equal "$stderr" "embcat: --shard wants K/N with 0 <= K < N, <= 1000000, not '3/3'
 Try 'embcat --help' for more information."
 }
 
