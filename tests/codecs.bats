@@ -368,11 +368,13 @@ for f, load in loaders.items():
 		run -1 bash -c "trap '' XFSZ; ulimit -f 200; embcat -O $f m.emb 2>/dev/null > full.$f"
 		[ "$(stat -c %s "full.$f")" -eq 204800 ]
 		run -1 --separate-stderr embinfo -I $f "full.$f"
-		if [ $f = npy ]; then
-			assert_equal "$stderr" "embinfo: full.npy: byte 204800: truncated .npy data: row 3199 cut short (the shape promises 20000 rows)"
-		else
-			assert_equal "$stderr" "embinfo: full.$f:1: incomplete file: its writer stopped before it wrote the row count"
-		fi
+		# the writer stops at the error (the placeholder stays) or patches
+		# the count in over the short data: either way an error
+		case $f:$stderr in
+		npy:"embinfo: full.npy: byte 10: incomplete file: its writer stopped before it wrote the row count") ;;
+		npy:"embinfo: full.npy: byte 204800: truncated .npy data: row 3199 cut short (the shape promises 20000 rows)") ;;
+		*) assert_equal "$stderr" "embinfo: full.$f:1: incomplete file: its writer stopped before it wrote the row count" ;;
+		esac
 	done
 	py 'from gensim.models import KeyedVectors as K
 import warnings; warnings.simplefilter("ignore")
