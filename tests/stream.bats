@@ -326,6 +326,13 @@ tiny_tmpfs() {
 	done
 	run bash -c "trap '' PIPE; timeout 10 embcat -O tsv big.emb 2> err | head -c1 > /dev/null; echo \${PIPESTATUS[0]}; cat err"
 	assert_output 1
+	# programs that print their own lines check after each one
+	for cmd in "embcos big.emb big.emb" "emblsh big.emb" "embcos -k 5 --db fit.emb fit.emb"; do
+		SECONDS=0
+		run bash -c "trap '' PIPE; timeout 20 $cmd 2> err | head -c1 > /dev/null; echo \${PIPESTATUS[0]}; cat err"
+		assert_output 1
+		[ $SECONDS -lt 5 ]
+	done
 }
 
 @test "a full disk stops the writer at once, with one message" {
