@@ -438,6 +438,7 @@ static void print_pair(const struct side *a, const struct side *b, double s,
 	}
 	if (nblk)
 		putchar('\n');
+	emb_check_stdout(); /* stop at a write error, not at exit */
 }
 
 static void run_paired(const char *pa, const char *pb)
@@ -567,6 +568,7 @@ static void pairs_line(const struct emb_table *t, const char *vectors, char *lin
 	putchar('\t');
 	put_score(s);
 	putchar('\n');
+	emb_check_stdout();
 }
 
 static void run_pairs(const char *vectors)
@@ -641,6 +643,7 @@ static void print_topk(const struct emb_table *q, struct emb_topk *top, const st
 			put_score(lse ? exp(s / cfg.tau - lse[i]) : s);
 			printf("\t%zu\n", r + 1);
 		}
+		emb_check_stdout();
 	}
 }
 

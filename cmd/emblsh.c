@@ -268,6 +268,7 @@ static void run_hash(const struct cfg *c, const char *path)
 				printf("\t%llu", (unsigned long long)ids[i * c->p.tables + t]);
 			putchar('\n');
 		}
+		emb_check_stdout(); /* stop at a write error, not at exit */
 	}
 	emb_close(in);
 	emb_chunk_free(&ch);
@@ -494,6 +495,7 @@ static void run_candidates(const struct cfg *c, const char *path)
 		if (c->score)
 			printf("\t%.9g", cosine(emb_table_row(t, i), emb_table_row(t, j), t->dim));
 		putchar('\n');
+		emb_check_stdout();
 	}
 	if (p.dropped)
 		emb_warn("skipped %llu pairs in %llu buckets of more than %zu rows",
@@ -633,6 +635,7 @@ static void search_chunk(struct searcher *s, const struct emb_chunk *ch, float *
 			for (size_t k = 0; k < nh; k++)
 				printf("%s\t%s\t%.9g\t%zu\n", qkey, s->db->keys[s->heap[k].row],
 				       s->heap[k].score, k + 1);
+			emb_check_stdout();
 		}
 	}
 }

@@ -108,6 +108,7 @@ static void vectors(const char *a, const char *b)
 		putchar('\t');
 		print_key(kb, rb);
 		printf("\t%.*s\n", emb_format_f64(buf, r), buf);
+		emb_check_stdout();
 	}
 	if (constant)
 		emb_warn("%llu %s with a constant vector: r is nan",

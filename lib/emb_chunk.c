@@ -105,7 +105,8 @@ void emb_chunk_set_key(struct emb_chunk *c, size_t i, const char *key, size_t le
 		free(off);
 	}
 	char *dst = c->keybuf + c->keybuf_len;
-	memcpy(dst, key, len);
+	if (len)
+		memcpy(dst, key, len);
 	dst[len] = '\0';
 	c->keys[i] = dst;
 	c->keybuf_len = need;

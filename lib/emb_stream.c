@@ -572,6 +572,38 @@ static enum emb_format sniff(const struct emb_stream *s, const unsigned char *b,
 	undetected(s, "format not recognised");
 }
 
+static bool next_segment(struct emb_stream *s);
+
+/* Leading segments of dim 0 hold no rows (emb.5): read past them at open,
+ * so that programs see the dim of the first segment that has rows. */
+static void skip_dim0_segments(struct emb_stream *s)
+{
+	while (s->dim == 0) {
+		unsigned char h[EMB_RECORD_HEADER_LEN];
+		uint64_t start = s->offset;
+		size_t got = read_full(s, h, sizeof h);
+		if (got == 0)
+			emb_die_offset(s->name, start, "truncated stream: end record missing");
+		if (got < sizeof h)
+			emb_die_offset(s->name, start + got, "truncated stream: record header "
+				       "cut short (%zu of %d bytes)", got, EMB_RECORD_HEADER_LEN);
+		s->offset += sizeof h;
+		if (memcmp(h, EMB_TAG_CHUNK, 4) == 0)
+			emb_die_offset(s->name, start, "chunk in a stream of dim 0");
+		if (memcmp(h, EMB_TAG_END, 4) != 0)
+			emb_die_offset(s->name, start, "bad record tag (not a chunk or end record)");
+		if (emb_crc32c(0, h + 8, 8) != emb_get_u32(h + 4) || emb_get_u64(h + 16) != 0)
+			emb_die_offset(s->name, start, "end record is corrupt");
+		if (emb_get_u64(h + 8) != 0)
+			emb_die_offset(s->name, start, "end record counts %llu rows, the stream had 0",
+				       (unsigned long long)emb_get_u64(h + 8));
+		if (!next_segment(s)) {
+			s->at_eof = true;
+			return;
+		}
+	}
+}
+
 static void emb_read_header_emb(struct emb_stream *s)
 {
 	char magic[EMB_MAGIC_LEN];
@@ -581,6 +613,7 @@ static void emb_read_header_emb(struct emb_stream *s)
 		emb_die_offset(s->name, 0, "not an emb stream (bad magic)");
 	s->offset = EMB_MAGIC_LEN;
 	read_binary_header(s, true);
+	skip_dim0_segments(s);
 }
 
 bool emb_stream_stat(const struct emb_stream *s, struct stat *st)
@@ -840,6 +873,8 @@ void emb_write_header(struct emb_stream *s)
 void emb_to_disk(unsigned char *dst, const void *src, size_t n,
 		    enum emb_dtype from, enum emb_dtype to)
 {
+	if (n == 0) /* src may be NULL (a chunk of dim 0) */
+		return;
 	if (from == to && host_is_le()) {
 		memcpy(dst, src, n * emb_dtype_size(to));
 		return;
@@ -1022,6 +1057,8 @@ static void write_end_emb(struct emb_stream *s)
 void emb_from_disk(void *dst, const unsigned char *src, size_t n,
 		      enum emb_dtype from, enum emb_dtype to)
 {
+	if (n == 0) /* src may be NULL (a chunk of dim 0) */
+		return;
 	if (from == to && host_is_le()) {
 		memcpy(dst, src, n * emb_dtype_size(to));
 		return;

@@ -249,6 +249,11 @@ out.write(header({"dim": 8, "dtype": "f32", "keys": False}) + chunk(1, b"", v) +
 out.write(header({"dim": 0, "dtype": "f32", "keys": False}) + end(0))' > d0ok.emb
 	run -0 embcat -O tsv d0ok.emb
 	assert_output "$(printf '0\t1\t2\t3\t4\t5\t6\t7')"
+	# a leading dim-0 segment with no rows: the fit sees the rows' dim
+	embgen -n 500 -d 16 --seed 5 > nokeys.emb
+	{ embcat -O emb < /dev/null; cat nokeys.emb; } > lead0.emb
+	cmp <(embwhiten -k 2 lead0.emb | embcat -O tsv) <(embwhiten -k 2 nokeys.emb | embcat -O tsv)
+	cmp <(cat lead0.emb | embcenter | embcat -O tsv) <(embcenter nokeys.emb | embcat -O tsv)
 }
 
 @test "a binary key longer than 65535 bytes is an error; 65535 bytes is fine" {
@@ -321,6 +326,13 @@ tiny_tmpfs() {
 	done
 	run bash -c "trap '' PIPE; timeout 10 embcat -O tsv big.emb 2> err | head -c1 > /dev/null; echo \${PIPESTATUS[0]}; cat err"
 	assert_output 1
+	# programs that print their own lines check after each one
+	for cmd in "embcos big.emb big.emb" "emblsh big.emb" "embcos -k 5 --db fit.emb fit.emb"; do
+		SECONDS=0
+		run bash -c "trap '' PIPE; timeout 20 $cmd 2> err | head -c1 > /dev/null; echo \${PIPESTATUS[0]}; cat err"
+		assert_output 1
+		[ $SECONDS -lt 5 ]
+	done
 }
 
 @test "a full disk stops the writer at once, with one message" {
