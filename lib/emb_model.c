@@ -191,9 +191,12 @@ void emb_model_load(struct emb_model *m, const char *path)
 	}
 	free(rows);
 	cJSON *norm = cJSON_GetObjectItemCaseSensitive(t, "normalize");
+	if (norm && !cJSON_IsBool(norm))
+		emb_die(EMB_EXIT_DATA, "%s: bad transform.normalize in its header", path);
+	/* rows fitted: informational, but a whole number (no UB on 1e300) */
 	long long nfit = param_count(path, t, "n", 9007199254740992.0);
 	emb_model_init(m, (enum emb_model_kind)kd, d, mean, w, k, cJSON_IsTrue(norm),
-		       nfit < 0 ? 0 : (uint64_t)nfit);
+		       nfit > 0 ? (uint64_t)nfit : 0);
 	if (nm)
 		emb_model_set_null(m, h, nm, ns->valuedouble, out);
 	cJSON_Delete(m->params);

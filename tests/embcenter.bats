@@ -224,7 +224,9 @@ def save(name, rows, t):
 save("w999.emb", np.ones((1000, 8)), {"kind": "whiten", "dim_in": 8, "dim_out": 999, "k": 999})
 save("cnan.emb", np.full((1, 8), np.nan), {"kind": "center", "dim_in": 8, "dim_out": 8, "k": 0})
 save("wk.emb", np.ones((4, 8)), {"kind": "whiten", "dim_in": 8, "dim_out": 5, "k": 5})
-save("c2.emb", np.ones((2, 8)), {"kind": "center"})'
+save("c2.emb", np.ones((2, 8)), {"kind": "center"})
+save("nbig.emb", np.ones((1, 8)), {"kind": "center", "n": 1e300})
+save("nneg.emb", np.ones((1, 8)), {"kind": "center", "n": -3})'
 	run -1 --separate-stderr embwhiten --load w999.emb x.emb
 	assert_equal "$stderr" "embwhiten: w999.emb: a whiten model of dim 8 has 999 direction rows (at most 8)"
 	run -1 --separate-stderr embcenter --load cnan.emb x.emb
@@ -233,4 +235,8 @@ save("c2.emb", np.ones((2, 8)), {"kind": "center"})'
 	assert_equal "$stderr" "embwhiten: wk.emb: transform.k 5 but the model has 3 direction rows"
 	run -1 --separate-stderr embcenter --load c2.emb x.emb
 	assert_equal "$stderr" "embcenter: c2.emb: a center model has 2 rows, not 1"
+	run -1 --separate-stderr embcenter --load nbig.emb x.emb
+	assert_equal "$stderr" "embcenter: nbig.emb: bad transform.n in its header"
+	run -1 --separate-stderr embcenter --load nneg.emb x.emb
+	assert_equal "$stderr" "embcenter: nneg.emb: bad transform.n in its header"
 }

@@ -408,3 +408,12 @@ open("huge.emb", "wb").write(o.write(y.astype(np.float32)))'
 c = np.cov(b.T); assert np.abs(c - np.eye(4)).max() < 1e-4, c
 c = np.cov(h.T); assert np.isfinite(h).all() and np.abs(c - np.eye(4)).max() < 1e-3, c'
 }
+
+@test "rows kept while fewer than dims, then summed: chunks that cross n = dim equal numpy" {
+	py 'x = np.random.default_rng(3).standard_normal((1000, 300)) @ np.diag(np.linspace(0.1, 3, 300)) + 5
+open("x.emb", "wb").write(o.write(x, "f64", chunk_rows=100))'
+	embwhiten --power 0 x.emb > w.emb
+	py 'x = load("x.emb"); w = load("w.emb")
+ev = np.sort(np.linalg.eigvalsh(np.cov(x.T)))[::-1]
+assert np.abs(np.diag(np.cov(w.T)) / ev - 1).max() < 1e-9'
+}
