@@ -867,6 +867,14 @@ void emb_write_header(struct emb_stream *s)
 		begin_counted(s);
 	else if (k->write_header)
 		k->write_header(s);
+	/* On a regular file the header goes out now: a writer killed before
+	 * its first full buffer then leaves a header without its end (or an
+	 * unfinished count), which every reader refuses, not an empty file,
+	 * which reads as a valid stream of no rows. */
+	struct stat st;
+	if ((k->count_header || s->format == EMB_FMT_EMB) && fstat(fileno(s->fp), &st) == 0 &&
+	    S_ISREG(st.st_mode) && fflush(s->fp) != 0)
+		write_failed(s, errno);
 }
 
 /* Convert N values of memory type FROM at SRC into disk dtype TO (LE). */
