@@ -202,6 +202,7 @@ struct emb_stream {
 	const char *vector_field, *key_field; /* JSON Lines */
 	void *json;            /* JSON Lines: the reader's state (emb_jsonl.c) */
 	uint64_t dropped_keys; /* writer: rows whose keys the format cannot hold */
+	uint64_t overflowed;   /* writer: finite values too large for the disk type */
 	/* private: reader of a regular file (emb and .npy): the whole file
 	 * mapped, read from at map_pos instead of through fp */
 	unsigned char *map;

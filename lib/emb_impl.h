@@ -79,6 +79,11 @@ size_t emb_batch_rows(size_t dim, enum emb_dtype t);
 /* N values between memory type FROM and little-endian disk dtype TO. */
 void emb_to_disk(unsigned char *dst, const void *src, size_t n,
 		 enum emb_dtype from, enum emb_dtype to);
+/* emb_to_disk for output stream S, counting in s->overflowed the finite
+ * values too large for a narrower TO (f16, or f32 from f64): they are
+ * written as infinities, and emb_close says how many. */
+void emb_to_disk_counted(struct emb_stream *s, unsigned char *dst, const void *src, size_t n,
+			 enum emb_dtype from, enum emb_dtype to);
 void emb_from_disk(void *dst, const unsigned char *src, size_t n,
 		   enum emb_dtype from, enum emb_dtype to);
 /* Byte-swap N elements of SIZE bytes in place (big-endian .npy). */

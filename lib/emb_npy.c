@@ -525,6 +525,6 @@ void emb_npy_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 		s->raw = emb_xmalloc(vbytes);
 		s->raw_cap = vbytes;
 	}
-	emb_to_disk(s->raw, c->data, c->rows * c->dim, c->type, s->dtype);
+	emb_to_disk_counted(s, s->raw, c->data, c->rows * c->dim, c->type, s->dtype);
 	emb_write_bytes(s, s->raw, vbytes);
 }

@@ -910,6 +910,35 @@ void emb_to_disk(unsigned char *dst, const void *src, size_t n,
 	}
 }
 
+/* Finite values of SRC (N of type FROM) that DST (disk type TO) holds as
+ * infinities: the ones too large for a narrower type. */
+static size_t count_overflows(const unsigned char *dst, const void *src, size_t n,
+			      enum emb_dtype from, enum emb_dtype to)
+{
+	size_t bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool inf;
+		if (to == EMB_F16)
+			inf = ((dst[2 * i] | dst[2 * i + 1] << 8) & 0x7fff) == 0x7c00;
+		else {
+			float f;
+			memcpy(&f, dst + 4 * i, 4);
+			inf = isinf(f);
+		}
+		double v = from == EMB_F64 ? ((const double *)src)[i] : ((const float *)src)[i];
+		bad += inf && isfinite(v);
+	}
+	return bad;
+}
+
+void emb_to_disk_counted(struct emb_stream *s, unsigned char *dst, const void *src, size_t n,
+			 enum emb_dtype from, enum emb_dtype to)
+{
+	emb_to_disk(dst, src, n, from, to);
+	if (to == EMB_F16 || (to == EMB_F32 && from == EMB_F64))
+		s->overflowed += count_overflows(dst, src, n, from, to);
+}
+
 /* Write one CHNK record: KEYBYTES of key block (already NUL-padded to a
  * multiple of 8) then VALBYTES of values in disk form. */
 static void write_record(struct emb_stream *s, size_t rows, const char *keys, size_t keybytes,
@@ -997,9 +1026,9 @@ static void write_rows_binary(struct emb_stream *s, const struct emb_chunk *c)
 			i += take;
 			continue;
 		}
-		emb_to_disk(s->pend_vals + s->pend_rows * vsize,
-			(const char *)c->data + i * c->dim * esize, take * c->dim,
-			c->type, s->dtype);
+		emb_to_disk_counted(s, s->pend_vals + s->pend_rows * vsize,
+				    (const char *)c->data + i * c->dim * esize, take * c->dim,
+				    c->type, s->dtype);
 		if (s->has_keys)
 			for (size_t r = 0; r < take; r++)
 				pend_key(s, c->keys ? c->keys[i + r] : NULL, base + i + r + 1);
@@ -1336,8 +1365,17 @@ void emb_close(struct emb_stream *s)
 			write_failed(s, errno);
 		}
 		if (s->dropped_keys)
-			emb_warn("%s: %s holds no keys: the keys of %llu rows were not written",
-				 s->name, k->name, (unsigned long long)s->dropped_keys);
+			emb_warn("%s: %s holds no keys: the key%s of %llu row%s %s not written",
+				 s->name, k->name, s->dropped_keys == 1 ? "" : "s",
+				 (unsigned long long)s->dropped_keys, s->dropped_keys == 1 ? "" : "s",
+				 s->dropped_keys == 1 ? "was" : "were");
+		if (s->overflowed)
+			emb_warn("%s: %llu value%s too large for %s %s written as infinity",
+				 s->name, (unsigned long long)s->overflowed,
+				 s->overflowed == 1 ? "" : "s",
+				 s->format == EMB_FMT_EMB || s->format == EMB_FMT_NPY ?
+				 emb_dtype_name(s->dtype) : "f32",
+				 s->overflowed == 1 ? "was" : "were");
 	} else if (s->fp) {
 		map_sync_offset(s);
 		emb_fclose_r(s->fp, s->name);

@@ -122,7 +122,7 @@ void emb_vecs_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 		uint64_t rowno = s->recno + i + 1;
 		emb_put_u32(o, (uint32_t)c->dim);
 		if (s->format == EMB_FMT_FVECS)
-			emb_to_disk(o + 4, (const char *)c->data + i * c->dim * emb_dtype_size(c->type),
+			emb_to_disk_counted(s, o + 4, (const char *)c->data + i * c->dim * emb_dtype_size(c->type),
 				    c->dim, c->type, EMB_F32);
 		else if (s->format == EMB_FMT_BVECS)
 			for (size_t j = 0; j < c->dim; j++)

@@ -246,7 +246,7 @@ void emb_w2vbin_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 					    s->recno + i + 1, true);
 		emb_write_bytes(s, key, strlen(key));
 		emb_write_bytes(s, " ", 1);
-		emb_to_disk(s->raw, (const char *)c->data + i * c->dim * emb_dtype_size(c->type),
+		emb_to_disk_counted(s, s->raw, (const char *)c->data + i * c->dim * emb_dtype_size(c->type),
 			    c->dim, c->type, EMB_F32);
 		emb_write_bytes(s, s->raw, vbytes);
 		emb_write_bytes(s, "\n", 1);

@@ -313,3 +313,34 @@ open("d.fvecs", "wb").write(struct.pack("<i3f", 3, 1, 2, 3) + struct.pack("<i3f"
 		assert_output --partial "\"format\":	\"$(case $f in vec) echo w2v ;; glove) echo tsv ;; *) echo $f ;; esac)\""
 	done
 }
+
+@test "narrowing writers count the finite values they write as infinities" {
+	cd "$BATS_TEST_TMPDIR"
+	# Values around each type's overflow threshold, both signs, with nan
+	# and inf that were not finite to begin with (never counted).
+	oracle -c '
+import numpy as np, sys
+rng = np.random.default_rng(5)
+x = np.concatenate([rng.uniform(-70000, 70000, 300), [65519, 65520, -65520, 65504, 3.3e38, 3.5e38, 1e300, -1e300, np.nan, np.inf, -np.inf, 0.0]])
+np.save("x.npy", x.reshape(-1, 3))
+with np.errstate(over="ignore"):
+    f16 = int(np.sum(np.isfinite(x) & np.isinf(x.astype(np.float16))))
+    f32 = int(np.sum(np.isfinite(x) & np.isinf(x.astype(np.float32))))
+open("want", "w").write("%d %d\n" % (f16, f32))'
+	read -r f16 f32 < want
+	for fmt in emb npy; do
+		run -0 --separate-stderr embcat -O $fmt --dtype f16 x.npy
+		assert_equal "$stderr" "embcat: standard output: $f16 values too large for f16 were written as infinity"
+	done
+	for fmt in "emb --dtype f32" "npy --dtype f32" fvecs; do
+		run -0 --separate-stderr embcat -O $fmt x.npy
+		assert_equal "$stderr" "embcat: standard output: $f32 values too large for f32 were written as infinity"
+	done
+	# nothing to say when nothing overflows
+	run -0 --separate-stderr embcat -O emb x.npy
+	assert_equal "$stderr" ""
+	printf 'k\t65504\n' | embcat -O emb --dtype f16 2> err > /dev/null
+	assert_equal "$(cat err)" ""
+	printf 'k\t65520\n' | embcat -O emb --dtype f16 2> err > /dev/null
+	assert_equal "$(cat err)" "embcat: standard output: 1 value too large for f16 was written as infinity"
+}
