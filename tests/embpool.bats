@@ -193,3 +193,20 @@ $hint"
 $hint"
 	assert_output ""
 }
+
+@test "embpool: a byte order mark, a last line without a newline" {
+	printf '\xef\xbb\xbfalpha beta\nGamma' > bom.txt
+	printf 'alpha beta\nGamma\n' > plain.txt
+	run --separate-stderr embpool -q -v voc.emb bom.txt
+	assert_success
+	assert_equal "$stderr" "embpool: bom.txt:2: last line has no newline (file cut short?)"
+	embpool -q -v voc.emb bom.txt > a.emb 2>/dev/null
+	embpool -q -v voc.emb plain.txt > b.emb
+	same a.emb b.emb
+	printf '\xef\xbb\xbfalpha 3\n' > w.txt
+	embpool -q -v voc.emb --weights w.txt plain.txt > c.emb
+	printf 'alpha 3\n' > w2.txt
+	embpool -q -v voc.emb --weights w2.txt plain.txt > d.emb
+	same c.emb d.emb
+	run ! same c.emb b.emb
+}
