@@ -578,15 +578,14 @@ static void run_pairs(const char *vectors)
 	FILE *fp = emb_fopen_r(cfg.pairs);
 	char *line = NULL;
 	size_t cap = 0;
-	ssize_t len;
 	uint64_t lineno = 0;
 	struct oov_count n = {0, 0, 0};
-	while ((len = getline(&line, &cap, fp)) > 0) {
+	/* word-sim files come with CRLF (the CR is not part of a field) and
+	 * from Excel with a byte order mark (not part of the first key) */
+	while (emb_read_line(fp, cfg.pairs, lineno + 1, &line, &cap, NULL) >= 0) {
 		lineno++;
-		/* word-sim files come with CRLF: the CR is not part of a field */
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		pairs_line(t, vname, line, lineno, &n);
+		bool bom = lineno == 1 && strncmp(line, EMB_UTF8_BOM, 3) == 0;
+		pairs_line(t, vname, line + (bom ? 3 : 0), lineno, &n);
 	}
 	emb_fclose_r(fp, cfg.pairs);
 	free(line);
@@ -800,7 +799,7 @@ static void parse_options(int argc, char **argv)
 	}
 }
 
-static void check_options(int nargs)
+static void check_options(int nargs, char *const *operands)
 {
 	if (cfg.mode == MODE_TOPK && !cfg.db)
 		emb_usage_error("--topk needs --db=DB");
@@ -814,6 +813,9 @@ static void check_options(int nargs)
 		emb_usage_error("--softmax is only for --topk and --matrix");
 	if ((cfg.mode == MODE_PAIRS || cfg.mode == MODE_TOPK) && nargs > 1)
 		emb_usage_error("%s takes at most one file operand", cfg.mode_opt);
+	if (cfg.mode == MODE_PAIRS && strcmp(cfg.pairs, "-") == 0 &&
+	    (nargs == 0 || strcmp(operands[0], "-") == 0))
+		emb_usage_error("--pairs and the vectors cannot both be standard input");
 }
 
 int main(int argc, char **argv)
@@ -822,7 +824,7 @@ int main(int argc, char **argv)
 	emb_shared_options(SHARED);
 	parse_options(argc, argv);
 	int nargs = argc - optind;
-	check_options(nargs);
+	check_options(nargs, argv + optind);
 	if (nargs > 2)
 		emb_usage_error("extra operand '%s'", argv[optind + 2]);
 	const char *a = nargs > 0 ? argv[optind] : "-";

@@ -193,10 +193,9 @@ static double read_word_numbers(const char *path, const struct emb_table *t,
 	ssize_t n;
 	uint64_t lineno = 0;
 	double total = 0;
-	while ((n = getline(&line, &cap, fp)) > 0) {
-		lineno++;
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = '\0';
+	while ((n = emb_read_line(fp, name, lineno + 1, &line, &cap, NULL)) >= 0) {
+		if (++lineno == 1 && strncmp(line, EMB_UTF8_BOM, 3) == 0)
+			memmove(line, line + 3, (size_t)(n -= 3) + 1);
 		size_t w = strcspn(line, "\t ");
 		const char *p = line + w + strspn(line + w, "\t ");
 		const char *end;
@@ -326,10 +325,9 @@ static void run(const struct config *cf, struct emb_table *t, struct emb_stream 
 	ssize_t n;
 	uint64_t lineno = 0, empty = 0;
 
-	while ((n = getline(&line, &cap, fp)) > 0) {
-		lineno++;
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = '\0';
+	while ((n = emb_read_line(fp, name, lineno + 1, &line, &cap, NULL)) >= 0) {
+		if (++lineno == 1 && strncmp(line, EMB_UTF8_BOM, 3) == 0)
+			memmove(line, line + 3, (size_t)(n -= 3) + 1);
 		size_t len = (size_t)n;
 		char *text = line;
 		if (cf->field > 0 && !(text = field_of(line, cf->field, &len)))

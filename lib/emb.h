@@ -51,6 +51,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -187,6 +188,10 @@ struct emb_stream {
 	int tsv_sep;           /* TSV: '\t' or ' ' (runs of blanks) */
 	enum emb_tristate tsv_keys_opt; /* TSV: --keys/--no-keys as given */
 	bool tsv_first_pending;/* TSV: first data line read by the header */
+	char *tsv_held;        /* TSV: rows read ahead by the header, each a */
+	size_t tsv_held_len;   /* uint64_t line number then the NUL-ended line */
+	size_t tsv_held_pos;   /* ... and the next one to hand out */
+	uint64_t tsv_row_line; /* TSV: line number of the row being parsed */
 	bool progress;
 	/* private: other formats (emb_npy.c, emb_w2v.c, emb_vecs.c, emb_jsonl.c) */
 	FILE *src_fp;          /* reader: the real file under a sniffing wrapper */
@@ -330,6 +335,16 @@ void emb_stdin_once(const char *what_a, const char *a, const char *what_b, const
 FILE *emb_fopen_r(const char *path);
 /* Close an input file, checking ferror (datamash close_input). */
 void emb_fclose_r(FILE *fp, const char *name);
+/* emb_tsv.c: getline(3) for text readers.  Reads line LINENO of FP (named
+ * NAME) into *LINE (capacity *CAP, grown as getline does) and returns its
+ * length with the line end (LF or CR LF) removed, or -1 at end of input.
+ * *RAW (if not NULL) gets the bytes consumed.  Dies on a read error and on
+ * out of memory (never taken for end of input); warns "FILE:LINE: last
+ * line has no newline (file cut short?)" for a final line without one. */
+ssize_t emb_read_line(FILE *fp, const char *name, uint64_t lineno, char **line,
+		      size_t *cap, size_t *raw);
+/* A UTF-8 byte order mark, which text readers skip at the start of a file. */
+#define EMB_UTF8_BOM "\xef\xbb\xbf"
 
 /* ---- shared command-line options (emb_cli.c) ---- */
 
@@ -499,7 +514,8 @@ void emb_chunk_free(struct emb_chunk *c);
 
 /* Parse a decimal number at *p (no leading blanks); sets *end past it.
  * Correctly rounded (same result as strtof/strtod).  Returns false if no
- * number starts at *p. */
+ * number starts at *p; decimal only: hexadecimal floats are not numbers.
+ * "nan", "inf" and "infinity" parse to non-finite values. */
 bool emb_parse_f32(const char *p, const char **end, float *out);
 bool emb_parse_f64(const char *p, const char **end, double *out);
 /* Shortest text that reads back to exactly V; returns length written into

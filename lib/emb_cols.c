@@ -215,22 +215,36 @@ static char *field_name(const struct reader *r, size_t nh, size_t col)
 	return emb_xstrdup(buf);
 }
 
-/* Map the specs to columns (once, using the header line when there is
- * one: then r->fields holds its NH fields). */
+/* Map the specs to columns, using the header line when there is one
+ * (then r->fields holds its NH fields): once, or with --header once per
+ * file, each file by its own header.  NAMES: also name the columns (the
+ * first file's names). */
 static void setup_slots(struct emb_cols *c, const struct emb_cols_spec *s,
-			struct reader *r, size_t nh)
+			struct reader *r, size_t nh, bool names)
 {
 	char *ys = emb_xstrdup(s->y), *save = NULL;
 	r->col[0] = resolve("-x", s->x, r, nh);
-	c->xname = field_name(r, nh, r->col[0]);
+	if (names)
+		c->xname = field_name(r, nh, r->col[0]);
 	size_t k = 0;
 	for (char *t = strtok_r(ys, ",", &save); t; t = strtok_r(NULL, ",", &save), k++) {
 		r->col[1 + k] = resolve("-y", t, r, nh);
-		c->ynames[k] = field_name(r, nh, r->col[1 + k]);
+		if (names)
+			c->ynames[k] = field_name(r, nh, r->col[1 + k]);
 	}
 	free(ys);
 	if (s->group)
 		r->col[1 + c->ny] = resolve("--group", s->group, r, nh);
+	r->maxcol = 0;
+	for (size_t i = 0; i < r->nslots; i++)
+		if (r->col[i] + 1 > r->maxcol)
+			r->maxcol = r->col[i] + 1;
+	free(r->want);
+	free(r->vals);
+	r->want = emb_xcalloc(r->maxcol, sizeof *r->want);
+	r->vals = emb_xcalloc(r->maxcol, sizeof *r->vals);
+	for (size_t i = 0; i < r->nslots; i++)
+		r->want[r->col[i]] = true;
 }
 
 static void grow(struct emb_cols *c)
@@ -277,23 +291,17 @@ static void do_line(struct emb_cols *c, const struct emb_cols_spec *s,
 		++*blank;
 		return;
 	}
-	if (!*slots_ready) {
-		r->maxcol = header ? MAX_COLS : 0;
-		setup_slots(c, s, r, header ? split(r, line) : 0);
-		r->maxcol = 0;
-		for (size_t k = 0; k < r->nslots; k++)
-			if (r->col[k] + 1 > r->maxcol)
-				r->maxcol = r->col[k] + 1;
-		r->want = emb_xcalloc(r->maxcol, sizeof *r->want);
-		r->vals = emb_xcalloc(r->maxcol, sizeof *r->vals);
-		for (size_t k = 0; k < r->nslots; k++)
-			r->want[r->col[k]] = true;
-		*slots_ready = true;
-	}
 	if (header) {
-		if (!r->sep)
-			r->sep = strchr(line, '\t') ? '\t' : ' ';
+		/* Every file names its own columns: files whose headers list
+		 * them in another order still pair the right ones. */
+		r->maxcol = MAX_COLS;
+		setup_slots(c, s, r, split(r, line), !*slots_ready);
+		*slots_ready = true;
 		return;
+	}
+	if (!*slots_ready) {
+		setup_slots(c, s, r, 0, true);
+		*slots_ready = true;
 	}
 	add_row(c, s, r, gi, split(r, line));
 }
@@ -376,6 +384,7 @@ static void read_file(struct emb_cols *c, const struct emb_cols_spec *s,
 {
 	size_t cap = READ_BLOCK + 1, have = 0;
 	char *buf = emb_xmalloc(cap);
+	bool first = true;
 	for (;;) {
 		if (cap - have < READ_BLOCK / 2 + 1) {
 			cap *= 2;
@@ -383,9 +392,16 @@ static void read_file(struct emb_cols *c, const struct emb_cols_spec *s,
 		}
 		size_t got = fread(buf + have, 1, cap - 1 - have, fp);
 		have += got;
+		/* A NUL would end a line early: no line of text holds one. */
+		bool nul = memchr(buf, '\0', have) != NULL;
 		char *p = buf, *end = buf + have, *nl;
+		if (first && have >= 3 && memcmp(p, EMB_UTF8_BOM, 3) == 0)
+			p += 3; /* a byte order mark (Excel's UTF-8 export) */
+		first = false;
 		while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
 			*nl = '\0';
+			if (nul && memchr(p, '\0', (size_t)(nl - p)))
+				emb_die_at(r->name, r->lineno + 1, "line holds a NUL byte (binary data?)");
 			if (!(*slots_ready && r->sep == '\t' && !c->group &&
 			      fast_line(c, r, p, nl)))
 				do_line(c, s, r, gi, p, slots_ready, blank);
@@ -395,8 +411,13 @@ static void read_file(struct emb_cols *c, const struct emb_cols_spec *s,
 		memmove(buf, p, have);
 		if (got == 0) {
 			if (have) {
+				if (nul)
+					emb_die_at(r->name, r->lineno + 1,
+						   "line holds a NUL byte (binary data?)");
 				buf[have] = '\0';
 				do_line(c, s, r, gi, buf, slots_ready, blank);
+				emb_warn_at(r->name, r->lineno, "last line has no newline "
+					    "(file cut short?)");
 			}
 			break;
 		}
@@ -437,7 +458,7 @@ void emb_cols_read(struct emb_cols *c, const struct emb_cols_spec *s,
 	if (!slots_ready && s->header)
 		emb_die(EMB_EXIT_DATA, "%s: no header line", r.name);
 	if (!slots_ready) /* no lines at all: name the columns from the specs */
-		setup_slots(c, s, &r, 0);
+		setup_slots(c, s, &r, 0, true);
 	if (blank)
 		emb_warn("skipped %llu empty line%s", (unsigned long long)blank,
 			 blank == 1 ? "" : "s");

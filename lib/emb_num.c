@@ -7,6 +7,10 @@
  * falls back to strtof/strtod.  Both paths give the correctly rounded
  * result, so the fast path changes speed, never values.
  *
+ * Numbers are decimal only (emb.5): the C library's hexadecimal floats
+ * ("0x1p3") are refused; "nan", "inf" and "infinity" parse, and the
+ * callers decide what non-finite values mean.
+ *
  * Formatting prints the shortest decimal that reads back to the same bits,
  * trying %.{6,7,8}g before the always-exact %.9g (15/16/17 for double).
  */
@@ -89,6 +93,22 @@ static bool scan_decimal(const char *p, const char **end, bool *neg,
 	return true;
 }
 
+/* May the C library read the number at P?  Only decimal text and the
+ * words nan/inf/infinity (after white space, as strtod skips it): not
+ * hexadecimal floats. */
+static bool libc_may_parse(const char *p, const char *end)
+{
+	p += strspn(p, " \t\n\v\f\r");
+	const char *s = p + (*p == '-' || *p == '+');
+	if (!((*s >= '0' && *s <= '9') || *s == '.' || *s == 'n' || *s == 'N' ||
+	      *s == 'i' || *s == 'I'))
+		return false;
+	for (; s < end; s++)
+		if (*s == 'x' || *s == 'X')
+			return false;
+	return true;
+}
+
 /* Is D (a double rounded from the true value) exactly halfway between two
  * floats?  Then converting D to float could round twice; only then is the
  * fast path unsafe.  Valid for D in the normal float range. */
@@ -128,7 +148,7 @@ bool emb_parse_f32(const char *p, const char **end, float *out)
 	char *e2;
 	*out = strtof(p, &e2);
 	*end = e2;
-	return e2 != p;
+	return e2 != p && libc_may_parse(p, e2);
 }
 
 bool emb_parse_f64(const char *p, const char **end, double *out)
@@ -146,7 +166,7 @@ bool emb_parse_f64(const char *p, const char **end, double *out)
 	char *e2;
 	*out = strtod(p, &e2);
 	*end = e2;
-	return e2 != p;
+	return e2 != p && libc_may_parse(p, e2);
 }
 
 int emb_format_f32(char *buf, float v)

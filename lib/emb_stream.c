@@ -403,8 +403,10 @@ static int peeked_close(void *cookie)
 }
 
 /* Read up to PEEK_MAX bytes of S's file into BUF without losing them:
- * a regular file seeks back, anything else gets the wrapper above. */
-static size_t peek(struct emb_stream *s, unsigned char *buf)
+ * a regular file seeks back, anything else gets the wrapper above.  With
+ * TEXT, a UTF-8 byte order mark at the start is dropped here, once for
+ * every text codec: the stream then starts after it (s->offset 3). */
+static size_t peek(struct emb_stream *s, unsigned char *buf, bool text, bool *eof)
 {
 	int fd = fileno(s->fp);
 	off_t at = lseek(fd, 0, SEEK_CUR);
@@ -419,15 +421,22 @@ static size_t peek(struct emb_stream *s, unsigned char *buf)
 			break;
 		len += (size_t)r;
 	}
+	*eof = len < PEEK_MAX;
+	size_t bom = text && len >= 3 && memcmp(buf, EMB_UTF8_BOM, 3) == 0 ? 3 : 0;
+	s->offset = bom;
 	struct stat st;
 	if (at >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    lseek(fd, at, SEEK_SET) == at)
-		return len;
+	    lseek(fd, at + (off_t)bom, SEEK_SET) == at + (off_t)bom) {
+		memmove(buf, buf + bom, len - bom);
+		return len - bom;
+	}
 	struct peeked *p = emb_xmalloc(sizeof *p);
 	p->buf = emb_xmalloc(len ? len : 1);
 	memcpy(p->buf, buf, len);
 	p->len = len;
-	p->pos = 0;
+	p->pos = bom;
+	memmove(buf, buf + bom, len - bom);
+	len -= bom;
 	p->fd = fd;
 	FILE *w = fopencookie(p, "r", (cookie_io_functions_t){peeked_read, NULL, NULL, peeked_close});
 	if (!w)
@@ -436,12 +445,6 @@ static size_t peek(struct emb_stream *s, unsigned char *buf)
 	s->src_fp = s->fp;
 	s->fp = w;
 	return len;
-}
-
-static bool is_number_char(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' ||
-	       c == 'E' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
 /* Fields in the line at B (up to a newline or END). */
@@ -458,6 +461,8 @@ static size_t line_fields(const unsigned char *b, const unsigned char *end)
 	return n;
 }
 
+/* Is the word [P, SP) a finite decimal number?  "nan" and "inf" are
+ * words here: a vocabulary may start with them. */
 static bool first_word_is_number(const unsigned char *p, const unsigned char *sp)
 {
 	char w[64];
@@ -468,15 +473,121 @@ static bool first_word_is_number(const unsigned char *p, const unsigned char *sp
 	w[n] = '\0';
 	const char *end;
 	double v;
-	return emb_parse_f64(w, &end, &v) && *end == '\0';
+	return emb_parse_f64(w, &end, &v) && *end == '\0' && isfinite(v);
 }
 
-/* A word2vec header is a first line of exactly two whole numbers, N and
- * D; the row after it holds a word and D numbers (text) or a word and 4*D
- * bytes that are not all number characters (binary).  A first word that
- * is a number makes it TSV (whose row-length check then speaks), as does
- * anything else: TSV also reads space-separated GloVe files. */
-static enum emb_format sniff_text(const unsigned char *b, size_t n)
+/* Length of the UTF-8 sequence at P (before END) if it is valid text: a
+ * printable ASCII byte, TAB, CR or LF, or a well-formed multibyte
+ * character (one cut by END counts); 0 for a control byte, NUL or
+ * anything else. */
+static size_t text_char(const unsigned char *p, const unsigned char *end)
+{
+	unsigned char c = *p;
+	if ((c >= 0x20 && c < 0x7f) || c == '\t' || c == '\r' || c == '\n')
+		return 1;
+	size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
+		   c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+	for (size_t i = 1; i < n; i++)
+		if (p + i < end && (p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* Is [B, END) all text (see text_char)? */
+static bool all_text(const unsigned char *b, const unsigned char *end)
+{
+	for (size_t k; b < end; b += k)
+		if (!(k = text_char(b, end)))
+			return false;
+	return true;
+}
+
+/* Is [P, END) a value as word-vector text writes one, good or bad:
+ * digits with signs, points, commas and exponents, or nan/inf/infinity? */
+static bool numberish(const unsigned char *p, const unsigned char *end)
+{
+	bool digit = false;
+	const unsigned char *q = p + (p < end && (*p == '-' || *p == '+'));
+	for (const unsigned char *c = q; c < end; c++) {
+		if (*c >= '0' && *c <= '9')
+			digit = true;
+		else if (!strchr("+-.,eE", *c) || !*c)
+			goto word;
+	}
+	return digit;
+word:
+	for (const char *const *w = (const char *const[]){"nan", "inf", "infinity", NULL}; *w; w++)
+		if ((size_t)(end - q) == strlen(*w) && strncasecmp((const char *)q, *w, strlen(*w)) == 0)
+			return true;
+	return false;
+}
+
+/* Does the line at B (ended by a newline before END, or by END when that
+ * is the end of the file) read as a word2vec text row of DIM values: text,
+ * at least DIM + 1 fields (a key may hold blanks), the last DIM of them
+ * values (see numberish)? */
+static bool text_row(const unsigned char *b, const unsigned char *end, bool at_eof, size_t dim)
+{
+	const unsigned char *nl = memchr(b, '\n', (size_t)(end - b));
+	if (!nl && !at_eof)
+		return false;
+	const unsigned char *e = nl ? nl : end;
+	if (!all_text(b, e) || line_fields(b, e) < dim + 1)
+		return false;
+	const unsigned char *q = e;
+	for (size_t f = 0; f < dim; f++) {
+		while (q > b && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\r'))
+			q--;
+		const unsigned char *fe = q;
+		while (q > b && !(q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\r'))
+			q--;
+		if (!numberish(q, fe))
+			return false;
+	}
+	return true;
+}
+
+/* Do the bytes at B, up to END, walk as word2vec binary rows (optional
+ * newlines, a key of no blank or line break, a space, 4*DIM bytes), at
+ * most ROWS of them, with some value bytes that no number text holds (a
+ * control byte or one above 0x7e)?  A row cut off by END still counts:
+ * the reader reports a file cut short. */
+static bool binary_rows(const unsigned char *b, const unsigned char *end,
+			unsigned long long rows, size_t dim)
+{
+	bool binary = false;
+	for (unsigned long long r = 0; r < rows && b < end; r++) {
+		while (b < end && *b == '\n')
+			b++;
+		const unsigned char *k = b;
+		while (b < end && *b != ' ' && *b != '\n' && *b != '\0')
+			b++;
+		if (b == end)
+			return binary;
+		if (*b != ' ' || b == k)
+			return false;
+		b++;
+		size_t have = (size_t)(end - b) < 4 * dim ? (size_t)(end - b) : 4 * dim;
+		for (size_t i = 0; i < have; i++)
+			binary |= (b[i] < 0x20 && b[i] != '\t' && b[i] != '\r' && b[i] != '\n') ||
+				  b[i] >= 0x7f;
+		if (have < 4 * dim)
+			return binary;
+		b += have;
+	}
+	return binary;
+}
+
+/* A word2vec file starts with a line of exactly two whole numbers, N and
+ * D.  Then text rows (a word and D values, "0,1" and "nan" included: see
+ * text_row) make it w2v, or TSV when the first word is a number ("1 2\n3
+ * 4 5" is a TSV error, not word2vec); rows that walk as binary make it
+ * w2vbin.  The bytes must say which: other text (a short row) stays text,
+ * w2v, or TSV after a number or a '#' comment, so the text reader names
+ * the bad line, and bytes that are neither text nor binary rows are not
+ * recognised (EMB_FMT_AUTO).  Any other first line is TSV, which also
+ * reads space-separated GloVe files. */
+static enum emb_format sniff_text(const unsigned char *b, size_t n, bool at_eof)
 {
 	const unsigned char *end = b + n, *p = b;
 	unsigned long long rows, dim;
@@ -489,21 +600,33 @@ static enum emb_format sniff_text(const unsigned char *b, size_t n)
 	head[nl - b] = '\0';
 	size_t lead = strspn(head, " ");
 	if (sscanf(head, "%llu %llu %n", &rows, &dim, &used) != 2 || head[used] != '\0' ||
-	    head[lead] < '0' || head[lead] > '9' || dim == 0)
+	    head[lead] < '0' || head[lead] > '9' || dim == 0 || dim > EMB_MAX_DIM)
 		return EMB_FMT_TSV;
 	p = nl + 1;
 	if (p == end)
 		return rows == 0 ? EMB_FMT_W2V : EMB_FMT_TSV;
-	const unsigned char *sp = memchr(p, ' ', (size_t)(end - p));
-	if (!sp)
-		return EMB_FMT_TSV;
-	size_t want = (size_t)(end - sp - 1) < 4 * dim ? (size_t)(end - sp - 1) : 4 * dim;
-	for (size_t i = 0; i < want && sp[1 + i] != '\n'; i++)
-		if (!is_number_char(sp[1 + i]))
-			return EMB_FMT_W2VBIN;
-	if (first_word_is_number(p, sp))
-		return EMB_FMT_TSV; /* "1 2\n3 4 5" is a TSV error, not word2vec */
-	return line_fields(p, end) == dim + 1 ? EMB_FMT_W2V : EMB_FMT_TSV;
+	const unsigned char *sp = p;
+	while (sp < end && *sp != ' ' && *sp != '\t' && *sp != '\r' && *sp != '\n')
+		sp++;
+	bool number = sp < end && first_word_is_number(p, sp);
+
+	/* Text: the first rows looked at (up to 8) are all text rows. */
+	bool text = true;
+	const unsigned char *q = p;
+	for (unsigned long long r = 0; r < rows && r < 8 && q < end && text; r++) {
+		const unsigned char *e = memchr(q, '\n', (size_t)(end - q));
+		if (!e && !at_eof && r > 0)
+			break; /* a row cut by the bytes looked at */
+		text = text_row(q, end, at_eof, dim);
+		q = e ? e + 1 : end;
+	}
+	if (text)
+		return number ? EMB_FMT_TSV : EMB_FMT_W2V;
+	if (binary_rows(p, end, rows, dim))
+		return EMB_FMT_W2VBIN;
+	if (all_text(p, end)) /* the text reader names the bad line */
+		return number || *p == '#' ? EMB_FMT_TSV : EMB_FMT_W2V;
+	return EMB_FMT_AUTO;
 }
 
 /* Do the records of RECSIZE bytes in B all start with the same dim D,
@@ -539,7 +662,8 @@ static _Noreturn void undetected(const struct emb_stream *s, const char *why)
 		emb_format_list());
 }
 
-static enum emb_format sniff(const struct emb_stream *s, const unsigned char *b, size_t n)
+static enum emb_format sniff(const struct emb_stream *s, const unsigned char *b, size_t n,
+			     bool eof)
 {
 	if (b[0] == (unsigned char)EMB_MAGIC[0])
 		return EMB_FMT_EMB; /* a bad magic is diagnosed by the binary reader */
@@ -550,7 +674,9 @@ static enum emb_format sniff(const struct emb_stream *s, const unsigned char *b,
 		i++;
 	if (i < n && b[i] == '{')
 		return EMB_FMT_JSONL;
-	enum emb_format t = sniff_text(b, n);
+	enum emb_format t = sniff_text(b, n, eof);
+	if (t == EMB_FMT_AUTO)
+		undetected(s, "format not recognised");
 	if (t != EMB_FMT_TSV || !memchr(b, '\0', n))
 		return t;
 
@@ -671,7 +797,10 @@ struct emb_stream *emb_open_r_fp(FILE *fp, const char *name, const struct emb_op
 
 	enum emb_format f = o->in_format;
 	unsigned char *buf = emb_xmalloc(PEEK_MAX);
-	size_t n = peek(s, buf);
+	bool text = f != EMB_FMT_EMB && f != EMB_FMT_NPY && f != EMB_FMT_FVECS &&
+		    f != EMB_FMT_BVECS && f != EMB_FMT_IVECS;
+	bool eof;
+	size_t n = peek(s, buf, text, &eof);
 	if (n == 0) {
 		free(buf);
 		s->at_eof = true;
@@ -680,7 +809,7 @@ struct emb_stream *emb_open_r_fp(FILE *fp, const char *name, const struct emb_op
 		return s;
 	}
 	if (f == EMB_FMT_AUTO)
-		f = sniff(s, buf, n);
+		f = sniff(s, buf, n, eof);
 	free(buf);
 	s->format = f;
 	if (f != EMB_FMT_EMB) {
@@ -1396,6 +1525,7 @@ void emb_close(struct emb_stream *s)
 	free(s->pend_keys);
 	free(s->raw);
 	free(s->line);
+	free(s->tsv_held);
 	free(s);
 }
 

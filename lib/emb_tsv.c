@@ -5,14 +5,27 @@
  * The key is everything before the first TAB when the first data line has
  * a TAB (so keys may hold spaces), else everything before the first blank.
  * Values are separated by runs of blanks (spaces or TABs); a trailing blank
- * and a CR before the LF are accepted.  Blank lines and lines starting with
- * '#' are not rows.  NaN and infinity are rejected in text: they are almost
- * always a bug upstream, and every statistic downstream would turn to nan.
+ * and a CR before the LF are accepted.  Blank lines are not rows.  NaN and
+ * infinity are rejected in text: they are almost always a bug upstream, and
+ * every statistic downstream would turn to nan; the writer refuses them
+ * too, so what it writes always reads back.
+ *
+ * Comments: a line whose first non-blank byte is '#' is a comment, unless
+ * it has the shape of a row of the stream, a key and then exactly dim
+ * numbers: then it is a row (GloVe has the word "#", and "#tag 0.5 0.6" is
+ * a hashtag's vector).  A keyless row never starts with '#'.  Lines before
+ * the first other line wait in s->tsv_held until that line fixes the shape.
+ *
+ * The mark: keyed output whose first key a reader would not take for a
+ * key (one that looks like a number, as row numbers and numeric ids do,
+ * starts with '#' or is empty) starts with the line "#emb keys", so it
+ * reads back keyed; other output is plain.  A mark anywhere before the
+ * first row makes the stream keyed, unless --keys/--no-keys decide.
  *
  * word2vec text, fastText .vec and GloVe rows are read here too (their
  * headers in emb_w2v.c): there every row has a key, and the key is all
  * but the last dim fields, so a word that looks like a number or holds a
- * space (GloVe 840B has some) is still a key.
+ * space (GloVe 840B has some) is still a key, and '#' starts no comment.
  */
 #include <config.h>
 #include "emb.h"
@@ -23,34 +36,55 @@
 #include <string.h>
 #include <math.h>
 
+/* The line that starts keyed TSV output (emb.5). */
+#define TSV_MARK "#emb"
+
 static inline bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';
 }
 
-/* Read the next data line into s->line, NUL-terminated with the line end
- * removed; returns its length, or -1 at end of input. */
-static ssize_t next_line(struct emb_stream *s)
+ssize_t emb_read_line(FILE *fp, const char *name, uint64_t lineno, char **line,
+		      size_t *cap, size_t *raw)
+{
+	errno = 0;
+	ssize_t n = getline(line, cap, fp);
+	if (n < 0) {
+		if (ferror(fp))
+			emb_die(EMB_EXIT_DATA, "%s: read error: %s", name, strerror(errno));
+		/* glibc reports a line too long for memory as end of file with
+		 * errno set, and no ferror(): it is not the end of the data. */
+		if (errno == ENOMEM || errno == EOVERFLOW)
+			emb_die_at(name, lineno, "out of memory");
+		return -1;
+	}
+	if (raw)
+		*raw = (size_t)n;
+	if (memchr(*line, '\0', (size_t)n))
+		emb_die_at(name, lineno, "line holds a NUL byte (binary data?)");
+	if ((*line)[n - 1] == '\n')
+		(*line)[--n] = '\0';
+	else
+		emb_warn_at(name, lineno, "last line has no newline (file cut short?)");
+	if (n > 0 && (*line)[n - 1] == '\r')
+		(*line)[--n] = '\0';
+	return n;
+}
+
+/* Read the next non-blank line into s->line, NUL-terminated with the line
+ * end removed; returns its length, or -1 at end of input. */
+static ssize_t next_text_line(struct emb_stream *s)
 {
 	for (;;) {
-		ssize_t n = getline(&s->line, &s->line_cap, s->fp);
-		if (n < 0) {
-			if (ferror(s->fp))
-				emb_die(EMB_EXIT_DATA, "%s: read error: %s", s->name, strerror(errno));
+		size_t raw;
+		ssize_t n = emb_read_line(s->fp, s->name, s->lineno + 1, &s->line,
+					  &s->line_cap, &raw);
+		if (n < 0)
 			return -1;
-		}
-		s->offset += (uint64_t)n;
+		s->offset += raw;
 		s->lineno++;
-		if (n > 0 && s->line[n - 1] == '\n')
-			s->line[--n] = '\0';
-		if (n > 0 && s->line[n - 1] == '\r')
-			s->line[--n] = '\0';
-		ssize_t i = 0;
-		while (i < n && is_blank(s->line[i]))
-			i++;
-		if (i == n || (s->line[i] == '#' && !s->text_keys))
-			continue;
-		return n;
+		if (s->line[strspn(s->line, " \t")] != '\0')
+			return n;
 	}
 }
 
@@ -60,6 +94,82 @@ static size_t key_len(const struct emb_stream *s, const char *line)
 	if (s->tsv_sep == '\t')
 		return strcspn(line, "\t");
 	return strcspn(line, " \t");
+}
+
+/* Does LINE start (after blanks) with '#', in a format that has comments? */
+static bool hash_line(const struct emb_stream *s, const char *line)
+{
+	return !s->text_keys && line[strspn(line, " \t")] == '#';
+}
+
+/* How many fields follow the key of LINE, if all are numbers (finite or
+ * not: a row with a nan is a bad row, not a comment); SIZE_MAX if one is
+ * not a number. */
+static size_t numbers_after_key(const struct emb_stream *s, const char *line)
+{
+	const char *p = line;
+	if (s->tsv_sep == ' ')
+		p += strspn(p, " \t");
+	p += key_len(s, p);
+	size_t d = 0;
+	for (;;) {
+		while (is_blank(*p))
+			p++;
+		if (!*p)
+			return d;
+		const char *end;
+		double v;
+		if (!emb_parse_f64(p, &end, &v) || (*end && !is_blank(*end)))
+			return SIZE_MAX;
+		d++;
+		p = end;
+	}
+}
+
+/* Has LINE the shape of a row of S: a key, then exactly dim numbers? */
+static bool row_shaped(const struct emb_stream *s, const char *line)
+{
+	return s->has_keys && numbers_after_key(s, line) == s->dim;
+}
+
+/* The next data line (comments skipped), as next_text_line. */
+static ssize_t next_line(struct emb_stream *s)
+{
+	for (;;) {
+		ssize_t n = next_text_line(s);
+		if (n < 0 || !hash_line(s, s->line) || row_shaped(s, s->line))
+			return n;
+	}
+}
+
+/* Is LINE the mark, and does it say "keys"? */
+static bool is_mark(const char *line, bool *keys)
+{
+	size_t m = strlen(TSV_MARK);
+	if (strncmp(line, TSV_MARK, m) != 0 || (line[m] && !is_blank(line[m])))
+		return false;
+	for (const char *p = line + m;;) {
+		p += strspn(p, " \t");
+		size_t w = strcspn(p, " \t");
+		if (!w)
+			return true;
+		if (w == 4 && strncmp(p, "keys", 4) == 0)
+			*keys = true;
+		p += w;
+	}
+}
+
+/* Queue LINE (line number LINENO) in BUF, to be read as a row. */
+static void hold(char **buf, size_t *len, size_t *cap, uint64_t lineno, const char *line)
+{
+	size_t n = strlen(line) + 1;
+	if (*len + 8 + n > *cap) {
+		*cap = 2 * (*len + 8 + n);
+		*buf = emb_xrealloc(*buf, *cap);
+	}
+	memcpy(*buf + *len, &lineno, 8);
+	memcpy(*buf + *len + 8, line, n);
+	*len += 8 + n;
 }
 
 static size_t count_fields(const char *p)
@@ -91,40 +201,98 @@ static size_t key_len_last_fields(const struct emb_stream *s, const char *p)
 		while (n && is_blank(p[n - 1]))
 			n--;
 	}
-	emb_die_at(s->name, s->lineno, "expected a key and %zu values, found %zu fields",
+	emb_die_at(s->name, s->tsv_row_line, "expected a key and %zu values, found %zu fields",
 		   s->dim, count_fields(p));
 }
 
-static bool whole_field_is_number(const char *p)
+/* Is the field at P a number (nan and inf included: a keyless first row
+ * with a nan in it is diagnosed, not taken for a key)? */
+static bool whole_field_is_number(const char *p, bool *finite)
 {
 	const char *end;
 	double v;
-	return emb_parse_f64(p, &end, &v) && (*end == '\0' || is_blank(*end));
+	bool ok = emb_parse_f64(p, &end, &v) && (*end == '\0' || is_blank(*end));
+	*finite = ok && isfinite(v);
+	return ok;
 }
 
 void emb_tsv_read_header(struct emb_stream *s)
 {
-	ssize_t n = next_line(s);
-	if (n < 0) {
+	char *held = NULL;
+	size_t len = 0, cap = 0;
+	bool marked = false;
+	const char *first = NULL; /* the line that fixes the shape */
+	uint64_t first_line = 0;
+
+	/* '#' lines before the first other line: the mark, comments, or rows
+	 * whose key starts with '#' (known once that line fixes the shape). */
+	while (next_text_line(s) >= 0) {
+		if (!hash_line(s, s->line)) {
+			first = s->line;
+			first_line = s->lineno;
+			break;
+		}
+		if (!is_mark(s->line, &marked))
+			hold(&held, &len, &cap, s->lineno, s->line);
+	}
+	bool keyed = s->tsv_keys_opt == EMB_YES || (s->tsv_keys_opt == EMB_DETECT && marked);
+	bool first_held = false;
+	for (size_t at = 0; !first && keyed && at < len;) {
+		/* Only '#' lines, in a keyed stream: the first that is a key and
+		 * numbers is the first row (all the keys start with '#'). */
+		const char *line = held + at + 8;
+		s->tsv_sep = strchr(line, '\t') ? '\t' : ' ';
+		size_t d = numbers_after_key(s, line);
+		if (d && d != SIZE_MAX) {
+			first = line;
+			memcpy(&first_line, held + at, 8);
+			first_held = true;
+		}
+		at += 8 + strlen(line) + 1;
+	}
+	if (!first) {
+		free(held);
 		s->at_eof = true;
 		return;
 	}
-	s->tsv_sep = strchr(s->line, '\t') ? '\t' : ' ';
-	const char *p = s->line;
+	s->tsv_sep = strchr(first, '\t') ? '\t' : ' ';
+	const char *p = first;
 	while (s->tsv_sep == ' ' && is_blank(*p))
 		p++;
+	bool finite = true;
 	if (s->tsv_keys_opt == EMB_DETECT)
-		s->has_keys = !whole_field_is_number(p);
+		s->has_keys = marked || !whole_field_is_number(p, &finite);
 	else
 		s->has_keys = s->tsv_keys_opt == EMB_YES;
+	if (!finite && !s->has_keys)
+		emb_die_at(s->name, first_line, "'%.*s' is not a finite number (if it is a key, "
+			   "use --keys)", (int)strcspn(p, " \t"), p);
 	if (s->has_keys)
 		p += key_len(s, p);
 	s->dim = count_fields(p);
 	if (s->dim == 0)
-		emb_die_at(s->name, s->lineno, "no values after the key");
+		emb_die_at(s->name, first_line, "no values after the key");
 	if (s->dim > EMB_MAX_DIM)
-		emb_die_at(s->name, s->lineno, "%zu values in a row (limit %u)", s->dim, EMB_MAX_DIM);
-	s->tsv_first_pending = true;
+		emb_die_at(s->name, first_line, "%zu values in a row (limit %u)", s->dim, EMB_MAX_DIM);
+
+	/* The rows to hand out first: the held lines of the row's shape, in
+	 * order, then the first other line. */
+	char *rows = NULL;
+	size_t rlen = 0, rcap = 0;
+	for (size_t at = 0; at < len;) {
+		uint64_t lineno;
+		memcpy(&lineno, held + at, 8);
+		const char *line = held + at + 8;
+		if (row_shaped(s, line))
+			hold(&rows, &rlen, &rcap, lineno, line);
+		at += 8 + strlen(line) + 1;
+	}
+	if (!first_held)
+		hold(&rows, &rlen, &rcap, first_line, first);
+	free(held);
+	s->tsv_held = rows;
+	s->tsv_held_len = rlen;
+	s->tsv_held_pos = 0;
 }
 
 static _Noreturn void bad_value(const struct emb_stream *s, const char *p, const char *what)
@@ -132,10 +300,10 @@ static _Noreturn void bad_value(const struct emb_stream *s, const char *p, const
 	int len = (int)strcspn(p, " \t");
 	if (len > 40)
 		len = 40;
-	emb_die_at(s->name, s->lineno, "'%.*s' is not a %snumber", len, p, what);
+	emb_die_at(s->name, s->tsv_row_line, "'%.*s' is not a %snumber", len, p, what);
 }
 
-/* Parse the values of s->line (after the key) into ROW. */
+/* Parse the values of a line (after the key) into ROW. */
 static void parse_values(struct emb_stream *s, const char *p, void *row)
 {
 	size_t d = 0;
@@ -145,17 +313,17 @@ static void parse_values(struct emb_stream *s, const char *p, void *row)
 		if (!*p)
 			break;
 		if (d == s->dim)
-			emb_die_at(s->name, s->lineno, "expected %zu values, found %zu",
+			emb_die_at(s->name, s->tsv_row_line, "expected %zu values, found %zu",
 				   s->dim, d + count_fields(p));
 		const char *end;
-		bool ok, finite;
+		bool ok, finite = false;
 		if (s->mtype == EMB_F64) {
-			double v;
+			double v = 0;
 			ok = emb_parse_f64(p, &end, &v);
 			finite = isfinite(v);
 			((double *)row)[d] = v;
 		} else {
-			float v;
+			float v = 0;
 			ok = emb_parse_f32(p, &end, &v);
 			finite = isfinite(v);
 			((float *)row)[d] = v;
@@ -168,7 +336,27 @@ static void parse_values(struct emb_stream *s, const char *p, void *row)
 		p = end;
 	}
 	if (d != s->dim)
-		emb_die_at(s->name, s->lineno, "expected %zu values, found %zu", s->dim, d);
+		emb_die_at(s->name, s->tsv_row_line, "expected %zu values, found %zu", s->dim, d);
+}
+
+/* The next row's line, and its number in s->tsv_row_line: the rows the
+ * header held first, then the file's.  NULL at end of input. */
+static const char *next_row(struct emb_stream *s)
+{
+	if (s->tsv_held) {
+		if (s->tsv_held_pos < s->tsv_held_len) {
+			const char *line = s->tsv_held + s->tsv_held_pos + 8;
+			memcpy(&s->tsv_row_line, s->tsv_held + s->tsv_held_pos, 8);
+			s->tsv_held_pos += 8 + strlen(line) + 1;
+			return line;
+		}
+		free(s->tsv_held);
+		s->tsv_held = NULL;
+	}
+	if (next_line(s) < 0)
+		return NULL;
+	s->tsv_row_line = s->lineno;
+	return s->line;
 }
 
 size_t emb_tsv_read_rows(struct emb_stream *s, struct emb_chunk *c)
@@ -182,9 +370,8 @@ size_t emb_tsv_read_rows(struct emb_stream *s, struct emb_chunk *c)
 	size_t esize = emb_dtype_size(s->mtype), rows = 0;
 
 	while (rows < want) {
-		if (s->tsv_first_pending) {
-			s->tsv_first_pending = false;
-		} else if (next_line(s) < 0) {
+		const char *p = next_row(s);
+		if (!p) {
 			s->at_eof = true;
 			if ((s->format == EMB_FMT_W2V || s->format == EMB_FMT_VEC) &&
 			    s->recno + rows != s->total_rows)
@@ -193,14 +380,14 @@ size_t emb_tsv_read_rows(struct emb_stream *s, struct emb_chunk *c)
 					   (unsigned long long)(s->recno + rows));
 			break;
 		}
-		const char *p = s->line;
-		emb_chunk_set_pos(c, rows, s->lineno);
+		emb_chunk_set_pos(c, rows, s->tsv_row_line);
 		while (s->tsv_sep == ' ' && is_blank(*p))
 			p++;
 		if (s->has_keys) {
 			size_t k = s->text_keys ? key_len_last_fields(s, p) : key_len(s, p);
 			if (k > EMB_MAX_KEY_LEN)
-				emb_die_at(s->name, s->lineno, "key longer than %d bytes", EMB_MAX_KEY_LEN);
+				emb_die_at(s->name, s->tsv_row_line, "key longer than %d bytes",
+					   EMB_MAX_KEY_LEN);
 			emb_chunk_set_key(c, rows, p, k);
 			p += k;
 		}
@@ -211,6 +398,14 @@ size_t emb_tsv_read_rows(struct emb_stream *s, struct emb_chunk *c)
 	c->src_lines = true;
 	s->recno += rows;
 	return rows;
+}
+
+/* Would a reader take KEY, the first key of a stream, for something else:
+ * a number (then the key column for a value), or a comment? */
+static bool key_needs_mark(const char *key)
+{
+	bool finite;
+	return !*key || *key == '#' || is_blank(*key) || whole_field_is_number(key, &finite);
 }
 
 void emb_tsv_write_rows(struct emb_stream *s, const struct emb_chunk *c)
@@ -230,6 +425,8 @@ void emb_tsv_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 				emb_die(EMB_EXIT_DATA, "row %llu: key holds a TAB or line break; "
 					"it cannot be written as TSV", (unsigned long long)s->recno + i + 1);
 		}
+		if (key && s->recno + i == 0 && key_needs_mark(key))
+			emb_write_bytes(s, TSV_MARK " keys\n", strlen(TSV_MARK " keys\n"));
 		size_t klen = key ? strlen(key) : 0;
 		if (cap + klen > s->raw_cap) {
 			s->raw_cap = cap + klen;
@@ -244,10 +441,18 @@ void emb_tsv_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 		for (size_t j = 0; j < c->dim; j++) {
 			if (key || j)
 				*o++ = '\t';
-			if (c->type == EMB_F64 && s->dtype == EMB_F64)
-				o += emb_format_f64(o, emb_row_f64(c, i)[j]);
+			bool f64 = c->type == EMB_F64 && s->dtype == EMB_F64;
+			double v = emb_get(c, i, j);
+			if (!f64)
+				v = (float)v; /* what is written: an f64 beyond f32 is inf */
+			if (!isfinite(v))
+				emb_die(EMB_EXIT_DATA, "row %llu: value %zu is %s, which TSV cannot hold",
+					(unsigned long long)s->recno + i + 1, j + 1,
+					isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+			if (f64)
+				o += emb_format_f64(o, v);
 			else
-				o += emb_format_f32(o, (float)emb_get(c, i, j));
+				o += emb_format_f32(o, (float)v);
 		}
 		*o++ = '\n';
 		emb_write_bytes(s, s->raw, (size_t)(o - (char *)s->raw));

@@ -431,3 +431,33 @@ Try 'embcos --help' for more information."
 	run -1 --separate-stderr embcos --pairs nopairs.tsv small.tsv
 	assert_equal "$stderr" "embcos: nopairs.tsv: No such file or directory"
 }
+
+@test "--pairs: pairs and vectors cannot both be standard input" {
+	cd "$D"
+	run -2 --separate-stderr embcos --pairs - - < pairs.tsv
+	assert_output ""
+	assert_equal "$stderr" "embcos: --pairs and the vectors cannot both be standard input
+Try 'embcos --help' for more information."
+	run -2 --separate-stderr embcos --pairs - < small.tsv
+	assert_equal "$(head -n 1 <<< "$stderr")" "embcos: --pairs and the vectors cannot both be standard input"
+	# either one alone from standard input is fine
+	run --separate-stderr embcos --pairs - small.tsv < pairs.tsv
+	assert_success
+	assert_equal "$output" "$(embcos --pairs pairs.tsv small.tsv 2>/dev/null)"
+	run --separate-stderr embcos --pairs pairs.tsv - < small.tsv
+	assert_equal "$output" "$(embcos --pairs pairs.tsv small.tsv 2>/dev/null)"
+}
+
+@test "--pairs: a last line without a newline is scored, with a warning" {
+	cd "$D"
+	printf 'w1\tw2\t1\nw3\tw4\t2' > pn.tsv
+	run --separate-stderr embcos --pairs pn.tsv small.tsv
+	assert_success
+	assert_equal "$stderr" "embcos: pn.tsv:2: last line has no newline (file cut short?)"
+	assert_equal "$output" "$(printf 'w1\tw2\t1\nw3\tw4\t2\n' | embcos --pairs - small.tsv)"
+	# a byte order mark is not part of the first key; line numbers count every line
+	printf '\xef\xbb\xbfw1\tw2\t1\n\n# note\nw1\n' > pb.tsv
+	run -1 --separate-stderr embcos --pairs pb.tsv small.tsv
+	assert_equal "$(head -n 1 <<< "$output")" "$(printf 'w1\tw2\t1\n' | embcos --pairs - small.tsv)"
+	assert_equal "$stderr" "embcos: pb.tsv:4: expected two keys separated by a tab, found one field"
+}

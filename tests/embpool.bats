@@ -54,9 +54,10 @@ for i, line in enumerate(open("texts.txt"), 1):
 PY
 }
 
-# rows FILE: our output as "key v1 ... v5" on one line per row.
+# rows FILE: our output as "key v1 ... v5" on one line per row (without
+# the "#emb keys" line that TSV output keyed by line numbers starts with).
 rows() {
-	embcat -O tsv "$1" | tr '\t' ' '
+	embcat -O tsv "$1" | sed '1{/^#emb keys$/d;}' | tr '\t' ' '
 }
 
 # compare OURS REF: keys equal, values within 1e-6.
@@ -110,8 +111,10 @@ embpool: 3 of 16 tokens (18.75%) not in the vocabulary"
 @test "embpool --empty=zero writes zero rows, --empty=error stops at the line" {
 	run --separate-stderr embpool -q -v voc.emb --empty=zero -O tsv texts.txt
 	assert_success
-	assert_line --index 2 $'3\t0\t0\t0\t0\t0'
-	assert_equal "${#lines[@]}" 5
+	# line 1 is "#emb keys": the keys are line numbers
+	assert_line --index 0 '#emb keys'
+	assert_line --index 3 $'3\t0\t0\t0\t0\t0'
+	assert_equal "${#lines[@]}" 6
 	assert_equal "$stderr" "embpool: 1 of 5 texts had no known token and were written as zero vectors"
 	run -1 --separate-stderr embpool -v voc.emb --empty=error texts.txt
 	assert_equal "$stderr" "embpool: texts.txt:3: no known token in the text"
@@ -133,7 +136,7 @@ embpool: 0 of 0 tokens (0.00%) not in the vocabulary"
 	run --separate-stderr sh -c "printf '%s\n' \"\$1\" | embpool -v onehot.tsv --sum -O tsv" sh "$text"
 	assert_success
 	# counts: do not stop it s u.s well known 1,000 10:30 café can ca 3.5 o'clock x
-	assert_output $'1\t1\t3\t1\t1\t2\t1\t1\t1\t1\t1\t1\t1\t1\t1\t1\t1'
+	assert_output $'#emb keys\n1\t1\t3\t1\t1\t2\t1\t1\t1\t1\t1\t1\t1\t1\t1\t1\t1'
 	# "at" and the two pieces of "1,a" ("1" and "a") are the only OOV tokens.
 	assert_equal "$stderr" "embpool: 3 of 22 tokens (13.64%) not in the vocabulary"
 }
@@ -189,4 +192,21 @@ $hint"
 	assert_equal "$stderr" "embpool: extra operand 'b'
 $hint"
 	assert_output ""
+}
+
+@test "embpool: a byte order mark, a last line without a newline" {
+	printf '\xef\xbb\xbfalpha beta\nGamma' > bom.txt
+	printf 'alpha beta\nGamma\n' > plain.txt
+	run --separate-stderr embpool -q -v voc.emb bom.txt
+	assert_success
+	assert_equal "$stderr" "embpool: bom.txt:2: last line has no newline (file cut short?)"
+	embpool -q -v voc.emb bom.txt > a.emb 2>/dev/null
+	embpool -q -v voc.emb plain.txt > b.emb
+	same a.emb b.emb
+	printf '\xef\xbb\xbfalpha 3\n' > w.txt
+	embpool -q -v voc.emb --weights w.txt plain.txt > c.emb
+	printf 'alpha 3\n' > w2.txt
+	embpool -q -v voc.emb --weights w2.txt plain.txt > d.emb
+	same c.emb d.emb
+	run ! same c.emb b.emb
 }

@@ -270,3 +270,81 @@ print(res.confidence_interval.low, res.confidence_interval.high)'
 	assert_output ""
 	assert_equal "${stderr_lines[1]}" "Try 'embspearman --help' for more information."
 }
+
+@test "--header: every file's own header names its columns" {
+	# the audit's h1/h2: the same table with two column orders
+	printf 'gold\ta\tb\n1\t1\t3\n2\t2\t2\n3\t3\t1\n' > h1.tsv
+	printf 'gold\tb\ta\n4\t6\t4\n5\t5\t5\n6\t4\t6\n' > h2.tsv
+	{ printf 'g\tgold\tsa\tsb\n'; gen ties 60 21; } > h3.tsv
+	oracle - <<'PY'
+import numpy as np
+rows = [l.rstrip("\n").split("\t") for l in open("h3.tsv")][1:]
+# h4.tsv: h3's rows with its columns in another order, and a group by name
+with open("h4.tsv", "w") as f:
+    f.write("sb\tgold\tg\tsa\n")
+    for r in rows[30:]:
+        f.write("\t".join([r[3], r[1], r[0], r[2]]) + "\n")
+with open("h3a.tsv", "w") as f:
+    f.write("g\tgold\tsa\tsb\n")
+    for r in rows[:30]:
+        f.write("\t".join(r) + "\n")
+PY
+	run embspearman --header -x gold -y a h1.tsv h2.tsv
+	assert_success
+	oracle -c 'import sys
+from scipy.stats import spearmanr
+r = spearmanr([1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6]).statistic
+line = sys.argv[1].split("\n")[1].split("\t")
+assert line[:3] == ["gold", "a", "6"] and abs(float(line[3]) - r) < 1e-12, (line, r)' "$output"
+	embspearman --header -x gold -y b h1.tsv h2.tsv > t.out
+	oracle -c 'from scipy.stats import spearmanr
+r = spearmanr([1, 2, 3, 4, 5, 6], [3, 2, 1, 6, 5, 4]).statistic
+line = open("t.out").read().split("\n")[1].split("\t")
+assert abs(float(line[3]) - r) < 1e-12, (line, r)'
+	# against scipy on the concatenated table, with a group column by name
+	check h3.tsv --header -x gold -y sa,sb --group g
+	embspearman --header -x gold -y sa,sb --group g h3a.tsv h4.tsv > a.out
+	embspearman --header -x gold -y sa,sb --group g h3.tsv > b.out
+	cmp a.out b.out
+	# embpearson reads columns the same way
+	embpearson --header -x gold -y sa,sb h3a.tsv h4.tsv > c.out
+	embpearson --header -x gold -y sa,sb h3.tsv > d.out
+	cmp c.out d.out
+	# a later header without the name is an error naming it and line 1
+	printf 'gold\tc\n7\t1\n' > h5.tsv
+	run -1 --separate-stderr embspearman --header -x gold -y a h1.tsv h5.tsv
+	assert_output ""
+	assert_equal "$stderr" "embspearman: h5.tsv:1: -y: no column named 'a'"
+	run -1 --separate-stderr embpearson --header -x gold -y a h1.tsv h5.tsv
+	assert_equal "$stderr" "embpearson: h5.tsv:1: -y: no column named 'a'"
+}
+
+@test "column files: a byte order mark, a last line without a newline, a NUL" {
+	printf '\xef\xbb\xbfgold\tsys\n1\t2\n2\t1\n3\t3\n4\t5\n' > bom.tsv
+	tail -n +2 bom.tsv > plain.tsv
+	run --separate-stderr embspearman --header -x gold -y sys bom.tsv
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(embspearman --header -x gold -y sys bom.tsv | tail -n 1 | cut -f 3-)" \
+		"$(embspearman plain.tsv | tail -n 1 | cut -f 3-)"
+	printf '\xef\xbb\xbf1\t2\n2\t1\n3\t3\n' > bom2.tsv
+	run --separate-stderr embpearson bom2.tsv
+	assert_success
+	assert_equal "$stderr" ""
+	printf '1\t2\n2\t1\n3\t3\n4\t5' > cut.tsv
+	run --separate-stderr embspearman cut.tsv
+	assert_success
+	assert_equal "$stderr" "embspearman: cut.tsv:4: last line has no newline (file cut short?)"
+	assert_equal "$output" "$(embspearman plain.tsv)"
+	printf '1\t2\n2\t1\0\n3\t3\n' > nul.tsv
+	run -1 --separate-stderr embspearman nul.tsv
+	assert_equal "$stderr" "embspearman: nul.tsv:2: line holds a NUL byte (binary data?)"
+	# a real line number after blank lines and a header
+	printf 'a\tb\n\n1\t2\n\n2\tx\n' > bl.tsv
+	run -1 --separate-stderr embspearman --header -x a -y b bl.tsv
+	assert_equal "$stderr" "embspearman: bl.tsv:5: column 2: not a number: 'x'"
+	# decimal only
+	printf '1\t2\n0x10\t3\n' > hex.tsv
+	run -1 --separate-stderr embspearman hex.tsv
+	assert_equal "$stderr" "embspearman: hex.tsv:2: column 1: not a number: '0x10'"
+}

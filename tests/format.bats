@@ -74,7 +74,10 @@ assert k == ["na\u00efve caf\u00e9", "New York", "\u4e2d\u6587"], k'
 	assert_equal "$stderr" "embcat: n.tsv:2: '-' is not a number"
 	run embcat --keys n.tsv
 	assert_success
-	assert_output "$(cat n.tsv)"
+	# output whose first key looks like a number is marked keyed
+	assert_output "$(printf '#emb keys\n'; cat n.tsv)"
+	run embcat -O tsv <(embcat --keys -O tsv n.tsv)
+	assert_output "$(printf '#emb keys\n'; cat n.tsv)"
 }
 
 @test "comments, blank lines, CRLF and trailing blanks are accepted" {
@@ -318,4 +321,170 @@ assert np.abs(y.mean(0)).max() > 1e-3'
 			return 1
 		fi
 	done
+}
+
+@test "'#' lines are comments only when they are not shaped like a row" {
+	# GloVe has the word '#': every line of key + dim numbers is a row
+	printf 'the 0.1 0.2\n# 0.3 0.4\n#tag 0.5 0.6\n' > g.txt
+	run --separate-stderr embcat -O tsv g.txt
+	assert_success
+	assert_equal "$stderr" ""
+	assert_output "$(printf 'the\t0.1\t0.2\n#\t0.3\t0.4\n#tag\t0.5\t0.6')"
+	# before the first other line too, in order; comments around them skipped
+	printf '# written by hand\n#x 1 2\n# 3 4\nthe 5 6\n# the end, 7 8\n#y\t9 10\n' > h.txt
+	run embcat -O tsv h.txt
+	assert_output "$(printf '#emb keys\n#x\t1\t2\n#\t3\t4\nthe\t5\t6\n#y\t9\t10')"
+	# a TAB-separated file: the key ends at the TAB, so '# 1 2' is a comment
+	printf '# 1 2\n#\t3\t4\nw\t5\t6\n' > t.tsv
+	run embcat t.tsv
+	assert_output "$(printf '#emb keys\n#\t3\t4\nw\t5\t6')"
+	# a '#' row with a bad value is a bad row, not a comment
+	printf 'a 1 2\n#b nan 2\n' > n.txt
+	run -1 --separate-stderr embcat n.txt
+	assert_equal "$stderr" "embcat: n.txt:2: 'nan' is not a finite number"
+	# keyless: a row never starts with '#'
+	printf '# 1 2\n3 4\n#5 6\n' > k.tsv
+	run embcat k.tsv
+	assert_output "$(printf '3\t4')"
+	# the values are the ones numpy reads from the same lines
+	embcat -O emb h.txt > h.emb
+	py 'x, k, _ = o.read(open("h.emb", "rb").read())
+assert k == ["#x", "#", "the", "#y"], k
+assert (x == np.array([[1, 2], [3, 4], [5, 6], [9, 10]], np.float32)).all()'
+}
+
+@test "errors after comments and blank lines name the real line" {
+	printf '# comment\n\na\t1\t2\n\n# 2\nb\t3\tx\n' > c.tsv
+	run -1 --separate-stderr embcat c.tsv
+	assert_equal "$stderr" "embcat: c.tsv:6: 'x' is not a number"
+	printf '#c 1\n#d 2 3\nw 4 5\n#e 6 x\n' > d.txt
+	run --separate-stderr embcat -O tsv d.txt
+	assert_output "$(printf '#emb keys\n#d\t2\t3\nw\t4\t5')"
+	assert_equal "$stderr" ""
+	printf '#c 1 2\nw 4 5\nv 6\n' > e.txt
+	run -1 --separate-stderr embcat e.txt
+	assert_equal "$stderr" "embcat: e.txt:3: expected 2 values, found 1"
+	printf '#c 1 2 x\nw 4 5\n#d 6 7 8\nv 9 y\n' > f.txt
+	run -1 --separate-stderr embcat f.txt
+	assert_equal "$stderr" "embcat: f.txt:4: 'y' is not a number"
+}
+
+@test "keyed TSV reads back keyed: numeric first keys are marked '#emb keys'" {
+	sh "$EMB_SRCDIR/tests/make-samples.sh" .
+	# embpool keys rows by line number
+	embpool -q -v vectors.emb -O tsv texts.txt > p.tsv
+	embpool -q -v vectors.emb texts.txt > p.emb
+	assert_equal "$(head -n 1 p.tsv)" "#emb keys"
+	run embinfo p.tsv
+	assert_output --partial '"dim":	8'
+	assert_output --partial '"keys":	true'
+	same p.tsv p.emb
+	# the same pair scores the same through TSV and the binary stream
+	printf '1\t2\n3\t4\n' > pp.tsv
+	assert_equal "$(embcos --pairs pp.tsv p.tsv)" "$(embcos --pairs pp.tsv p.emb)"
+	# numpy and pandas-style readers skip the mark as a comment
+	oracle -c 'import numpy as np
+a = np.loadtxt("p.tsv", delimiter="\t", ndmin=2)
+b = np.loadtxt("p.tsv", delimiter="\t", ndmin=2, usecols=range(1, 9))
+assert a.shape == (20, 9) and (a[:, 0] == np.arange(1, 21)).all(), a.shape
+assert (a[:, 1:] == b).all()'
+	# embgen without a prefix, numeric JSON ids, nan/inf words, '#' keys
+	embgen -n 5 -d 3 --keys --prefix '' -O tsv > g.tsv
+	run embcat g.tsv
+	assert_output "$(cat g.tsv)"
+	assert_equal "$(embinfo g.tsv | grep -c '"dim":	3')" 1
+	printf '{"id":7,"embedding":[1,2]}\n{"id":8,"embedding":[3,4]}\n' > j.jsonl
+	embcat -O tsv j.jsonl > j.tsv
+	run embcat -O jsonl j.tsv
+	assert_output "$(printf '{"id":"7","embedding":[1,2]}\n{"id":"8","embedding":[3,4]}')"
+	for k in nan inf -Infinity 1e5 '#' '#tag'; do
+		printf '%s\t1\t2\nw\t3\t4\n' "$k" | embcat --keys -O tsv > m.tsv
+		assert_equal "$(head -n 1 m.tsv)" "#emb keys"
+		run embcat -O tsv m.tsv
+		assert_output "$(printf '#emb keys\n%s\t1\t2\nw\t3\t4' "$k")"
+	done
+	# every key starts with '#'
+	printf '#a\t1\t2\n#b\t3\t4\n' | embcat --keys -O tsv > h.tsv
+	run embcat h.tsv
+	assert_output "$(cat h.tsv)"
+	# words need no mark: the output is unchanged
+	printf 'w\t1\t2\n' > w.tsv
+	run embcat w.tsv
+	assert_output "$(cat w.tsv)"
+	# --no-keys and --keys still decide
+	run embcat --no-keys -O tsv g.tsv
+	assert_output "$(tail -n +2 g.tsv)"
+	printf '#emb keys\n1 2 3\n' > m2.tsv
+	run embcat --no-keys m2.tsv
+	assert_output "$(printf '1\t2\t3')"
+}
+
+@test "the TSV writer refuses nan and inf, naming the row and value" {
+	oracle -c 'import numpy as np
+np.save("n.npy", np.array([[1, 2], [3, np.nan]], np.float32))
+np.save("i.npy", np.array([[1, -np.inf]], np.float32))
+np.save("big.npy", np.array([[1e300, 1]], np.float64))'
+	run -1 --separate-stderr embcat -O tsv n.npy
+	assert_equal "$stderr" "embcat: row 2: value 2 is nan, which TSV cannot hold"
+	run -1 --separate-stderr embcat -O tsv i.npy
+	assert_equal "$stderr" "embcat: row 1: value 2 is -inf, which TSV cannot hold"
+	# an f64 beyond the f32 range would print as inf
+	run -1 --separate-stderr embcat -O tsv --dtype f32 big.npy
+	assert_equal "$stderr" "embcat: row 1: value 1 is inf, which TSV cannot hold"
+	run embcat -O tsv --dtype f64 big.npy
+	assert_output "$(printf '1e+300\t1')"
+	# the binary format carries them
+	embcat -O emb n.npy > n.emb
+	py 'x = o.read(open("n.emb", "rb").read())[0]
+assert np.isnan(x[1, 1]) and x[0, 1] == 2'
+}
+
+@test "numbers are decimal only: hexadecimal floats are not numbers" {
+	for v in 0x1p3 0X10 -0x1 +0x.8p1 0x1.8; do
+		printf 'a\t%s\t2\n' "$v" > x.tsv
+		run -1 --separate-stderr embcat x.tsv
+		assert_equal "$stderr" "embcat: x.tsv:1: '$v' is not a number"
+	done
+	printf 'a\t1e3\t.5\nb\t-2.5E-1\t+7\n' > d.tsv
+	run embcat d.tsv
+	assert_output "$(printf 'a\t1000\t0.5\nb\t-0.25\t7')"
+}
+
+@test "a last line without a newline is read, with a warning" {
+	printf 'a\t1\t2\nb\t3\t4' > cut.tsv
+	run --separate-stderr embcat cut.tsv
+	assert_success
+	assert_output "$(printf 'a\t1\t2\nb\t3\t4')"
+	assert_equal "$stderr" "embcat: cut.tsv:2: last line has no newline (file cut short?)"
+	printf '1 2\n# no newline' > c2.tsv
+	run --separate-stderr embcat c2.tsv
+	assert_success
+	assert_equal "$stderr" "embcat: c2.tsv:2: last line has no newline (file cut short?)"
+	printf '2 2\nthe 1 2\nof 3 4' > w.txt
+	run --separate-stderr embcat -O tsv w.txt
+	assert_success
+	assert_equal "$stderr" "embcat: w.txt:3: last line has no newline (file cut short?)"
+	run --separate-stderr embcat -I glove -O tsv < <(printf 'the 1 2')
+	assert_success
+	assert_equal "$stderr" "embcat: -:1: last line has no newline (file cut short?)"
+	printf 'a\t1\t2\n' > ok.tsv
+	run --separate-stderr embcat ok.tsv
+	assert_equal "$stderr" ""
+}
+
+@test "a line too long for memory is an error, never the end of the file" {
+	export OPENBLAS_NUM_THREADS=1
+	printf 'a\t1\t2\n' > s.tsv
+	# a sanitizer build cannot run under ulimit -v
+	(ulimit -v 60000 && embinfo s.tsv > /dev/null) || skip "programs do not run under ulimit -v 60000"
+	oracle -c 'open("l.tsv", "wb").write(b"a\t1\t2\nb\t3\t4\nc\t" + b"5 " * 15000000 + b"\n")'
+	run -1 --separate-stderr bash -c 'ulimit -v 60000; embinfo l.tsv'
+	assert_output ""
+	assert_equal "$stderr" "embinfo: l.tsv:3: out of memory"
+}
+
+@test "a NUL byte in a text line is an error" {
+	printf 'a\t1\t2\nb\t3\t4\0junk\n' > z.tsv
+	run -1 --separate-stderr embcat -I tsv z.tsv
+	assert_equal "$stderr" "embcat: z.tsv:2: line holds a NUL byte (binary data?)"
 }

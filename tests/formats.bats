@@ -143,10 +143,10 @@ for f, b, nh in (("o.bin", True, False), ("o.txt", False, False), ("o.vec", Fals
 	printf '1.5 1 2\n- 3 4\n... 5 6\nNew York 7 8\n' > g.txt
 	run embcat -I glove -O tsv g.txt
 	assert_success
-	assert_output "$(printf '1.5\t1\t2\n-\t3\t4\n...\t5\t6\nNew York\t7\t8')"
+	assert_output "$(printf '#emb keys\n1.5\t1\t2\n-\t3\t4\n...\t5\t6\nNew York\t7\t8')"
 	printf '2 2\n# 1 2 \n0.5 3 4 \n' > w.txt
 	run embcat -I w2v -O tsv w.txt
-	assert_output "$(printf '#\t1\t2\n0.5\t3\t4')"
+	assert_output "$(printf '#emb keys\n#\t1\t2\n0.5\t3\t4')"
 }
 
 @test "fvecs, bvecs and ivecs written by numpy are read; files concatenate" {
@@ -181,10 +181,10 @@ np.savetxt("x.ref", x.astype(np.float64)); np.savetxt("i.ref", i); np.savetxt("b
 	assert_output "$(printf 'a\t1\t2.5\t-3\nb c\t4\t5\t0.006')"
 	printf '{"doc":7,"vec":[1,2]}\n{"doc":"x","vec":[3,4]}\n' > c.jsonl
 	run embcat --vector-field vec --key-field doc -O tsv c.jsonl
-	assert_output "$(printf '7\t1\t2\nx\t3\t4')"
+	assert_output "$(printf '#emb keys\n7\t1\t2\nx\t3\t4')"
 	printf '{"object":"list","data":[{"object":"embedding","embedding":[0.5,1],"index":0},{"object":"embedding","embedding":[2,3],"index":1}],"model":"m"}\n' > o.jsonl
 	run embcat -O tsv o.jsonl
-	assert_output "$(printf '0\t0.5\t1\n1\t2\t3')"
+	assert_output "$(printf '#emb keys\n0\t0.5\t1\n1\t2\t3')"
 	printf '{"embedding":[1,2]}\n{"embedding":[3,4]}\n' > n.jsonl
 	run embcat -O tsv n.jsonl
 	assert_output "$(printf '1\t2\n3\t4')"
@@ -343,4 +343,109 @@ open("want", "w").write("%d %d\n" % (f16, f32))'
 	assert_equal "$(cat err)" ""
 	printf 'k\t65520\n' | embcat -O emb --dtype f16 2> err > /dev/null
 	assert_equal "$(cat err)" "embcat: standard output: 1 value too large for f16 was written as infinity"
+}
+
+@test "text after a word2vec header is never read as binary" {
+	t() { # t STDERR INPUT: both from a file and from a pipe
+		printf "$2" > t.txt
+		run -1 --separate-stderr embcat -O tsv t.txt
+		assert_output ""
+		assert_equal "$stderr" "embcat: t.txt:$1"
+		run -1 --separate-stderr embcat -O tsv < t.txt
+		assert_equal "$stderr" "embcat: -:$1"
+	}
+	t "2: '0,1' is not a number" '2 3\nthe 0,1 0,2 0,3\nof 0,4 0,5 0,6\n'
+	t "2: 'nan' is not a finite number" '2 3\nthe nan 0.2 0.3\nof 0.4 0.5 0.6\n'
+	t "3: '-Infinity' is not a finite number" '2 2\nthe 1 2\nof -Infinity 3\n'
+	t "2: expected a key and 3 values, found 2 fields" '1 3\nthe 0.1\n'
+	t "3: expected a key and 3 values, found 3 fields" '2 3\nthe 0.1 0.2 0.3\nof 0.4 0.5\n'
+	t "2: expected a key and 2 values, found 2 fields" '2 2\nnew york\n'
+	# a key holding a space, and CRLF line ends, read as word2vec text
+	printf '2 3\r\nnew york 0.1 0.2 0.3\r\nof 0.4 0.5 0.6\r\n' > s.txt
+	run embcat -O tsv s.txt
+	assert_output "$(printf 'new york\t0.1\t0.2\t0.3\nof\t0.4\t0.5\t0.6')"
+	run embinfo < s.txt
+	assert_output --partial '"format":	"w2v"'
+	# neither text nor binary rows
+	printf '2 3\n\001\002\003\n' > b.txt
+	run -1 --separate-stderr embcat b.txt
+	assert_equal "$stderr" "embcat: b.txt: format not recognised; name it with -I FMT (one of: emb, tsv, npy, w2v, w2vbin, glove, vec, fvecs, bvecs, ivecs, jsonl)"
+	# a keyless TSV after a first line of two whole numbers stays TSV
+	printf '1 2\n# three\n3 4\n' > k.tsv
+	run embcat k.tsv
+	assert_output "$(printf '1\t2\n3\t4')"
+}
+
+@test "gensim's word2vec binary files sniff as w2vbin at every size" {
+	py 'from gensim.models import KeyedVectors
+rng = np.random.default_rng(8)
+for d, n in ((1, 1), (1, 3), (2, 2), (3, 50), (4, 1), (300, 2), (300, 400), (20000, 2)):
+    kv = KeyedVectors(d)
+    kv.add_vectors(["w%d" % i for i in range(n)], rng.standard_normal((n, d)).astype(np.float32))
+    kv.save_word2vec_format("g_%d_%d.bin" % (d, n), binary=True)
+    kv.save_word2vec_format("g_%d_%d.txt" % (d, n), binary=False)
+# positive values just above 0.5: high bytes are printable ASCII
+kv = KeyedVectors(2)
+kv.add_vectors(["a", "b"], np.array([[0.5000001, 0.75], [1.25, 0.6]], np.float32))
+kv.save_word2vec_format("g_pos.bin", binary=True)'
+	for f in g_*.bin; do
+		run embinfo "$f"
+		assert_output --partial '"format":	"w2vbin"'
+		run embinfo < "$f"
+		assert_output --partial '"format":	"w2vbin"'
+	done
+	for f in g_*.txt; do
+		run embinfo "$f"
+		assert_output --partial '"format":	"w2v"'
+	done
+	embcat -O tsv g_300_400.bin > a.tsv
+	py 'from gensim.models import KeyedVectors
+kv = KeyedVectors.load_word2vec_format("g_300_400.bin", binary=True)
+x = np.loadtxt("a.tsv", usecols=range(1, 301), dtype=np.float32)
+assert (x == kv.vectors).all()'
+	# the C tool's layout (a newline after each row), and a file cut short
+	embcat -O w2vbin g_3_50.bin > c.bin
+	run embinfo c.bin
+	assert_output --partial '"format":	"w2vbin"'
+	head -c 100 g_300_2.bin > cut.bin
+	run -1 --separate-stderr embinfo cut.bin
+	assert_equal "$stderr" "embinfo: cut.bin: byte 100: truncated stream: row values cut short (91 of 1200 bytes)"
+}
+
+@test "a UTF-8 byte order mark is skipped by every text reader" {
+	bom=$'\xef\xbb\xbf'
+	# keyless TSV keeps both columns
+	printf '%s1\t2\n3\t4\n' "$bom" > a.tsv
+	run embcat a.tsv
+	assert_output "$(printf '1\t2\n3\t4')"
+	run embinfo < a.tsv
+	assert_output --partial '"dim":	2'
+	# the first key is 'a', not BOM + 'a': word2vec, GloVe, JSON Lines too
+	printf '%sa\t1\t2\nb\t3\t4\n' "$bom" > k.tsv
+	printf '%s2 2\na 1 2\nb 3 4\n' "$bom" > k.w2v
+	printf '%sa 1 2\nb 3 4\n' "$bom" > k.glove
+	printf '%s{"id":"a","embedding":[1,2]}\n{"id":"b","embedding":[3,4]}\n' "$bom" > k.jsonl
+	embcat -O w2vbin k.tsv > nobom.bin
+	{ printf '%s' "$bom"; cat nobom.bin; } > k.w2vbin
+	for f in k.tsv k.w2v k.glove k.jsonl k.w2vbin; do
+		run embcat -O tsv "$f"
+		assert_output "$(printf 'a\t1\t2\nb\t3\t4')"
+		run embcat -O tsv < "$f"
+		assert_output "$(printf 'a\t1\t2\nb\t3\t4')"
+	done
+	run embcat -I glove -O tsv k.glove
+	assert_output "$(printf 'a\t1\t2\nb\t3\t4')"
+	# key lookups find it (embcos --pairs, both files with a mark)
+	printf '%sa\tb\n' "$bom" > p.tsv
+	run embcos --pairs p.tsv k.tsv
+	assert_success
+	assert_output "$(embcos --pairs <(printf 'a\tb\n') <(printf 'a\t1\t2\nb\t3\t4\n'))"
+	assert_output --regexp '^a	b	0.98386991'  # 11 / (sqrt(5) * 5)
+	# a mark in the middle of a file is not special
+	printf 'a\t1\t2\n%sb\t3\t4\n' "$bom" > m.tsv
+	embcat -O emb m.tsv > m.emb
+	oracle -c 'import sys; sys.path.insert(0, ".")
+import oracle as o
+x, k, _ = o.read(open("m.emb", "rb").read())
+assert k == ["a", "\ufeffb"], k'
 }
