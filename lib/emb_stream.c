@@ -610,18 +610,22 @@ static enum emb_format sniff_text(const unsigned char *b, size_t n, bool at_eof)
 		sp++;
 	bool number = sp < end && first_word_is_number(p, sp);
 
-	/* Text: the first rows looked at (up to 8) are all text rows. */
-	bool text = true;
+	/* Text: the first rows looked at (up to 8) are all text rows.  Rows
+	 * of exactly a number and D values after "N D" (embgen -O w2v, whose
+	 * keys are row numbers) are word2vec too: as TSV they would be an
+	 * error, a first row of 2 fields and then D + 1. */
+	bool text = true, exact = true;
 	const unsigned char *q = p;
 	for (unsigned long long r = 0; r < rows && r < 8 && q < end && text; r++) {
 		const unsigned char *e = memchr(q, '\n', (size_t)(end - q));
 		if (!e && !at_eof && r > 0)
 			break; /* a row cut by the bytes looked at */
 		text = text_row(q, end, at_eof, dim);
+		exact &= line_fields(q, e ? e : end) == dim + 1;
 		q = e ? e + 1 : end;
 	}
 	if (text)
-		return number ? EMB_FMT_TSV : EMB_FMT_W2V;
+		return number && !exact ? EMB_FMT_TSV : EMB_FMT_W2V;
 	if (binary_rows(p, end, rows, dim))
 		return EMB_FMT_W2VBIN;
 	if (all_text(p, end)) /* the text reader names the bad line */
@@ -687,6 +691,8 @@ static enum emb_format sniff(const struct emb_stream *s, const unsigned char *b,
 	long long size = -1;
 	if (s->src_fp == NULL && fstat(fileno(s->fp), &st) == 0 && S_ISREG(st.st_mode))
 		size = (long long)st.st_size;
+	else if (eof)
+		size = (long long)n; /* a pipe whose whole content was peeked */
 	bool four = vecs_fit(b, n, d, 4 + 4 * (size_t)d, size);
 	bool one = vecs_fit(b, n, d, 4 + (size_t)d, size);
 	if (four && one)

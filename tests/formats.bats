@@ -449,3 +449,30 @@ import oracle as o
 x, k, _ = o.read(open("m.emb", "rb").read())
 assert k == ["a", "\ufeffb"], k'
 }
+
+@test "word2vec text whose keys are numbers (embgen -O w2v) reads back keyed, from a file and a pipe" {
+	cd "$BATS_TEST_TMPDIR"
+	for d in 1 2 7; do
+		embgen -n 5 -d $d --seed 3 --keys --prefix "" > g.emb
+		embcat -O w2v g.emb > g.w2v
+		head -2 g.w2v | tail -1 | grep -q '^0 ' # the keys are numbers
+		same g.emb g.w2v
+		cat g.w2v | embcat -O emb > p.emb
+		same g.emb p.emb
+		run embinfo < g.w2v
+		assert_output --partial '"format":	"w2v"'
+	done
+}
+
+@test "a pipe whose whole content was peeked sniffs fvecs/bvecs as the same file does" {
+	cd "$BATS_TEST_TMPDIR"
+	# 16 bytes: one fvecs row of dim 3 -- as bvecs, 2 rows of 7 bytes would not fill it
+	printf '\003\000\000\000\001\002\377\003\000\000\000\011\010\000\001\002' > v.bin
+	run embinfo v.bin
+	assert_output --partial '"format":	"fvecs"'
+	run embinfo < v.bin
+	assert_output --partial '"format":	"fvecs"'
+	cat v.bin | embcat -O tsv > pipe.tsv
+	embcat -O tsv v.bin > file.tsv
+	cmp pipe.tsv file.tsv
+}
