@@ -10,6 +10,9 @@
  * of unit rows for the random pairs; the partition function needs the
  * eigenvectors of X^T X before it can sum over the rows, so it takes a
  * second pass (standard input is spilled to a temporary file by emb_spill).
+ * With fewer rows than dims, emb_cov keeps the rows instead: the spectrum
+ * comes from the n x n Gram matrix and the partition function from the
+ * kept rows (partition_isotropy_gram), in O(n*dim + n^2) memory.
  */
 #include <config.h>
 #include "emb.h"

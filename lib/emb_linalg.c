@@ -397,7 +397,8 @@ size_t emb_cov_eigen(struct emb_cov *cv, double *evals, double **vecs)
 double *emb_householder(size_t m, size_t d, const double *v)
 {
 	double *h = emb_xmalloc(emb_xmul(emb_xmul(m ? m : 1, d ? d : 1), sizeof *h));
-	memcpy(h, v, m * d * sizeof *h);
+	if (m)
+		memcpy(h, v, m * d * sizeof *h);
 	for (size_t i = 0; i < m; i++) {
 		double *a = h + i * d;
 		/* a = H_{i-1} ... H_0 v_i, then the reflector that zeroes
@@ -450,7 +451,8 @@ double *emb_cov_top(struct emb_cov *cv, size_t k, double *evals, size_t *m_out)
 	if (m_out)
 		*m_out = m;
 	double *w = emb_xmalloc(emb_xmul(emb_xmul(k ? k : 1, d ? d : 1), sizeof *w));
-	memcpy(w, v, (k < m ? k : m) * d * sizeof *w);
+	if (v)
+		memcpy(w, v, (k < m ? k : m) * d * sizeof *w);
 	if (k > m) {
 		double *h = emb_householder(m, d, v);
 		for (size_t j = m; j < k; j++)

@@ -3,7 +3,8 @@
  * streaming mean and covariance, the symmetric eigendecomposition, the
  * two-pass spill of standard input, and MODEL streams (saved transforms).
  *
- * Typical fit (O(d^2) memory whatever the number of rows):
+ * Typical fit (O(d^2) memory whatever the number of rows; O(n*d + n^2)
+ * with n < d rows through emb_cov_eigen, the Gram route below):
  *
  *     struct emb_cov cv;
  *     emb_cov_init(&cv, in->dim);

@@ -148,14 +148,15 @@ void emb_model_load(struct emb_model *m, const char *path)
 	long long dim_out = param_count(path, t, "dim_out", 1e15);
 	long long kk = param_count(path, t, "k", 1e15);
 	long long null_m = param_count(path, t, "null_rows", 1e15);
-	if (null_m > 0 && kd != EMB_MODEL_WHITEN)
+	bool implicit = null_m >= 0;   /* whiten with the null space by reflectors */
+	if (implicit && kd != EMB_MODEL_WHITEN)
 		emb_die(EMB_EXIT_DATA, "%s: a %s model has null_rows", path, kn);
 	size_t nm = null_m > 0 ? (size_t)null_m : 0;
 	if (nm >= n)
 		emb_die(EMB_EXIT_DATA, "%s: null_rows %zu but only %zu %s", path, nm, n,
 			emb_plural(n, "row", "rows"));
 	size_t k = n - 1 - nm;
-	size_t out = kd == EMB_MODEL_WHITEN ? (nm ? (dim_out >= 0 ? (size_t)dim_out : 0) : k) : d;
+	size_t out = kd == EMB_MODEL_WHITEN ? (implicit ? (dim_out >= 0 ? (size_t)dim_out : 0) : k) : d;
 	if (dim_in >= 0 && (size_t)dim_in != d)
 		emb_die(EMB_EXIT_DATA, "%s: transform.dim_in %lld differs from the model's dim %zu",
 			path, dim_in, d);
@@ -167,16 +168,16 @@ void emb_model_load(struct emb_model *m, const char *path)
 	if (kd != EMB_MODEL_CENTER && k > d)
 		emb_die(EMB_EXIT_DATA, "%s: a %s model of dim %zu has %zu direction rows (at most %zu)",
 			path, kn, d, k, d);
-	if (kd == EMB_MODEL_WHITEN && k == 0 && nm == 0)
+	if (kd == EMB_MODEL_WHITEN && k == 0 && !implicit)
 		emb_die(EMB_EXIT_DATA, "%s: a whiten model has no direction rows", path);
-	if (nm && (nm != k || out <= k || out > d))
+	if (implicit && (nm != k || out <= k || out > d))
 		emb_die(EMB_EXIT_DATA, "%s: bad null_rows %zu for k %zu, dim_out %zu, dim %zu",
 			path, nm, k, out, d);
 	if (dim_out >= 0 && (size_t)dim_out != out)
 		emb_die(EMB_EXIT_DATA, "%s: transform.dim_out %lld but the rows give %zu", path,
 			dim_out, out);
 	cJSON *ns = cJSON_GetObjectItemCaseSensitive(t, "null_scale");
-	if (nm && (!cJSON_IsNumber(ns) || !isfinite(ns->valuedouble)))
+	if (implicit && (!cJSON_IsNumber(ns) || !isfinite(ns->valuedouble)))
 		emb_die(EMB_EXIT_DATA, "%s: bad transform.null_scale in its header", path);
 	double *mean = emb_xmalloc(d * sizeof *mean);
 	memcpy(mean, rows, d * sizeof *mean);
@@ -185,8 +186,8 @@ void emb_model_load(struct emb_model *m, const char *path)
 		w = emb_xmalloc(k * d * sizeof *w);
 		memcpy(w, rows + d, k * d * sizeof *w);
 	}
-	if (nm) {
-		h = emb_xmalloc(nm * d * sizeof *h);
+	if (implicit) {
+		h = emb_xmalloc((nm ? nm : 1) * d * sizeof *h);
 		memcpy(h, rows + (1 + k) * d, nm * d * sizeof *h);
 	}
 	free(rows);
@@ -197,7 +198,7 @@ void emb_model_load(struct emb_model *m, const char *path)
 	long long nfit = param_count(path, t, "n", 9007199254740992.0);
 	emb_model_init(m, (enum emb_model_kind)kd, d, mean, w, k, cJSON_IsTrue(norm),
 		       nfit > 0 ? (uint64_t)nfit : 0);
-	if (nm)
+	if (implicit)
 		emb_model_set_null(m, h, nm, ns->valuedouble, out);
 	cJSON_Delete(m->params);
 	m->params = cJSON_Duplicate(t, true);
@@ -319,7 +320,7 @@ size_t emb_model_apply(struct emb_model *m, const struct emb_chunk *in, struct e
 			m->centred_rows = in->rows;
 		}
 		subtract_mean(m, in, m->centred);
-		if (m->h)
+		if (m->dim_out > m->k)
 			apply_null(m, in->rows, in->type, out);
 		else
 			project(m, m->centred, out->data, in->rows, in->type);

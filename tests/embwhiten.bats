@@ -417,3 +417,14 @@ open("x.emb", "wb").write(o.write(x, "f64", chunk_rows=100))'
 ev = np.sort(np.linalg.eigvalsh(np.cov(x.T)))[::-1]
 assert np.abs(np.diag(np.cov(w.T)) / ev - 1).max() < 1e-9'
 }
+
+@test "a model fitted on one row loads back: every direction is null, scaled by eps alone" {
+	embgen -n 1 -d 16 --seed 1 --dtype f64 > one.emb
+	embgen -n 3 -d 16 --seed 2 --dtype f64 > q.emb
+	embwhiten --save m.emb one.emb 2>/dev/null > y.emb
+	embwhiten --load m.emb q.emb > yq.emb
+	# no variance: eps defaults to 1, so y = (q - x) in some orthonormal basis
+	py 'x = load("one.emb"); q = load("q.emb"); y = load("y.emb"); yq = load("yq.emb")
+assert (y == 0).all() and yq.shape == (3, 16)
+assert np.abs(yq @ yq.T - (q - x) @ (q - x).T).max() < 1e-12 * np.abs(q - x).max() ** 2 * 16'
+}
