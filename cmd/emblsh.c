@@ -532,7 +532,9 @@ static void run_candidates(const struct cfg *c, const char *path)
 			qsort(cand, nc, sizeof *cand, u32_cmp);
 		for (size_t m = 0; m < nc; m++) {
 			size_t j = cand[m];
-			printf("%s\t%s", t->keys[i], t->keys[j]);
+			fputs(t->keys[i], stdout);
+			putchar('\t');
+			fputs(t->keys[j], stdout);
 			if (c->score)
 				printf("\t%.9g", cosine(emb_table_row(t, i), emb_table_row(t, j), t->dim));
 			putchar('\n');

@@ -69,7 +69,7 @@ void emb_topk_reserve(struct emb_topk *t, uint64_t rows)
 	size_t n1 = t->nq ? t->nq : 1;
 	double *score = emb_xmalloc(emb_xmul(emb_xmul(n1, cap), sizeof *score));
 	uint64_t *row = emb_xmalloc(emb_xmul(emb_xmul(n1, cap), sizeof *row));
-	for (size_t q = 0; q < t->nq; q++) {
+	for (size_t q = 0; q < t->nq && t->cap; q++) {
 		memcpy(score + q * cap, t->score + q * t->cap, t->count[q] * sizeof *score);
 		memcpy(row + q * cap, t->row + q * t->cap, t->count[q] * sizeof *row);
 	}
