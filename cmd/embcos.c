@@ -735,6 +735,15 @@ static void matrix_rows(struct emb_knn *knn, struct emb_stream *out, const float
 		size_t n = rows - r0 < slice ? rows - r0 : slice;
 		emb_chunk_reserve(&oc, n, nb, EMB_F32, true);
 		emb_knn_scores(knn, x + r0 * dim, n, oc.data);
+		/* the scores are written as f32: one beyond its range would
+		 * come out as inf (a dot of two rows of 1e30) */
+		for (size_t i = 0; i < n * nb; i++)
+			if (isinf(oc.data ? ((float *)oc.data)[i] : 0)) {
+				char buf[24];
+				emb_die(EMB_EXIT_DATA, "--matrix: the %s score of row %s with row %zu of B "
+					"is beyond the f32 range", emb_sim_name(cfg.sim),
+					row_key(keys, r0 + i / nb, first + r0 + i / nb, buf), i % nb + 1);
+			}
 		if (cfg.softmax)
 			softmax_rows(oc.data, n, nb);
 		for (size_t i = 0; i < n; i++) {

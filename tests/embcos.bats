@@ -512,6 +512,11 @@ for tag in ("den", "tiny", "one", "huge", "max"):
 	embcos --matrix mag.tsv > out
 	run check matrix mag.tsv - out cos 1e-6
 	assert_success
+	# a score beyond f32 (--matrix writes f32) is an error, not inf
+	printf 'h\t1e30\t1e30\n' > hm.tsv
+	run -1 --separate-stderr embcos --dot --matrix hm.tsv
+	assert_output ""
+	assert_equal "$stderr" "embcos: --matrix: the dot score of row h with row 1 of B is beyond the f32 range"
 	# a denormal row is a direction like any other: cosine 1 with itself
 	printf 'd\t1e-45\t0\t0\n' > den.tsv
 	run embcos den.tsv den.tsv
