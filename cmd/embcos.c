@@ -110,12 +110,28 @@ static const struct option long_options[] = {
 
 /* ---- small helpers ---- */
 
-static void set_mode(enum mode m, const char *opt)
+/* Mode M chosen by option OPT with argument ARG (NULL for a flag): a
+ * second mode, or the same one with another argument, is a usage error. */
+static void set_mode(enum mode m, const char *opt, const char *arg)
 {
+	static const char *last_arg;
 	if (cfg.mode_opt && cfg.mode != m)
 		emb_usage_error("options %s and %s cannot be used together", cfg.mode_opt, opt);
+	if (cfg.mode_opt && arg && strcmp(arg, last_arg))
+		emb_usage_error("%s given twice ('%s' and '%s')", opt, last_arg, arg);
 	cfg.mode = m;
 	cfg.mode_opt = opt;
+	last_arg = arg;
+}
+
+/* The similarity function, by option OPT: one only. */
+static void set_sim(enum emb_sim sim, const char *opt)
+{
+	static const char *given;
+	if (given && cfg.sim != sim)
+		emb_usage_error("options %s and %s cannot be used together", given, opt);
+	cfg.sim = sim;
+	given = opt;
 }
 
 static int parse_name(const char *opt, const char *arg, const char *const names[], size_t n)
@@ -145,6 +161,8 @@ static int format_score(char *buf, double v)
 		memcpy(buf, "nan", 3);
 		return 3;
 	}
+	if (v == 0)
+		v = 0;      /* never "-0" */
 #ifdef __SIZEOF_INT128__
 	static const uint64_t p10[14] = {
 		1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
@@ -225,34 +243,32 @@ static double zero_score(void)
 	return cfg.zero == ZERO_ZERO ? 0.0 : NAN;
 }
 
-/* Check a row before scoring it: finite, and not zero when that is an
- * error.  FILE and ROW (1-based) name it in the message. */
-static void check_norm(const char *file, uint64_t row, double aa)
+/* What is wrong with a row of squared norm AA before it is scored: not
+ * finite, or zero when that is an error; NULL if nothing. */
+static const char *norm_fault(double aa)
 {
 	if (!isfinite(aa))
-		emb_die_at(file, row, "value is not finite");
+		return "value is not finite";
 	if (aa == 0 && cfg.sim == EMB_SIM_COS && cfg.zero == ZERO_ERROR)
-		emb_die_at(file, row, "zero vector: cosine is undefined (see --zero)");
+		return "zero vector: cosine is undefined (see --zero)";
+	return NULL;
 }
 
-static void check_row(const char *file, uint64_t row, const float *x, size_t dim)
+/* Check row I of a chunk just read (squared norm AA): the message names
+ * its line (text) or byte offset (binary). */
+static void check_norm(const struct emb_chunk *c, size_t i, double aa)
 {
-	double dot, aa, bb;
-	emb_dot3_f32(x, x, dim, &dot, &aa, &bb);
-	check_norm(file, row, aa);
+	const char *fault = norm_fault(aa);
+	if (fault)
+		emb_die_row(c, i, "%s", fault);
 }
 
-/* check_row for row I of a chunk just read: the message names its line
- * (text) or byte offset (binary). */
 static void check_chunk_row(const struct emb_chunk *c, size_t i)
 {
 	double dot, aa, bb;
 	const float *x = emb_row_f32(c, i);
 	emb_dot3_f32(x, x, c->dim, &dot, &aa, &bb);
-	if (!isfinite(aa))
-		emb_die_row(c, i, "value is not finite");
-	if (aa == 0 && cfg.sim == EMB_SIM_COS && cfg.zero == ZERO_ERROR)
-		emb_die_row(c, i, "zero vector: cosine is undefined (see --zero)");
+	check_norm(c, i, aa);
 }
 
 /* Score with the zero-vector rule applied. */
@@ -429,9 +445,9 @@ static void print_pair(const struct side *a, const struct side *b, double s,
 			double dot, aa, bb;
 			emb_dot3_f32(x + lo, y + lo, w, &dot, &aa, &bb);
 			if (aa == 0 || bb == 0)
-				emb_die_at(aa == 0 ? a->s->name : b->s->name, a->row,
-					   "zero vector in block %zu:%zu: cosine is undefined (see --zero)",
-					   blk[i].lo, blk[i].hi);
+				emb_die_row(aa == 0 ? &a->c : &b->c, aa == 0 ? a->pos : b->pos,
+					    "zero vector in block %zu:%zu: cosine is undefined (see --zero)",
+					    blk[i].lo, blk[i].hi);
 		}
 		putchar('\t');
 		put_score(score(x + lo, y + lo, w));
@@ -476,9 +492,9 @@ static void run_paired(const char *pa, const char *pb)
 		const float *x = side_vec(&a), *y = side_vec(bp);
 		double dot, aa, bb, s;
 		emb_dot3_f32(x, y, a.s->dim, &dot, &aa, &bb);
-		check_norm(a.s->name, a.row, aa);
+		check_norm(&a.c, a.pos, aa);
 		if (!self)
-			check_norm(b.s->name, b.row, bb);
+			check_norm(&b.c, b.pos, bb);
 		if (cfg.sim == EMB_SIM_COS)
 			s = aa == 0 || bb == 0 ? zero_score() : dot / sqrt(aa * bb);
 		else if (cfg.sim == EMB_SIM_DOT)
@@ -621,10 +637,16 @@ static void keys_add(struct keys *k, const char *key)
 	k->len += l;
 }
 
-static void check_table(const struct emb_table *t, const char *name)
+static void check_table(const struct emb_table *t)
 {
-	for (size_t i = 0; i < t->rows; i++)
-		check_row(name, i + 1, emb_table_row(t, i), t->dim);
+	for (size_t i = 0; i < t->rows; i++) {
+		double dot, aa, bb;
+		const float *x = emb_table_row(t, i);
+		emb_dot3_f32(x, x, t->dim, &dot, &aa, &bb);
+		const char *fault = norm_fault(aa);
+		if (fault)
+			emb_table_die_row(t, i, "%s", fault);
+	}
 }
 
 static void print_topk(const struct emb_table *q, struct emb_topk *top, const struct keys *dbk,
@@ -633,8 +655,8 @@ static void print_topk(const struct emb_table *q, struct emb_topk *top, const st
 	for (size_t i = 0; i < q->rows; i++) {
 		emb_topk_sort(top, i);
 		for (size_t r = 0; r < top->count[i]; r++) {
-			double s = top->score[i * top->k + r];
-			uint64_t row = top->row[i * top->k + r];
+			double s = top->score[i * top->cap + r];
+			uint64_t row = top->row[i * top->cap + r];
 			if (db_keys)
 				printf("%s\t%s\t", q->keys[i], dbk->buf + dbk->off[row]);
 			else
@@ -649,7 +671,7 @@ static void print_topk(const struct emb_table *q, struct emb_topk *top, const st
 static void run_topk(const char *queries)
 {
 	struct emb_table *q = emb_table_load(queries, &emb_opts, false);
-	check_table(q, strcmp(queries, "-") ? queries : "-");
+	check_table(q);
 	struct emb_stream *db = emb_open_r(cfg.db, &emb_opts);
 	db->mtype = EMB_F32;
 	check_dims(q->rows ? queries : "-", q->dim, db->name, db->dim);
@@ -674,6 +696,12 @@ static void run_topk(const char *queries)
 		base += c.rows;
 	}
 	print_topk(q, top, &dbk, db->has_keys, lse);
+	size_t short_lists = 0;
+	for (size_t i = 0; i < q->rows; i++)
+		short_lists += top->count[i] < top->k;
+	if (short_lists)
+		emb_warn("%zu of %zu queries had fewer than %lld neighbours (%s has %llu rows)",
+			 short_lists, q->rows, cfg.k, db->name, (unsigned long long)base);
 	emb_close(db);
 	emb_chunk_free(&c);
 	emb_knn_free(knn);
@@ -715,6 +743,15 @@ static void matrix_rows(struct emb_knn *knn, struct emb_stream *out, const float
 		size_t n = rows - r0 < slice ? rows - r0 : slice;
 		emb_chunk_reserve(&oc, n, nb, EMB_F32, true);
 		emb_knn_scores(knn, x + r0 * dim, n, oc.data);
+		/* the scores are written as f32: one beyond its range would
+		 * come out as inf (a dot of two rows of 1e30) */
+		for (size_t i = 0; i < n * nb; i++)
+			if (isinf(oc.data ? ((float *)oc.data)[i] : 0)) {
+				char buf[24];
+				emb_die(EMB_EXIT_DATA, "--matrix: the %s score of row %s with row %zu of B "
+					"is beyond the f32 range", emb_sim_name(cfg.sim),
+					row_key(keys, r0 + i / nb, first + r0 + i / nb, buf), i % nb + 1);
+			}
 		if (cfg.softmax)
 			softmax_rows(oc.data, n, nb);
 		for (size_t i = 0; i < n; i++) {
@@ -731,7 +768,7 @@ static void run_matrix(const char *pa, const char *pb)
 {
 	struct emb_table *b = emb_table_load(pb ? pb : pa, &emb_opts, false);
 	const char *bname = pb ? pb : pa;
-	check_table(b, bname);
+	check_table(b);
 	if (emb_opts.out_format == EMB_FMT_AUTO)
 		emb_opts.out_format = EMB_FMT_TSV;
 	struct emb_stream *out = emb_open_w_like(NULL, &emb_opts);
@@ -772,27 +809,27 @@ static void parse_options(int argc, char **argv)
 		if (emb_common_option(opt, optarg, usage))
 			continue;
 		switch (opt) {
-		case OPT_PAIRS: set_mode(MODE_PAIRS, "--pairs"); cfg.pairs = optarg; break;
+		case OPT_PAIRS: set_mode(MODE_PAIRS, "--pairs", optarg); cfg.pairs = optarg; break;
 		case OPT_OOV: cfg.oov = parse_name("--oov", optarg, oov_names, 4); break;
 		case OPT_IGNORE_CASE: cfg.ignore_case = true; break;
 		case 'k':
-			set_mode(MODE_TOPK, "--topk");
 			cfg.k = emb_parse_int("--topk", optarg, 1, INT_MAX);
+			set_mode(MODE_TOPK, "--topk", optarg);
 			break;
 		case OPT_DB: cfg.db = optarg; break;
 		case OPT_EXCLUDE_SELF: cfg.exclude_self = true; break;
-		case OPT_MATRIX: set_mode(MODE_MATRIX, "--matrix"); break;
-		case OPT_BLOCKS: set_mode(MODE_BLOCKS, "--blocks"); cfg.blocks = optarg; break;
+		case OPT_MATRIX: set_mode(MODE_MATRIX, "--matrix", NULL); break;
+		case OPT_BLOCKS: set_mode(MODE_BLOCKS, "--blocks", optarg); cfg.blocks = optarg; break;
 		case OPT_SOFTMAX:
 			cfg.softmax = true;
 			cfg.tau = emb_parse_double("--softmax", optarg);
 			if (cfg.tau <= 0)
 				emb_usage_error("--softmax wants a positive temperature, not '%s'", optarg);
 			break;
-		case OPT_COS: cfg.sim = EMB_SIM_COS; break;
-		case OPT_DOT: cfg.sim = EMB_SIM_DOT; break;
-		case OPT_EUCLIDEAN: cfg.sim = EMB_SIM_EUCLIDEAN; break;
-		case OPT_MANHATTAN: cfg.sim = EMB_SIM_MANHATTAN; break;
+		case OPT_COS: set_sim(EMB_SIM_COS, "--cos"); break;
+		case OPT_DOT: set_sim(EMB_SIM_DOT, "--dot"); break;
+		case OPT_EUCLIDEAN: set_sim(EMB_SIM_EUCLIDEAN, "--euclidean"); break;
+		case OPT_MANHATTAN: set_sim(EMB_SIM_MANHATTAN, "--manhattan"); break;
 		case OPT_ZERO: cfg.zero = parse_name("--zero", optarg, zero_names, 3); break;
 		default: usage(EMB_EXIT_USAGE);
 		}

@@ -123,6 +123,7 @@ static void set_mode(struct gen *g, enum mode m, bool *given)
 static void parse_args(struct gen *g, int argc, char **argv)
 {
 	bool mode_given = false, beta_given = false, dim_given = false, dirs_given = false;
+	bool mixture_given = false;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "n:d:s:" EMB_COMMON_SHORTOPTS,
 				  long_options, NULL)) != -1) {
@@ -138,6 +139,7 @@ static void parse_args(struct gen *g, int argc, char **argv)
 		case OPT_ISOTROPIC: set_mode(g, ISOTROPIC, &mode_given); break;
 		case OPT_MIXTURE:
 			set_mode(g, MIXTURE, &mode_given);
+			mixture_given = true;
 			g->k = (size_t)emb_parse_int("--mixture", optarg, 1, 1 << 20);
 			break;
 		case OPT_MEANS: set_mode(g, MIXTURE, &mode_given); g->means_file = optarg; break;
@@ -158,6 +160,8 @@ static void parse_args(struct gen *g, int argc, char **argv)
 		emb_usage_error("extra operand '%s'", argv[optind]);
 	if (!g->means_file)
 		emb_shared_only_for(SHARED_MEANS, "--means");
+	if (mixture_given && g->means_file)
+		emb_usage_error("--mixture and --means cannot be used together (the means fix K)");
 	if (g->mode == ANISOTROPIC && !beta_given)
 		g->beta = 1;
 	if (g->mode == ANISOTROPIC && !dirs_given)

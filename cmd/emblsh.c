@@ -9,6 +9,7 @@
 #include "emb_lsh.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,7 +149,7 @@ static bool program_option(struct cfg *c, int opt, const char *arg, bool *mode_g
 	case OPT_MAX_BUCKET: c->max_bucket = size_opt("--max-bucket", arg, 2, 1LL << 40); break;
 	case OPT_QUERY: c->query = arg; break;
 	case OPT_DB: c->db = arg; set_mode(c, MODE_QUERY, mode_given); break;
-	case 'k': c->topk = size_opt("--topk", arg, 1, 1 << 20); break;
+	case 'k': c->topk = size_opt("--topk", arg, 1, INT_MAX); break;
 	case 'P': c->probes = size_opt("--probes", arg, 1, 4096); break;
 	case 'v': c->verbose = true; break;
 	case OPT_MAX_CAND: c->max_cand = size_opt("--max-candidates", arg, 1, 1LL << 40); break;
@@ -210,6 +211,32 @@ static const char *parse_args(struct cfg *c, int argc, char **argv)
 	return file ? file : "-";
 }
 
+/* ---- input checks ---- */
+
+/* A row with a value that is not finite (binary input can hold one) has
+ * no bucket and no cosine: an error naming its line or byte. */
+static bool row_finite(const float *x, size_t dim)
+{
+	float s = 0;
+	for (size_t j = 0; j < dim; j++)
+		s += x[j] * 0.0f;     /* 0 for finite values, NaN otherwise */
+	return s == 0;
+}
+
+static void check_chunk(const struct emb_chunk *ch)
+{
+	for (size_t i = 0; i < ch->rows; i++)
+		if (!row_finite(emb_row_f32(ch, i), ch->dim))
+			emb_die_row(ch, i, "value is not finite");
+}
+
+static void check_table(const struct emb_table *t)
+{
+	for (size_t i = 0; i < t->rows; i++)
+		if (!row_finite(emb_table_row(t, i), t->dim))
+			emb_table_die_row(t, i, "value is not finite");
+}
+
 /* ---- hashing rows in blocks ---- */
 
 /* Rows projected per call into a proj_buffer(). */
@@ -256,6 +283,7 @@ static void run_hash(const struct cfg *c, const char *path)
 	uint64_t rowno = 0;
 	size_t n;
 	while ((n = emb_read_chunk(in, &ch)) > 0) {
+		check_chunk(&ch);
 		ids = emb_xrealloc(ids, emb_xmul(emb_xmul(n, c->p.tables), sizeof *ids));
 		hash_rows(h, ch.data, n, proj, ids);
 		for (size_t i = 0; i < n; i++) {
@@ -451,56 +479,80 @@ static int u64_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-struct pairs {
-	uint64_t *v;
-	size_t n, cap;
-	unsigned long long dropped, dropped_buckets;
-};
-
-static void bucket_pairs(struct pairs *p, const uint32_t *e, size_t n, size_t max_bucket)
+static int u32_cmp(const void *a, const void *b)
 {
-	if (max_bucket && n > max_bucket) {
-		p->dropped += (unsigned long long)n * (n - 1) / 2;
-		p->dropped_buckets++;
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = i + 1; j < n; j++) {
-			if (p->n == p->cap) {
-				p->cap = p->cap ? 2 * p->cap : 1024;
-				p->v = emb_xrealloc(p->v, emb_xmul(p->cap, sizeof *p->v));
-			}
-			p->v[p->n++] = (uint64_t)e[i] << 32 | e[j];
-		}
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
 }
 
+/*
+ * Each pair of rows that share a bucket in any table, once, in the order
+ * (first row, second row).  Row by row, not pair by pair: for row i, the
+ * later rows of its bucket in each table are gathered, de-duplicated by a
+ * stamp per row, sorted and printed.  Memory is O(rows x tables) whatever
+ * the number of pairs (10000 identical rows make 5e7 pairs), and the output
+ * is the same as sorting all the pairs.
+ */
 static void run_candidates(const struct cfg *c, const char *path)
 {
 	struct emb_table *t = emb_table_load(path, &emb_opts, false);
+	check_table(t);
 	struct emb_lsh *h = new_lsh(c, t->dim);
 	struct index ix = build_index(h, t);
-	struct pairs p = {0};
-	for (size_t l = 0; l < ix.tables; l++) {
+	size_t n = ix.rows, L = ix.tables;
+	/* bucket[l * n + r]: the bucket (index into start[]) of row r in table l */
+	uint32_t *bucket = emb_xmalloc(emb_xmul(emb_xmul(n, L), sizeof *bucket) + 1);
+	unsigned long long dropped = 0, dropped_buckets = 0;
+	for (size_t l = 0; l < L; l++) {
 		const struct itable *it = ix.t + l;
-		for (size_t k = 0; k < it->nids; k++)
-			bucket_pairs(&p, ix.row + l * ix.rows + it->start[k],
-				     it->start[k + 1] - it->start[k], c->max_bucket);
+		for (size_t k = 0; k < it->nids; k++) {
+			size_t size = it->start[k + 1] - it->start[k];
+			for (size_t m = it->start[k]; m < it->start[k + 1]; m++)
+				bucket[l * n + ix.row[l * n + m]] = (uint32_t)k;
+			if (c->max_bucket && size > c->max_bucket) {
+				dropped += (unsigned long long)size * (size - 1) / 2;
+				dropped_buckets++;
+			}
+		}
 	}
-	qsort(p.v, p.n, sizeof *p.v, u64_cmp);
-	for (size_t k = 0; k < p.n; k++) {
-		if (k > 0 && p.v[k] == p.v[k - 1])
-			continue;
-		size_t i = p.v[k] >> 32, j = p.v[k] & 0xffffffffu;
-		printf("%s\t%s", t->keys[i], t->keys[j]);
-		if (c->score)
-			printf("\t%.9g", cosine(emb_table_row(t, i), emb_table_row(t, j), t->dim));
-		putchar('\n');
-		emb_check_stdout();
+	uint32_t *stamp = emb_xcalloc(n + 1, sizeof *stamp);
+	uint32_t *cand = emb_xmalloc(emb_xmul(n + 1, sizeof *cand));
+	for (size_t i = 0; i < n; i++) {
+		size_t nc = 0;
+		for (size_t l = 0; l < L; l++) {
+			const struct itable *it = ix.t + l;
+			size_t k = bucket[l * n + i];
+			size_t lo = it->start[k], hi = it->start[k + 1];
+			if (c->max_bucket && hi - lo > c->max_bucket)
+				continue;
+			const uint32_t *e = ix.row + l * n;
+			for (size_t m = lo; m < hi; m++) {
+				uint32_t j = e[m];
+				if (j <= i || stamp[j] == i + 1)
+					continue;
+				stamp[j] = (uint32_t)(i + 1);
+				cand[nc++] = j;
+			}
+		}
+		if (nc > 1)
+			qsort(cand, nc, sizeof *cand, u32_cmp);
+		for (size_t m = 0; m < nc; m++) {
+			size_t j = cand[m];
+			fputs(t->keys[i], stdout);
+			putchar('\t');
+			fputs(t->keys[j], stdout);
+			if (c->score)
+				printf("\t%.9g", cosine(emb_table_row(t, i), emb_table_row(t, j), t->dim));
+			putchar('\n');
+			emb_check_stdout();
+		}
 	}
-	if (p.dropped)
+	if (dropped)
 		emb_warn("skipped %llu pairs in %llu buckets of more than %zu rows",
-			 p.dropped, p.dropped_buckets, c->max_bucket);
-	free(p.v);
+			 dropped, dropped_buckets, c->max_bucket);
+	free(cand);
+	free(stamp);
+	free(bucket);
 	free_index(&ix);
 	emb_lsh_free(h);
 	emb_table_free(t);
@@ -590,7 +642,8 @@ static size_t score_candidates(struct searcher *s, const float *q, size_t nc)
 		if (!isnan(ht.score))
 			topk_offer(s->heap, &nh, s->c->topk, ht);
 	}
-	qsort(s->heap, nh, sizeof *s->heap, hit_cmp);
+	if (nh > 1)
+		qsort(s->heap, nh, sizeof *s->heap, hit_cmp);
 	return nh;
 }
 
@@ -690,6 +743,7 @@ static void run_query(const struct cfg *c)
 	double t0 = now();
 	struct searcher s = {.c = c};
 	struct emb_table *db = emb_table_load(c->db, &emb_opts, false);
+	check_table(db);
 	huge_rows(db);
 	s.db = db;
 	struct emb_stream *in = emb_open_r(c->query, &emb_opts);
@@ -702,11 +756,13 @@ static void run_query(const struct cfg *c)
 	s.stamp = emb_xcalloc(db->rows + 1, sizeof *s.stamp);
 	s.cand = emb_xmalloc(emb_xmul(db->rows + 1, sizeof *s.cand));
 	s.probe_ids = emb_xmalloc(emb_xmul(c->probes, sizeof *s.probe_ids));
-	s.heap = emb_xmalloc(emb_xmul(c->topk, sizeof *s.heap));
+	/* no more hits than rows: -k far beyond the database costs nothing */
+	s.heap = emb_xmalloc(emb_xmul(c->topk < db->rows ? c->topk : db->rows + 1, sizeof *s.heap));
 	float *proj = proj_buffer(s.h);
 	double t1 = now();
 	struct emb_chunk ch = EMB_CHUNK_INIT;
 	while (emb_read_chunk(in, &ch) > 0) {
+		check_chunk(&ch);
 		if (!db->rows)
 			s.queries += ch.rows, s.short_lists += ch.rows;
 		else
@@ -735,7 +791,8 @@ struct occupancy {
 static struct occupancy occupancy(uint64_t *ids, size_t n)
 {
 	struct occupancy o = {0, n ? SIZE_MAX : 0, 0, 0};
-	qsort(ids, n, sizeof *ids, u64_cmp);
+	if (n > 1)
+		qsort(ids, n, sizeof *ids, u64_cmp);
 	for (size_t a = 0, b; a < n; a = b) {
 		for (b = a + 1; b < n && ids[b] == ids[a]; b++)
 			;
@@ -775,6 +832,7 @@ static void print_stats(const struct cfg *c, const struct emb_lsh *h, size_t l, 
 static void run_stats(const struct cfg *c, const char *path)
 {
 	struct emb_table *t = emb_table_load(path, &emb_opts, false);
+	check_table(t);
 	struct emb_lsh *h = new_lsh(c, t->dim);
 	size_t L = c->p.tables, n = t->rows;
 	uint64_t *ids = emb_xmalloc(emb_xmul(emb_xmul(n, L), sizeof *ids) + 1);

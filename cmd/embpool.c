@@ -378,6 +378,16 @@ static int parse_empty(const char *arg)
 	emb_usage_error("--empty wants skip, zero or error, not '%s'", arg);
 }
 
+/* The pooling, by option OPT: one only. */
+static void set_pool(struct config *cf, enum pool pool, const char *opt)
+{
+	static const char *given;
+	if (given && cf->pool != pool)
+		emb_usage_error("options %s and %s cannot be used together", given, opt);
+	cf->pool = pool;
+	given = opt;
+}
+
 static void parse_options(int argc, char **argv, struct config *cf)
 {
 	int opt;
@@ -389,9 +399,9 @@ static void parse_options(int argc, char **argv, struct config *cf)
 		case 'v': cf->vectors = optarg; break;
 		case 'f': cf->field = (long)emb_parse_int("--field", optarg, 1, 1000000); break;
 		case 'q': cf->quiet = true; break;
-		case OPT_MEAN: cf->pool = POOL_MEAN; break;
-		case OPT_SUM: cf->pool = POOL_SUM; break;
-		case OPT_MAX: cf->pool = POOL_MAX; break;
+		case OPT_MEAN: set_pool(cf, POOL_MEAN, "--mean"); break;
+		case OPT_SUM: set_pool(cf, POOL_SUM, "--sum"); break;
+		case OPT_MAX: set_pool(cf, POOL_MAX, "--max"); break;
 		case OPT_WEIGHTS: cf->weights = optarg; break;
 		case OPT_FREQ: cf->freq = optarg; break;
 		case OPT_EMPTY: cf->empty = (enum empty)parse_empty(optarg); break;
@@ -423,6 +433,15 @@ int main(int argc, char **argv)
 	struct emb_table *t = emb_table_load(cf.vectors, &emb_opts, false);
 	if (t->rows == 0)
 		emb_die(EMB_EXIT_DATA, "%s: no word vectors", cf.vectors);
+	if (!t->has_keys)
+		emb_die(EMB_EXIT_DATA, "%s has no keys: word vectors are looked up by word",
+			cf.vectors);
+	/* a value that is not finite (binary input can hold one) would make
+	 * every text with that word nan */
+	for (size_t r = 0; r < t->rows; r++)
+		for (size_t j = 0; j < t->dim; j++)
+			if (!isfinite(emb_table_row(t, r)[j]))
+				emb_table_die_row(t, r, "value is not finite");
 	struct emb_stream *out = emb_open_w_like(NULL, &emb_opts);
 	if (emb_opts.out_format == EMB_FMT_AUTO)
 		out->format = EMB_FMT_EMB;

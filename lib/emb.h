@@ -563,6 +563,13 @@ struct emb_table {
 	char **keys;          /* rows keys (row numbers "1".. if the stream has none) */
 	struct cJSON *meta;   /* the stream's header (owned) */
 	bool ignore_case;     /* lookups fold ASCII case */
+	bool has_keys;        /* the stream had keys (else keys are row numbers) */
+	/* Where each row came from, for emb_table_die_row: the input's name
+	 * (owned copy), and per row its line (text input, src_lines) or the
+	 * byte where it starts (binary input), as in struct emb_chunk. */
+	char *src;
+	bool src_lines;
+	uint64_t *pos;
 	/* private: open-addressing index of row numbers + 1 (0 = empty) */
 	size_t *slots, nslots;
 	char *keybuf;
@@ -575,6 +582,10 @@ struct emb_table *emb_table_load(const char *path, const struct emb_opts *o, boo
 long emb_table_find(const struct emb_table *t, const char *key, size_t len);
 static inline const float *emb_table_row(const struct emb_table *t, size_t i)
 { return t->data + i * t->dim; }
+/* emb_die_row for row I (0-based) of T: "prog: FILE:LINE: message" or
+ * "prog: FILE: byte N: message", exit 1. */
+_Noreturn void emb_table_die_row(const struct emb_table *t, size_t i, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void emb_table_free(struct emb_table *t);
 
 #endif /* EMB_H */

@@ -40,9 +40,10 @@ double emb_sim_f32(enum emb_sim s, const float *a, const float *b, size_t n)
 	case EMB_SIM_DOT:
 		return emb_dot_f32(a, b, n);
 	case EMB_SIM_EUCLIDEAN:
-		return -sqrt(emb_l2sq_f32(a, b, n));
+		/* 0 - d, not -d: identical rows score 0, never -0 */
+		return 0.0 - sqrt(emb_l2sq_f32(a, b, n));
 	case EMB_SIM_MANHATTAN:
-		return -emb_l1_f32(a, b, n);
+		return 0.0 - emb_l1_f32(a, b, n);
 	}
 	return NAN;
 }
@@ -55,9 +56,28 @@ struct emb_topk *emb_topk_new(size_t nq, size_t k)
 	t->nq = nq;
 	t->k = k;
 	t->count = emb_xcalloc(nq ? nq : 1, sizeof *t->count);
-	t->score = emb_xmalloc(emb_xmul(emb_xmul(nq ? nq : 1, k), sizeof *t->score));
-	t->row = emb_xmalloc(emb_xmul(emb_xmul(nq ? nq : 1, k), sizeof *t->row));
 	return t;
+}
+
+void emb_topk_reserve(struct emb_topk *t, uint64_t rows)
+{
+	size_t want = rows < t->k ? (size_t)rows : t->k;
+	if (want <= t->cap)
+		return;
+	size_t cap = t->cap ? 2 * t->cap : 16;
+	cap = cap < want ? want : cap > t->k ? t->k : cap;
+	size_t n1 = t->nq ? t->nq : 1;
+	double *score = emb_xmalloc(emb_xmul(emb_xmul(n1, cap), sizeof *score));
+	uint64_t *row = emb_xmalloc(emb_xmul(emb_xmul(n1, cap), sizeof *row));
+	for (size_t q = 0; q < t->nq && t->cap; q++) {
+		memcpy(score + q * cap, t->score + q * t->cap, t->count[q] * sizeof *score);
+		memcpy(row + q * cap, t->row + q * t->cap, t->count[q] * sizeof *row);
+	}
+	free(t->score);
+	free(t->row);
+	t->score = score;
+	t->row = row;
+	t->cap = cap;
 }
 
 void emb_topk_free(struct emb_topk *t)
@@ -97,8 +117,10 @@ void emb_topk_push(struct emb_topk *t, size_t q, double score, uint64_t row)
 {
 	if (isnan(score) || t->k == 0)
 		return;
-	double *s = t->score + q * t->k;
-	uint64_t *r = t->row + q * t->k;
+	if (t->count[q] == t->cap && t->cap < t->k)
+		emb_topk_reserve(t, (uint64_t)t->cap + 1);
+	double *s = t->score + q * t->cap;
+	uint64_t *r = t->row + q * t->cap;
 	size_t n = t->count[q];
 	if (n < t->k) {
 		size_t i = n;
@@ -120,8 +142,8 @@ void emb_topk_push(struct emb_topk *t, size_t q, double score, uint64_t row)
 
 void emb_topk_sort(struct emb_topk *t, size_t q)
 {
-	double *s = t->score + q * t->k;
-	uint64_t *r = t->row + q * t->k;
+	double *s = t->score + q * t->cap;
+	uint64_t *r = t->row + q * t->cap;
 	/* Heap sort: moving the worst to the end leaves the best first. */
 	for (size_t n = t->count[q]; n > 1; n--) {
 		double ts = s[0]; s[0] = s[n - 1]; s[n - 1] = ts;
@@ -132,31 +154,56 @@ void emb_topk_sort(struct emb_topk *t, size_t q)
 
 /* ---- blocked search ---- */
 
+/*
+ * sgemm works on "prepared" copies of the rows, never on the rows as read,
+ * so that its f32 arithmetic can neither overflow nor underflow whatever
+ * the magnitudes (a row of 3e38s, or of denormals, is as good as any):
+ * for cosine the rows scaled to unit length by their norm computed in
+ * double; for dot and euclidean the rows scaled by a power of two (exact)
+ * so that their largest value is in [0.5, 1), the scale kept in double and
+ * applied to sgemm's result in double.  Manhattan needs no sgemm and is
+ * scored exactly.  Norms are always those of emb_dot3_f32, in double, so a
+ * row is zero for every mode alike only when all its values are zero.
+ */
 struct emb_knn {
 	enum emb_sim sim;
 	const float *q;     /* nq*dim, the caller's */
 	size_t nq, dim;
 	double zero;
-	float *qn;          /* normalised queries (cosine) or NULL */
+	float *qp;          /* prepared queries (not for manhattan) */
+	double *qsc;        /* their scales (dot, euclidean) */
 	double *qsq;        /* squared query norms */
-	float *dn;          /* scratch: normalised database block */
+	float *dp;          /* scratch: prepared database block */
+	double *dsc;        /* scratch: its scales */
 	double *dsq;        /* scratch: squared database norms */
-	size_t dcap;        /* rows dn/dsq hold */
-	float *sc;          /* scratch: scores of one query tile */
+	size_t dcap;        /* rows dp/dsc/dsq hold */
+	float *sc;          /* scratch: sgemm scores of one query tile */
 	size_t sccap;
 	double tol;         /* relative sgemm rounding bound */
 };
 
-/* Squared norm in double; a copy scaled to unit length into OUT (zeros
- * for a zero row) when OUT is not NULL. */
-static double norm_row(const float *x, size_t dim, float *out)
+/* Squared norm of X in double; the prepared copy into OUT and its scale
+ * into *SCALE (see above) unless the mode needs none. */
+static double prepare_row(enum emb_sim sim, const float *x, size_t dim, float *out, double *scale)
 {
 	double dot, aa, bb;
 	emb_dot3_f32(x, x, dim, &dot, &aa, &bb);
-	if (out) {
-		float inv = aa > 0 ? (float)(1 / sqrt(aa)) : 0.0f;
+	*scale = 1;
+	if (sim == EMB_SIM_COS) {
+		double inv = aa > 0 ? 1 / sqrt(aa) : 0;
 		for (size_t j = 0; j < dim; j++)
-			out[j] = x[j] * inv;
+			out[j] = (float)(x[j] * inv);
+	} else if (sim != EMB_SIM_MANHATTAN) {
+		float m = 0;
+		for (size_t j = 0; j < dim; j++)
+			m = fabsf(x[j]) > m ? fabsf(x[j]) : m;
+		int e = 0;
+		if (m > 0)
+			frexpf(m, &e);
+		double down = ldexp(1.0, -e);
+		for (size_t j = 0; j < dim; j++)
+			out[j] = (float)(x[j] * down);
+		*scale = ldexp(1.0, e);
 	}
 	return aa;
 }
@@ -165,18 +212,21 @@ struct emb_knn *emb_knn_new(enum emb_sim sim, const float *q, size_t nq, size_t 
 			    double zero)
 {
 	struct emb_knn *s = emb_xcalloc(1, sizeof *s);
+	size_t n1 = nq ? nq : 1;
 	s->sim = sim;
 	s->q = q;
 	s->nq = nq;
 	s->dim = dim;
 	s->zero = zero;
-	s->qsq = emb_xmalloc(emb_xmul(nq ? nq : 1, sizeof *s->qsq));
-	if (sim == EMB_SIM_COS)
-		s->qn = emb_xmalloc(emb_xmul(emb_xmul(nq ? nq : 1, dim ? dim : 1), sizeof(float)));
+	s->qsq = emb_xmalloc(emb_xmul(n1, sizeof *s->qsq));
+	s->qsc = emb_xmalloc(emb_xmul(n1, sizeof *s->qsc));
+	if (sim != EMB_SIM_MANHATTAN)
+		s->qp = emb_xmalloc(emb_xmul(emb_xmul(n1, dim ? dim : 1), sizeof(float)));
 	for (size_t i = 0; i < nq; i++)
-		s->qsq[i] = norm_row(q + i * dim, dim, s->qn ? s->qn + i * dim : NULL);
+		s->qsq[i] = prepare_row(sim, q + i * dim, dim, s->qp ? s->qp + i * dim : NULL,
+					&s->qsc[i]);
 	/* sgemm's error bound is about dim * u * |q||d| (u = 2^-24), plus the
-	 * rounding of the normalised copies: a safe margin, doubled. */
+	 * rounding of the prepared copies: a safe margin, doubled. */
 	s->tol = (double)(dim + 8) * 2.0 * FLT_EPSILON;
 	return s;
 }
@@ -185,9 +235,11 @@ void emb_knn_free(struct emb_knn *s)
 {
 	if (!s)
 		return;
-	free(s->qn);
+	free(s->qp);
+	free(s->qsc);
 	free(s->qsq);
-	free(s->dn);
+	free(s->dp);
+	free(s->dsc);
 	free(s->dsq);
 	free(s->sc);
 	free(s);
@@ -198,12 +250,13 @@ static void prepare_block(struct emb_knn *s, const float *d, size_t nd)
 	if (nd > s->dcap) {
 		s->dcap = nd;
 		s->dsq = emb_xrealloc(s->dsq, emb_xmul(nd, sizeof *s->dsq));
-		if (s->sim == EMB_SIM_COS)
-			s->dn = emb_xrealloc(s->dn, emb_xmul(emb_xmul(nd, s->dim), sizeof(float)));
+		s->dsc = emb_xrealloc(s->dsc, emb_xmul(nd, sizeof *s->dsc));
+		if (s->sim != EMB_SIM_MANHATTAN)
+			s->dp = emb_xrealloc(s->dp, emb_xmul(emb_xmul(nd, s->dim), sizeof(float)));
 	}
 	for (size_t i = 0; i < nd; i++)
-		s->dsq[i] = norm_row(d + i * s->dim, s->dim,
-				     s->sim == EMB_SIM_COS ? s->dn + i * s->dim : NULL);
+		s->dsq[i] = prepare_row(s->sim, d + i * s->dim, s->dim,
+					s->dp ? s->dp + i * s->dim : NULL, &s->dsc[i]);
 }
 
 /* Rows of queries per tile so that a tile's scores fit the buffer. */
@@ -219,49 +272,15 @@ static size_t tile_rows(struct emb_knn *s, size_t nd)
 	return rows;
 }
 
-/* Approximate scores of queries [q0, q0+nq) against the block into
- * out[(i-q0)*ld + j] (ld = nd) - the gemm part, or direct for L1. */
-static void tile_scores(struct emb_knn *s, const float *d, size_t nd, size_t q0,
-			size_t nq, float *out)
+/* sgemm of the prepared queries [q0, q0+nq) against the prepared block
+ * into out[(i-q0)*nd + j]; nothing for manhattan. */
+static void tile_scores(struct emb_knn *s, size_t nd, size_t q0, size_t nq, float *out)
 {
 	size_t dim = s->dim;
-	if (s->sim == EMB_SIM_MANHATTAN) {
-		for (size_t i = 0; i < nq; i++)
-			for (size_t j = 0; j < nd; j++)
-				out[i * nd + j] = (float)-emb_l1_f32(s->q + (q0 + i) * dim,
-								     d + j * dim, dim);
+	if (s->sim == EMB_SIM_MANHATTAN)
 		return;
-	}
-	const float *qa = s->sim == EMB_SIM_COS ? s->qn : s->q;
-	const float *da = s->sim == EMB_SIM_COS ? s->dn : d;
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)nd, (int)dim,
-		    1.0f, qa + q0 * dim, (int)dim, da, (int)dim, 0.0f, out, (int)nd);
-	if (s->sim == EMB_SIM_EUCLIDEAN)
-		for (size_t i = 0; i < nq; i++)
-			for (size_t j = 0; j < nd; j++) {
-				double sq = s->qsq[q0 + i] + s->dsq[j] - 2.0 * out[i * nd + j];
-				out[i * nd + j] = (float)-sqrt(sq > 0 ? sq : 0);
-			}
-}
-
-/* Whether a pair whose approximate score is X may beat FLOOR once scored
- * exactly: X is within the rounding bound of the exact score. */
-static bool may_enter(const struct emb_knn *s, double x, double floor, size_t qi, size_t j)
-{
-	if (x >= floor)
-		return true;
-	switch (s->sim) {
-	case EMB_SIM_COS:
-		return x + s->tol >= floor;
-	case EMB_SIM_DOT:
-		return x + s->tol * sqrt(s->qsq[qi] * s->dsq[j]) >= floor;
-	case EMB_SIM_EUCLIDEAN:
-		/* compare squared distances, where the gemm error lives */
-		return x * x - s->tol * 2 * (s->qsq[qi] + s->dsq[j]) <= floor * floor;
-	case EMB_SIM_MANHATTAN:
-		return false;
-	}
-	return true;
+		    1.0f, s->qp + q0 * dim, (int)dim, s->dp, (int)dim, 0.0f, out, (int)nd);
 }
 
 static double exact(const struct emb_knn *s, size_t qi, const float *drow, size_t j)
@@ -271,16 +290,56 @@ static double exact(const struct emb_knn *s, size_t qi, const float *drow, size_
 	return emb_sim_f32(s->sim, s->q + qi * s->dim, drow, s->dim);
 }
 
-/* Score J of query QI for the softmax: the sgemm value, but exact for
- * the terms within e^-30 of the block's largest (those carry the sum), so
- * the weights keep float64 accuracy whatever TAU is. */
+/* The approximate score of query QI and block row J (in double) from the
+ * sgemm value G: scaled back for dot, and made a distance for euclidean;
+ * the exact score for manhattan. */
+static double approx(const struct emb_knn *s, float g, size_t qi, const float *d, size_t j)
+{
+	switch (s->sim) {
+	case EMB_SIM_COS:
+		return g;
+	case EMB_SIM_DOT:
+		return g * s->qsc[qi] * s->dsc[j];
+	case EMB_SIM_EUCLIDEAN: {
+		double sq = s->qsq[qi] + s->dsq[j] - 2.0 * (g * s->qsc[qi] * s->dsc[j]);
+		return 0.0 - sqrt(sq > 0 ? sq : 0);
+	}
+	case EMB_SIM_MANHATTAN:
+		return exact(s, qi, d + j * s->dim, j);
+	}
+	return NAN;
+}
+
+/* Whether a pair whose approximate score is X may beat FLOOR once scored
+ * exactly: X is within the rounding bound of the exact score. */
+static bool may_enter(const struct emb_knn *s, double x, double floor, size_t qi, size_t j)
+{
+	if (x >= floor || isnan(x))
+		return true;
+	switch (s->sim) {
+	case EMB_SIM_COS:
+		return x + s->tol >= floor;
+	case EMB_SIM_DOT:
+		return x + s->tol * sqrt(s->qsq[qi]) * sqrt(s->dsq[j]) >= floor;
+	case EMB_SIM_EUCLIDEAN:
+		/* compare squared distances, where the gemm error lives */
+		return x * x - s->tol * 2 * (s->qsq[qi] + s->dsq[j]) <= floor * floor;
+	case EMB_SIM_MANHATTAN:
+		return false;
+	}
+	return true;
+}
+
+/* Score J of query QI for the softmax: the approximate value, but exact
+ * for the terms within e^-30 of the block's largest (those carry the
+ * sum), so the weights keep float64 accuracy whatever TAU is. */
 static double lse_term(const struct emb_knn *s, const float *d, const float *sc, size_t qi,
 		       size_t j, double m, double tau)
 {
 	if (s->sim == EMB_SIM_COS && (s->qsq[qi] == 0 || s->dsq[j] == 0))
 		return s->zero / tau;
-	double x = sc[j] / tau;
-	if (x >= m - 30)
+	double x = approx(s, sc ? sc[j] : 0, qi, d, j) / tau;
+	if (x >= m - 30 && s->sim != EMB_SIM_MANHATTAN)
 		x = exact(s, qi, d + j * s->dim, j) / tau;
 	return x;
 }
@@ -313,13 +372,19 @@ static void scan_row(struct emb_knn *s, struct emb_topk *t, const float *d, size
 	uint64_t self = exclude_self && qi >= base && qi - base < nd ? qi - base : UINT64_MAX;
 	double floor = emb_topk_floor(t, qi);
 	for (size_t j = 0; j < nd; j++) {
-		if (j == self || !may_enter(s, sc[j], floor, qi, j))
+		if (j == self)
+			continue;
+		if (s->sim == EMB_SIM_MANHATTAN) {
+			emb_topk_push(t, qi, exact(s, qi, d + j * s->dim, j), base + j);
+			continue;
+		}
+		if (!may_enter(s, approx(s, sc[j], qi, d, j), floor, qi, j))
 			continue;
 		emb_topk_push(t, qi, exact(s, qi, d + j * s->dim, j), base + j);
 		floor = emb_topk_floor(t, qi);
 	}
 	if (lse)
-		fold_lse(s, d, nd, sc, qi, self, &lse[qi], tau);
+		fold_lse(s, d, nd, s->sim == EMB_SIM_MANHATTAN ? NULL : sc, qi, self, &lse[qi], tau);
 }
 
 void emb_knn_block(struct emb_knn *s, struct emb_topk *t, const float *d, size_t nd,
@@ -327,11 +392,12 @@ void emb_knn_block(struct emb_knn *s, struct emb_topk *t, const float *d, size_t
 {
 	if (nd == 0 || s->nq == 0)
 		return;
+	emb_topk_reserve(t, base + nd);
 	prepare_block(s, d, nd);
 	size_t tile = tile_rows(s, nd);
 	for (size_t q0 = 0; q0 < s->nq; q0 += tile) {
 		size_t nq = s->nq - q0 < tile ? s->nq - q0 : tile;
-		tile_scores(s, d, nd, q0, nq, s->sc);
+		tile_scores(s, nd, q0, nq, s->sc);
 		for (size_t i = 0; i < nq; i++)
 			scan_row(s, t, d, nd, s->sc + i * nd, q0 + i, base, exclude_self, lse, tau);
 	}
@@ -345,14 +411,17 @@ void emb_knn_scores(struct emb_knn *s, const float *d, size_t nd, float *out)
 	size_t tile = tile_rows(s, nd);
 	for (size_t q0 = 0; q0 < s->nq; q0 += tile) {
 		size_t nq = s->nq - q0 < tile ? s->nq - q0 : tile;
-		tile_scores(s, d, nd, q0, nq, s->sc);
+		tile_scores(s, nd, q0, nq, s->sc);
 		/* transpose the tile: out rows are database rows */
 		for (size_t i = 0; i < nq; i++)
 			for (size_t j = 0; j < nd; j++) {
-				float x = s->sc[i * nd + j];
+				double x;
 				if (s->sim == EMB_SIM_COS && (s->qsq[q0 + i] == 0 || s->dsq[j] == 0))
-					x = (float)s->zero;
-				out[j * s->nq + q0 + i] = x;
+					x = s->zero;
+				else
+					x = approx(s, s->sim == EMB_SIM_MANHATTAN ? 0 :
+						   s->sc[i * nd + j], q0 + i, d, j);
+				out[j * s->nq + q0 + i] = (float)x;
 			}
 	}
 }

@@ -53,16 +53,21 @@ double emb_sim_f32(enum emb_sim s, const float *a, const float *b, size_t n);
  */
 struct emb_topk {
 	size_t nq, k;
-	size_t *count;     /* entries held per query (<= k) */
-	double *score;     /* nq*k: min-heap by (score, -row) per query */
-	uint64_t *row;     /* nq*k */
+	size_t cap;        /* entries room per query: min(k, rows offered), grown */
+	size_t *count;     /* entries held per query (<= cap) */
+	double *score;     /* nq*cap: min-heap by (score, -row) per query */
+	uint64_t *row;     /* nq*cap */
 };
+/* K may be far larger than the database (-k 30000000): the heaps grow
+ * with the rows offered, never beyond K, so memory is nq*min(k, rows). */
 struct emb_topk *emb_topk_new(size_t nq, size_t k);
 void emb_topk_free(struct emb_topk *t);
+/* Room for min(k, ROWS) entries per query (emb_knn_block calls it). */
+void emb_topk_reserve(struct emb_topk *t, uint64_t rows);
 /* The score a candidate must reach to enter query Q's heap (-inf until
  * the heap is full). */
 static inline double emb_topk_floor(const struct emb_topk *t, size_t q)
-{ return t->count[q] < t->k ? -INFINITY : t->score[q * t->k]; }
+{ return t->count[q] < t->k ? -INFINITY : t->score[q * t->cap]; }
 /* Offer (SCORE, ROW) to query Q; NaN scores are never kept. */
 void emb_topk_push(struct emb_topk *t, size_t q, double score, uint64_t row);
 /* Sort query Q's entries best first, in place (the heap is consumed:
@@ -72,9 +77,10 @@ void emb_topk_sort(struct emb_topk *t, size_t q);
 /*
  * Exhaustive search of one database block.  Q holds NQ query rows and D
  * holds ND database rows (both f32, DIM values each, as read, all finite).
- * The block is scored with sgemm (of normalised copies for EMB_SIM_COS, of
- * the raw rows for dot and euclidean; EMB_SIM_MANHATTAN is scored
- * directly), and every candidate whose sgemm score is within the f32
+ * The block is scored with sgemm (of copies normalised in double for
+ * EMB_SIM_COS, of copies scaled by a power of two for dot and euclidean,
+ * so that f32 neither overflows nor underflows; EMB_SIM_MANHATTAN is
+ * scored directly), and every candidate whose sgemm score is within the f32
  * rounding bound of a heap's floor is re-scored exactly with emb_sim_f32
  * before it is pushed, so kept scores and their order are those of
  * float64.  BASE is the database row number of D's first row;

@@ -129,6 +129,7 @@ struct emb_lsh *emb_lsh_new(const struct emb_lsh_params *p, size_t dim)
 	h->ncols = emb_xmul(emb_xmul(p->tables, p->hashes), h->half);
 	h->nbuckets = pow((double)h->radix, (double)h->digits);
 	h->pad = emb_xmalloc(emb_xmul(emb_xmul(h->pdim, 2 * CP_LANES), sizeof *h->pad));
+	h->row1 = emb_xmalloc(emb_xmul(dim ? dim : 1, sizeof *h->row1));
 	draw(h);
 	return h;
 }
@@ -140,6 +141,7 @@ void emb_lsh_free(struct emb_lsh *h)
 	free(h->proj);
 	free(h->signs);
 	free(h->pad);
+	free(h->row1);
 	free(h->alt);
 	free(h->nalt);
 	free(h->heap);
@@ -166,6 +168,20 @@ static inline void scale_lanes(float *restrict t, const float *restrict x, float
 /* FALCONN's pseudo-random rotation, ROTATIONS rounds of x <- H D x, of up
  * to CP_LANES rows at once.  Each value goes through the same additions in
  * the same order as emb_fwht() on one row, so the results are identical. */
+/* E such that the largest |value| of row X times 2^-E is in [0.5, 1) (0
+ * for a zero row): every hash is invariant to that scaling.  (2^-E need
+ * not be a float: scale in double.) */
+static int row_exp(const float *x, size_t dim)
+{
+	float m = 0;
+	for (size_t i = 0; i < dim; i++)
+		m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
+	int e = 0;
+	if (m > 0)
+		frexpf(m, &e);
+	return e;
+}
+
 static void cp_project(struct emb_lsh *h, const float *rows, size_t n, float *out)
 {
 	size_t pd = h->pdim, nfun = h->p.tables * h->p.hashes, step = h->p.rotations * pd;
@@ -173,9 +189,14 @@ static void cp_project(struct emb_lsh *h, const float *rows, size_t n, float *ou
 	for (size_t a = 0; a < n; a += CP_LANES) {
 		size_t m = n - a < CP_LANES ? n - a : CP_LANES;
 		memset(xt, 0, pd * CP_LANES * sizeof *xt);
-		for (size_t r = 0; r < m; r++)
+		for (size_t r = 0; r < m; r++) {
+			/* scaled, so that the transforms can neither overflow
+			 * nor lose a denormal row's digits */
+			const float *x = rows + (a + r) * h->dim;
+			double sc = ldexp(1.0, -row_exp(x, h->dim));
 			for (size_t i = 0; i < h->dim; i++)
-				xt[i * CP_LANES + r] = rows[(a + r) * h->dim + i];
+				xt[i * CP_LANES + r] = (float)(x[i] * sc);
+		}
 		for (size_t f = 0; f < nfun; f++) {
 			const float *sg = h->signs + f * step;
 			for (size_t rr = 0; rr < h->p.rotations; rr++, sg += pd) {
@@ -203,6 +224,20 @@ void emb_lsh_project(struct emb_lsh *h, const float *rows, size_t n, float *out)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)h->ncols,
 			    (int)h->dim, 1.0f, rows, (int)h->dim, h->proj, (int)h->ncols,
 			    0.0f, out, (int)h->ncols);
+		/* Rows far from 1 in size (values of 1e-30 or 1e30, denormals)
+		 * are projected again, scaled; they are rare, so one at a time. */
+		for (size_t r = 0; r < n; r++) {
+			const float *x = rows + r * h->dim;
+			int e = row_exp(x, h->dim);
+			if (e >= -60 && e <= 60)
+				continue;
+			double sc = ldexp(1.0, -e);
+			for (size_t i = 0; i < h->dim; i++)
+				h->row1[i] = (float)(x[i] * sc);
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, (int)h->ncols,
+				    (int)h->dim, 1.0f, h->row1, (int)h->dim, h->proj, (int)h->ncols,
+				    0.0f, out + r * h->ncols, (int)h->ncols);
+		}
 		return;
 	}
 	cp_project(h, rows, n, out);

@@ -56,6 +56,7 @@ struct emb_lsh {
 	float *signs;         /* crosspolytope: L*H*rotations*pdim values of +-1 */
 	/* private scratch (an emb_lsh is not for concurrent use) */
 	float *pad;
+	float *row1;          /* dim: one row rescaled (emb_lsh_project) */
 	struct emb_lsh_alt *alt;
 	size_t *nalt;
 	void *heap, *pool;
@@ -68,7 +69,10 @@ struct emb_lsh {
 struct emb_lsh *emb_lsh_new(const struct emb_lsh_params *p, size_t dim);
 void emb_lsh_free(struct emb_lsh *h);
 
-/* Projections of N rows (row-major, N x dim) into OUT (N x ncols). */
+/* Projections of N rows (row-major, N x dim) into OUT (N x ncols).  A row
+ * is scaled by a power of two first when its values are so large or so
+ * small (denormal) that f32 projections would overflow or lose their
+ * digits, so a row's buckets do not depend on its length. */
 void emb_lsh_project(struct emb_lsh *h, const float *rows, size_t n, float *out);
 
 /* Bucket id of table T (0-based) for one row's projections PROJ. */

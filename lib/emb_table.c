@@ -6,6 +6,8 @@
 #include "emb.h"
 
 #include <cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,14 +82,20 @@ struct emb_table *emb_table_load(const char *path, const struct emb_opts *o, boo
 	in->mtype = EMB_F32;
 	t->dim = in->dim;
 	t->ignore_case = ignore_case;
+	t->has_keys = in->has_keys;
+	t->src = emb_xmalloc(strlen(in->name) + 1);
+	strcpy(t->src, in->name);
 	while (emb_read_chunk(in, &c) > 0) {
 		if (t->rows + c.rows > cap) {
 			cap = (t->rows + c.rows) * 2;
 			t->data = emb_xrealloc(t->data, emb_xmul(emb_xmul(cap, t->dim), sizeof(float)));
 			keyoff = emb_xrealloc(keyoff, emb_xmul(cap, sizeof *keyoff));
+			t->pos = emb_xrealloc(t->pos, emb_xmul(cap, sizeof *t->pos));
 		}
 		memcpy(t->data + t->rows * t->dim, c.data, c.rows * t->dim * sizeof(float));
+		t->src_lines = c.src_lines;
 		for (size_t i = 0; i < c.rows; i++) {
+			t->pos[t->rows + i] = c.npos > i ? c.pos[i] : c.pos0 + (uint64_t)i * c.pos_step;
 			char num[24];
 			const char *k = c.keys ? c.keys[i] : num;
 			if (!c.keys)
@@ -115,10 +123,27 @@ struct emb_table *emb_table_load(const char *path, const struct emb_opts *o, boo
 	return t;
 }
 
+void emb_table_die_row(const struct emb_table *t, size_t i, const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	/* A one-row view of where row I came from, for emb_die_row. */
+	struct emb_chunk at = EMB_CHUNK_INIT;
+	at.src = t->src;
+	at.src_lines = t->src_lines;
+	at.pos0 = t->pos ? t->pos[i] : i + 1;
+	emb_die_row(&at, 0, "%s", msg);
+}
+
 void emb_table_free(struct emb_table *t)
 {
 	if (!t)
 		return;
+	free(t->src);
+	free(t->pos);
 	free(t->data);
 	free(t->keys);
 	free(t->keybuf);

@@ -180,8 +180,9 @@ assert x.shape == (3778, 37) and k[3000] == "k3000"
 	run -1 --separate-stderr embcos --matrix z2.tsv z.tsv
 	assert_equal "$stderr" "embcos: z.tsv:2: zero vector: cosine is undefined (see --zero)"
 	# a zero DB row never ranks with nan; scores 0 with --zero=zero
-	run embcos --zero=nan -k 3 --db z.tsv z2.tsv
+	run --separate-stderr embcos --zero=nan -k 3 --db z.tsv z2.tsv
 	assert_equal "$(echo "$output" | cut -f2 | tr '\n' ' ')" "c a a c a c "
+	assert_equal "$stderr" "embcos: 3 of 3 queries had fewer than 3 neighbours (z.tsv has 3 rows)"
 	run embcos --zero=zero -k 3 --db z.tsv z2.tsv
 	assert_equal "$(echo "$output" | sed -n 3p)" "x	b	0	3"
 }
@@ -192,16 +193,45 @@ assert x.shape == (3778, 37) and k[3000] == "k3000"
 import sys, numpy as np, oracle
 x = np.ones((3, 4), np.float32); x[1, 2] = np.nan
 sys.stdout.buffer.write(oracle.write(x, keys=["a", "b", "c"]))' > nan.emb
-	run -1 --separate-stderr embcos nan.emb nan.emb
-	assert_equal "$stderr" "embcos: nan.emb:2: value is not finite"
-	assert_output "a	a	1"
 	# Binary input: the byte where row 2's values start, found by the oracle.
 	at=$(oracle -c '
 import numpy as np
 x = np.ones(4, np.float32); x[2] = np.nan
 print(open("nan.emb", "rb").read().find(x.tobytes()))')
+	run -1 --separate-stderr embcos nan.emb nan.emb
+	assert_equal "$stderr" "embcos: nan.emb: byte $at: value is not finite"
+	assert_output "a	a	1"
 	run -1 --separate-stderr embcos -k 1 --db nan.emb --no-keys - <<< "1 2 3 4"
 	assert_equal "$stderr" "embcos: nan.emb: byte $at: value is not finite"
+}
+
+@test "a bad row is named by its line (text) or byte (binary) in every mode" {
+	cd "$D"
+	printf '# comment\n\na\t1\t2\nz\t0\t0\n' > zc.tsv
+	embcat -O emb zc.tsv > zc.emb
+	# the byte where row z's values start, found by the oracle
+	at=$(oracle -c '
+import numpy as np
+d = open("zc.emb", "rb").read()
+print(d.find(np.array([1, 2, 0, 0], np.float32).tobytes()) + 8)')
+	msg="zero vector: cosine is undefined (see --zero)"
+	printf 'q\t1\t1\n' > q1.tsv
+	for cmd in "embcos zc.tsv zc.tsv" "embcos zc.tsv zc.tsv --zero=error" \
+		   "embcos -k 1 --db zc.tsv q1.tsv" "embcos -k 1 --db q1.tsv zc.tsv" \
+		   "embcos --matrix zc.tsv" "embcos --matrix q1.tsv zc.tsv" \
+		   "embcos --matrix zc.tsv q1.tsv" "embcos --blocks 2 zc.tsv zc.tsv"; do
+		run -1 --separate-stderr $cmd
+		assert_equal "$stderr" "embcos: zc.tsv:4: $msg"
+		bin=${cmd//zc.tsv/zc.emb}
+		run -1 --separate-stderr $bin
+		assert_equal "$stderr" "embcos: zc.emb: byte $at: $msg"
+	done
+	run -1 --separate-stderr sh -c 'embcat -O emb zc.tsv | embcos - -'
+	assert_equal "$stderr" "embcos: -: byte $at: $msg"
+	# a zero block of a nonzero row: the row's line
+	printf 'a\t1\t2\nb\t1\t0\n' > zb.tsv
+	run -1 --separate-stderr embcos --blocks 2 zb.tsv zb.tsv
+	assert_equal "$stderr" "embcos: zb.tsv:2: zero vector in block 1:2: cosine is undefined (see --zero)"
 }
 
 @test "--pairs: lines unchanged plus the score, for every function" {
@@ -460,4 +490,147 @@ Try 'embcos --help' for more information."
 	run -1 --separate-stderr embcos --pairs pb.tsv small.tsv
 	assert_equal "$(head -n 1 <<< "$output")" "$(printf 'w1\tw2\t1\n' | embcos --pairs - small.tsv)"
 	assert_equal "$stderr" "embcos: pb.tsv:4: expected two keys separated by a tab, found one field"
+}
+
+# Rows of every size f32 holds: denormal (integers times 2^-149), tiny
+# (1e-30), ordinary, huge (1e30) and near the f32 limit (3e38), each of
+# its own direction.  FILE SEED
+magnitudes() {
+	oracle -c '
+import sys, numpy as np
+rng = np.random.default_rng(int(sys.argv[2]))
+out = open(sys.argv[1], "w")
+for tag in ("den", "tiny", "one", "huge", "max"):
+    for i in range(4):
+        if tag == "den":
+            x = rng.integers(-40, 41, 7) * 2.0 ** -149
+            x[i] = 41 * 2.0 ** -149
+        else:
+            x = rng.standard_normal(7)
+            x = {"tiny": 1e-30 * x, "one": x, "huge": 1e30 * x,
+                 "max": 3e38 * x / np.abs(x).max()}[tag]
+        x = x.astype(np.float32)
+        assert np.all(np.isfinite(x)) and np.any(x != 0)
+        out.write("%s%d\t%s\n" % (tag, i, "\t".join(repr(float(v)) for v in x)))
+' "$@"
+}
+
+@test "denormal, tiny and huge rows: every mode agrees with numpy in float64" {
+	cd "$D"
+	magnitudes mag.tsv 11
+	magnitudes magq.tsv 12
+	embcat -O emb mag.tsv > mag.emb
+	cut -f1 mag.tsv | paste - <(cut -f1 mag.tsv | tac) > magpairs.tsv
+	for f in cos dot euclidean manhattan; do
+		embcos --$f mag.tsv magq.tsv > out
+		run check paired mag.tsv magq.tsv out $f r1e-8
+		assert_success
+		embcos --$f --pairs magpairs.tsv mag.emb > out
+		run check pairs magpairs.tsv mag.tsv out $f r1e-8
+		assert_success
+		embcos --$f -k 6 --db mag.emb magq.tsv > out
+		run check topk magq.tsv mag.tsv out $f 6 r1e-8
+		assert_success
+		embcos --$f -k 6 --exclude-self --db mag.tsv mag.emb > out
+		run check topk mag.tsv mag.tsv out $f 6 r1e-8 exclude
+		assert_success
+	done
+	# --matrix writes f32: cosines to f32 precision
+	embcos --matrix magq.tsv mag.emb > out
+	run check matrix magq.tsv mag.tsv out cos 1e-6
+	assert_success
+	embcos --matrix mag.tsv > out
+	run check matrix mag.tsv - out cos 1e-6
+	assert_success
+	# a score beyond f32 (--matrix writes f32) is an error, not inf
+	printf 'h\t1e30\t1e30\n' > hm.tsv
+	run -1 --separate-stderr embcos --dot --matrix hm.tsv
+	assert_output ""
+	assert_equal "$stderr" "embcos: --matrix: the dot score of row h with row 1 of B is beyond the f32 range"
+	# a denormal row is a direction like any other: cosine 1 with itself
+	printf 'd\t1e-45\t0\t0\n' > den.tsv
+	run embcos den.tsv den.tsv
+	assert_output "d	d	1"
+	run embcos -k 1 --db den.tsv den.tsv
+	assert_output "d	d	1	1"
+	run embcos --matrix den.tsv
+	assert_output "d	1"
+}
+
+@test "a zero row follows --zero in every mode" {
+	cd "$D"
+	printf 'a\t1\t2\nz\t0\t0\n' > z0.tsv
+	printf 'a\tz\n' > z0p.tsv
+	for mode in "z0.tsv z0.tsv" "-k 2 --db z0.tsv z0.tsv" "--matrix z0.tsv" \
+		    "--pairs z0p.tsv z0.tsv"; do
+		run -1 --separate-stderr embcos $mode
+		assert_equal "$(echo "$stderr" | grep -c 'zero vector')" 1
+		run --separate-stderr embcos --zero=nan $mode
+		assert_success
+		run --separate-stderr embcos --zero=zero $mode
+		assert_success
+		refute_output --partial nan
+	done
+	run embcos --zero=zero z0.tsv z0.tsv
+	assert_output "a	a	1
+z	z	0"
+	# --matrix is f32 (sgemm): a's cosine with itself to f32 precision
+	run embcos --zero=zero --matrix z0.tsv
+	assert_equal "$(cut -f1 <<< "$output" | tr '\n' ' ')" "a z "
+	assert_close "$(cut -f2- <<< "$output" | tr '\n\t' '  ')" "1 0 0 0" 1e-7
+}
+
+@test "identical rows score 0, never -0" {
+	cd "$D"
+	printf 'a\t1\t2\na\t1\t2\nz\t0\t0\n' > e0.tsv
+	for f in euclidean manhattan; do
+		run embcos --zero=zero --$f e0.tsv e0.tsv
+		assert_output "a	a	0
+a	a	0
+z	z	0"
+		run embcos --$f -k 1 --db e0.tsv e0.tsv
+		refute_output --partial -0
+		run embcos --$f --matrix e0.tsv
+		refute_output --partial -0
+	done
+}
+
+@test "exclusive options: any two different ones are a usage error" {
+	cd "$D"
+	local opts=(--cos --dot --euclidean --manhattan)
+	for a in "${opts[@]}"; do
+		for b in "${opts[@]}"; do
+			if [ "$a" = "$b" ]; then
+				run -0 embcos $a $b A.tsv B.tsv
+				continue
+			fi
+			run -2 --separate-stderr embcos $a $b A.tsv B.tsv
+			assert_equal "$(echo "$stderr" | head -1)" "embcos: options $a and $b cannot be used together"
+			assert_output ""
+		done
+	done
+	local modes=("--pairs=pairs.tsv" "--topk=3" "--matrix" "--blocks=2")
+	for a in "${modes[@]}"; do
+		for b in "${modes[@]}"; do
+			[ "$a" = "$b" ] && continue
+			run -2 --separate-stderr embcos $a $b --db=A.tsv A.tsv
+			assert_equal "$(echo "$stderr" | head -1)" "embcos: options ${a%%=*} and ${b%%=*} cannot be used together"
+		done
+	done
+	run -2 --separate-stderr embcos -k 4 -k 5 --db A.tsv B.tsv
+	assert_equal "$(echo "$stderr" | head -1)" "embcos: --topk given twice ('4' and '5')"
+	run -0 embcos -k 4 --topk=4 --db A.tsv B.tsv
+}
+
+@test "--topk: K far beyond the DB costs nothing; an empty DB is reported" {
+	cd "$D"
+	( ulimit -v 1500000; embcos -k 30000000 --db small.tsv small.tsv > out 2> err )
+	run check topk small.tsv small.tsv out cos 8 1e-7
+	assert_success
+	run cat err
+	assert_output "embcos: 8 of 8 queries had fewer than 30000000 neighbours (small.tsv has 8 rows)"
+	run --separate-stderr embcos -k 2 q.tsv --db /dev/null
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" "embcos: 12 of 12 queries had fewer than 2 neighbours (/dev/null has 0 rows)"
 }

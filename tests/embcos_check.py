@@ -46,10 +46,13 @@ def out_lines(path):
 
 
 def close(got, want, tol, what):
+    """TOL is absolute, or relative when written rN (r1e-6: for scores of
+    1e-60 or 1e60)."""
     got, want = np.asarray(got, float), np.asarray(want, float)
-    if got.shape != want.shape or not np.allclose(got, want, rtol=0, atol=tol, equal_nan=True):
+    rtol, atol = (float(tol[1:]), 0.0) if str(tol).startswith("r") else (0.0, float(tol))
+    if got.shape != want.shape or not np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
         i = 0 if got.shape != want.shape else int(np.argmax(np.abs(got - want)))
-        sys.exit("%s: not within %g: got %s, want %s (worst at %d)" % (what, tol, got.ravel()[:8],
+        sys.exit("%s: not within %s: got %s, want %s (worst at %d)" % (what, tol, got.ravel()[:8],
                                                                        want.ravel()[:8], i))
 
 
@@ -58,7 +61,7 @@ def cmd_paired(a, b, out, name, tol):
     kb, xb = load(b)
     rows = out_lines(out)
     assert [r[0] for r in rows] == ka and [r[1] for r in rows] == kb, "keys"
-    close([float(r[2]) for r in rows], paired(name, xa, xb), float(tol), "paired " + name)
+    close([float(r[2]) for r in rows], paired(name, xa, xb), tol, "paired " + name)
 
 
 def cmd_blocks(a, b, out, spec, tol):
@@ -72,7 +75,7 @@ def cmd_blocks(a, b, out, spec, tol):
     want = np.column_stack([paired("cos", xa, xb)] + [paired("cos", xa[:, i], xb[:, i]) for i in idx])
     rows = out_lines(out)
     assert [r[0] for r in rows] == ka, "keys"
-    close([[float(v) for v in r[2:]] for r in rows], want, float(tol), "blocks")
+    close([[float(v) for v in r[2:]] for r in rows], want, tol, "blocks")
 
 
 def cmd_pairs(pairs, vec, out, name, tol):
@@ -88,7 +91,7 @@ def cmd_pairs(pairs, vec, out, name, tol):
             want.append(sim(name, x[[index[f[0]]]], x[[index[f[1]]]])[0, 0])
     rows = open(out).read().splitlines()
     assert [r.rsplit("\t", 1)[0] for r in rows] == want_lines, "lines must come out unchanged"
-    close([float(r.rsplit("\t", 1)[1]) for r in rows], want, float(tol), "pairs " + name)
+    close([float(r.rsplit("\t", 1)[1]) for r in rows], want, tol, "pairs " + name)
 
 
 def cmd_topk(q, db, out, name, k, tol, exclude="no", tau="0"):
@@ -113,7 +116,7 @@ def cmd_topk(q, db, out, name, k, tol, exclude="no", tau="0"):
         want = s[i, order]
         if tau > 0:
             want = np.exp(want / tau - logsumexp(s[i][~np.isnan(s[i])] / tau))
-        close([t[1] for t in g], want, float(tol), "topk %s query %s" % (name, qk))
+        close([t[1] for t in g], want, tol, "topk %s query %s" % (name, qk))
 
 
 def cmd_matrix(a, b, out, name, tol, tau="0"):
@@ -124,7 +127,7 @@ def cmd_matrix(a, b, out, name, tol, tau="0"):
         s = softmax(s / float(tau), axis=1)
     kg, g = load(out)
     assert kg == ka, "row keys"
-    close(g, s, float(tol), "matrix " + name)
+    close(g, s, tol, "matrix " + name)
 
 
 if __name__ == "__main__":

@@ -142,6 +142,20 @@ assert y.shape == (1000, 16), y.shape'
 	assert_equal "${stderr_lines[0]}" "embgen: --directions (4) must not exceed the dim (3)"
 	run -2 --separate-stderr embgen --mixture 2 --anisotropic
 	assert_equal "${stderr_lines[0]}" "embgen: --isotropic, --mixture/--means and --anisotropic exclude each other"
+	local modes=(--isotropic --mixture=2 --means=m.tsv --anisotropic)
+	for a in "${modes[@]}"; do
+		for b in "${modes[@]}"; do
+			[ "$a" = "$b" ] && continue
+			run -2 --separate-stderr embgen $a $b
+			assert_output ""
+			case "$a$b" in
+			*mixture*means*|*means*mixture*)
+				assert_equal "${stderr_lines[0]}" "embgen: --mixture and --means cannot be used together (the means fix K)" ;;
+			*)
+				assert_equal "${stderr_lines[0]}" "embgen: --isotropic, --mixture/--means and --anisotropic exclude each other" ;;
+			esac
+		done
+	done
 	run -2 --separate-stderr embgen extra
 	assert_equal "${stderr_lines[0]}" "embgen: extra operand 'extra'"
 	run -2 --separate-stderr embgen --seed 4294967296

@@ -397,3 +397,106 @@ Try 'emblsh --help' for more information."
 	run emblsh --stats --json -B 65536 -H 4 d2.tsv
 	assert_output --partial "\"buckets\": 18446744073709551616, \"used\": $used, \"empty\": $(oracle -c 'import sys; print(2**64 - int(sys.argv[1]))' "$used")"
 }
+
+@test "emblsh --candidates runs in memory bounded by the rows, not the pairs" {
+	# 5000 identical rows: 12497500 pairs, 100 MB if they were all kept
+	# (ulimit -v is no good here: OpenBLAS spins when a thread's arena fails)
+	yes '1 1' | head -n 5000 > same.tsv
+	/usr/bin/time -o rss -f %M emblsh --candidates -L 2 same.tsv > cand
+	run wc -l < cand
+	assert_output "$((5000 * 4999 / 2))"
+	run sed -n '1p;4999p;5000p;$p' cand
+	assert_output "1	2
+1	5000
+2	3
+4999	5000"
+	[ "$(cat rss)" -lt 40000 ]
+}
+
+@test "emblsh --candidates: the pairs are those sharing a bucket, ordered, once" {
+	write_tsv v 'x = rng.standard_normal((400, 6)); x[200:] = x[:200] + 0.2 * rng.standard_normal((200, 6))'
+	for s in "-L 4 -B 8" "--scheme simhash -K 3 -L 3" "--scheme crosspolytope -L 2 -H 2"; do
+		emblsh $s v.emb > ids
+		emblsh $s --candidates v.emb > cand
+		run oracle -c '
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open("ids")]
+key = {r[0]: i for i, r in enumerate(rows)}
+want = sorted({(i, j) for i in range(len(rows)) for j in range(i + 1, len(rows))
+               if any(a == b for a, b in zip(rows[i][1:], rows[j][1:]))})
+got = [tuple(key[k] for k in l.split()) for l in open("cand")]
+sys.exit(0 if got == want else "got %d pairs, want %d" % (len(got), len(want)))'
+		assert_success
+	done
+}
+
+@test "emblsh: denormal, tiny and huge rows hash by direction and find themselves" {
+	# each row as integers, times 2^-147 (denormal, exact) and 2^125 (near
+	# the f32 limit, exact): the same direction, so the same buckets
+	oracle -c '
+import numpy as np
+rng = np.random.default_rng(3)
+with open("sc.tsv", "w") as f:
+    for i in range(40):
+        x = rng.integers(-3, 4, 16).astype(np.float64); x[0] = 3
+        for tag, s in (("n", 1.0), ("t", 2.0 ** -147), ("h", 2.0 ** 125)):
+            y = np.float32(x * s)
+            assert np.all(y.astype(np.float64) == x * s)
+            f.write("r%d%s\t%s\n" % (i, tag, "\t".join(repr(float(v)) for v in y)))'
+	for s in rotation simhash crosspolytope; do
+		emblsh --scheme $s -L 3 sc.tsv > ids
+		run oracle -c '
+import sys
+d = {}
+for l in open("ids"):
+    f = l.rstrip("\n").split("\t"); d.setdefault(f[0][:-1], set()).add(tuple(f[1:]))
+bad = [k for k, v in d.items() if len(v) != 1]
+sys.exit("rows whose scaled copies differ: %s" % bad if bad else 0)'
+		assert_success
+	done
+	# the cosine of a denormal row with itself is 1, as in embcos
+	printf 'd\t1e-45\t0\t0\n' > den.tsv
+	run emblsh -k 1 --db den.tsv den.tsv
+	assert_output "d	d	1	1"
+	grep -E '^r[0-9]+t' sc.tsv > t.tsv
+	run emblsh -k 1 -L 2 --db t.tsv t.tsv
+	assert_equal "$(cut -f1 <<< "$output" | tr '\n' ' ')" "$(cut -f2 <<< "$output" | tr '\n' ' ')"
+	assert_equal "$(cut -f3 <<< "$output" | sort -u)" "1"
+}
+
+@test "emblsh: a value that is not finite in binary input names its byte" {
+	oracle -c '
+import sys, numpy as np, oracle
+x = np.ones((3, 4), np.float32); x[2, 1] = np.inf
+sys.stdout.buffer.write(oracle.write(x, keys=["a", "b", "c"]))' > inf.emb
+	at=$(oracle -c '
+import numpy as np
+x = np.ones(4, np.float32); x[1] = np.inf
+print(open("inf.emb", "rb").read().find(x.tobytes()))')
+	for cmd in "emblsh inf.emb" "emblsh --candidates inf.emb" "emblsh --stats inf.emb" \
+		   "emblsh --db inf.emb inf.emb"; do
+		run -1 --separate-stderr $cmd
+		assert_equal "$stderr" "emblsh: inf.emb: byte $at: value is not finite"
+	done
+}
+
+@test "emblsh -k far beyond the database costs nothing" {
+	write_tsv d 'x = rng.standard_normal((30, 8))'
+	run --separate-stderr /usr/bin/time -o rss -f %M emblsh --scheme simhash -K 1 -P 2 -k 2000000000 --db d.emb d.emb
+	assert_success
+	[ "$(cat rss)" -lt 40000 ]
+	assert_equal "$(wc -l <<< "$output")" 900
+	assert_equal "$stderr" "emblsh: 30 of 30 queries had fewer than 2000000000 candidates"
+	run -0 bash -c 'emblsh --scheme simhash --candidates --score d.emb < /dev/null'
+}
+
+@test "emblsh: mode options exclude each other in every pair" {
+	local modes=(--candidates --db=x --stats)
+	for a in "${modes[@]}"; do
+		for b in "${modes[@]}"; do
+			[ "$a" = "$b" ] && continue
+			run -2 --separate-stderr emblsh $a $b
+			assert_equal "$(head -1 <<< "$stderr")" "emblsh: --candidates, --db and --stats exclude each other"
+		done
+	done
+}

@@ -210,3 +210,37 @@ $hint"
 	same c.emb d.emb
 	run ! same c.emb b.emb
 }
+
+@test "embpool: --mean, --sum and --max exclude each other in every pair" {
+	printf 'the cat\n' > t1.txt
+	local opts=(--mean --sum --max)
+	for a in "${opts[@]}"; do
+		for b in "${opts[@]}"; do
+			if [ "$a" = "$b" ]; then
+				run -0 embpool -q -v voc.emb $a $b t1.txt
+				continue
+			fi
+			run -2 --separate-stderr embpool -v voc.emb $a $b t1.txt
+			assert_output ""
+			assert_equal "$stderr" "embpool: options $a and $b cannot be used together
+Try 'embpool --help' for more information."
+		done
+	done
+}
+
+@test "embpool: keyless word vectors and non-finite values are errors" {
+	cut -f2- voc.tsv | embcat -O emb > nokeys.emb
+	run -1 --separate-stderr embpool -v nokeys.emb texts.txt
+	assert_output ""
+	assert_equal "$stderr" "embpool: nokeys.emb has no keys: word vectors are looked up by word"
+	oracle -c '
+import sys, numpy as np, oracle
+x = np.ones((3, 4), np.float32); x[1, 3] = np.nan
+sys.stdout.buffer.write(oracle.write(x, keys=["a", "b", "c"]))' > nan.emb
+	at=$(oracle -c '
+import numpy as np
+x = np.ones(4, np.float32); x[3] = np.nan
+print(open("nan.emb", "rb").read().find(x.tobytes()))')
+	run -1 --separate-stderr embpool -v nan.emb texts.txt
+	assert_equal "$stderr" "embpool: nan.emb: byte $at: value is not finite"
+}
