@@ -612,8 +612,11 @@ static enum emb_format sniff_text(const unsigned char *b, size_t n, bool at_eof)
 
 	/* Text: the first rows looked at (up to 8) are all text rows.  Rows
 	 * of exactly a number and D values after "N D" (embgen -O w2v, whose
-	 * keys are row numbers) are word2vec too: as TSV they would be an
-	 * error, a first row of 2 fields and then D + 1. */
+	 * keys are row numbers) are word2vec too if the row count agrees: the
+	 * whole file holds N rows, or more than the bytes looked at.  (A TSV
+	 * whose first row has 2 fields and the others D + 1 is an error
+	 * anyway, except a two-column TSV of whole numbers when D = 1: the
+	 * count tells it apart, as far as the bytes looked at can.) */
 	bool text = true, exact = true;
 	const unsigned char *q = p;
 	for (unsigned long long r = 0; r < rows && r < 8 && q < end && text; r++) {
@@ -623,6 +626,14 @@ static enum emb_format sniff_text(const unsigned char *b, size_t n, bool at_eof)
 		text = text_row(q, end, at_eof, dim);
 		exact &= line_fields(q, e ? e : end) == dim + 1;
 		q = e ? e + 1 : end;
+	}
+	if (text && number && exact) {
+		unsigned long long lines = 0;
+		for (const unsigned char *l = p; l < end; lines++) {
+			const unsigned char *e = memchr(l, '\n', (size_t)(end - l));
+			l = e ? e + 1 : end;
+		}
+		exact = at_eof ? lines == rows : rows >= lines;
 	}
 	if (text)
 		return number && !exact ? EMB_FMT_TSV : EMB_FMT_W2V;

@@ -94,13 +94,15 @@ open("c.txt", "w").write("\n".join(json.dumps({"embedding": [1, v]}) for v in (m
 	# the oracle: each id's source text (Python's json keeps it with
 	# parse_int=str and parse_float=str; strings are themselves)
 	py 'want = [str(json.loads(l, parse_int=str, parse_float=str)["id"]) for l in open("ids.jsonl")]
-got = [l.split("\t")[0] for l in sys.argv[1].split("\n")]
+lines = sys.argv[1].split("\n")
+assert lines[0] == "#emb keys", lines[0]  # numeric keys: TSV marks them (emb(5))
+got = [l.split("\t")[0] for l in lines[1:]]
 assert got == want, (got, want)
 assert got[0] != got[1] and got[4] != got[6] and got[5] != got[6]' "$output"
 	# an OpenAI batch's "index" too
 	printf '{"data":[{"embedding":[1],"index":18446744073709551617},{"embedding":[2],"index":18446744073709551616}]}\n' > big.jsonl
 	run -0 embcat -O tsv big.jsonl
-	assert_output "$(printf '18446744073709551617\t1\n18446744073709551616\t2')"
+	assert_output "$(printf '#emb keys\n18446744073709551617\t1\n18446744073709551616\t2')"
 }
 
 @test "JSON Lines: values are read like TSV: rounded once, and never turned into inf" {
@@ -188,6 +190,7 @@ assert [r["id"] for r in rows] == keys, rows'
 	py 'print(json.dumps({"object": "list", "data": [{"object": "embedding", "index": i, "embedding": [i / 4, 0.5]} for i in range(100000)]}))' > b.jsonl
 	timeout 20 embcat -O tsv b.jsonl > b.tsv
 	py 'lines = open("b.tsv").read().split("\n")[:-1]
+assert lines.pop(0) == "#emb keys"  # the keys (indexes) are numbers
 assert len(lines) == 100000
 assert all(l == "%d\t%s\t0.5" % (i, np.format_float_positional(np.float32(i / 4), trim="-")) for i, l in enumerate(lines)), lines[:3]'
 }

@@ -194,7 +194,9 @@ d[h + 24 + 5] ^= 0x10; open("f.emb","wb").write(d); print(h)' > hlen
 	run -1 --separate-stderr embcat r.tsv
 	assert_output ""
 	assert_equal "$stderr" "embcat: r.tsv:3: expected 3 values, found 2"
-	printf '1 2\n3 4 5\n' > r2.tsv
+	# ragged after a first row of two whole numbers (one row of 3 after
+	# "1 2" would be word2vec text: emb(5))
+	printf '1 2\n3 4 5\n6 7 8\n' > r2.tsv
 	run -1 --separate-stderr embcat r2.tsv
 	assert_equal "$stderr" "embcat: r2.tsv:2: expected 2 values, found 3"
 	printf 'a 1 2\nb nan 2\n' > nan.tsv
@@ -224,7 +226,7 @@ d[h + 24 + 5] ^= 0x10; open("f.emb","wb").write(d); print(h)' > hlen
 	embcat -O tsv big.emb | sort > whole
 	cmp shards whole
 	run -2 --separate-stderr embcat --shard=3/3 big.emb
-	assert_equal "$stderr" "embcat: --shard wants K/N with 0 <= K < N, <= 1000000, not '3/3'
+	assert_equal "$stderr" "embcat: --shard wants K/N with 0 <= K < N <= 1000000, not '3/3'
 Try 'embcat --help' for more information."
 }
 
