@@ -51,6 +51,14 @@ void emb_chunk_reserve(struct emb_chunk *c, size_t rows, size_t dim,
 	shape(c, rows, dim, type, with_keys);
 }
 
+size_t emb_grow_cap(size_t cap, size_t need, size_t limit)
+{
+	size_t next = cap * 2 > (16u << 20) ? cap * 2 : (16u << 20);
+	if (next > limit)
+		next = limit;
+	return next < need ? need : next;
+}
+
 void emb_chunk_grow(struct emb_chunk *c, size_t bytes, size_t limit)
 {
 	if (c->borrowed) {
@@ -60,11 +68,7 @@ void emb_chunk_grow(struct emb_chunk *c, size_t bytes, size_t limit)
 	}
 	if (bytes <= c->cap_bytes)
 		return;
-	size_t cap = c->cap_bytes * 2 > (16u << 20) ? c->cap_bytes * 2 : (16u << 20);
-	if (cap > limit)
-		cap = limit;
-	if (cap < bytes)
-		cap = bytes;
+	size_t cap = emb_grow_cap(c->cap_bytes, bytes, limit);
 	void *p;
 	if (posix_memalign(&p, 64, cap) != 0)
 		emb_die(EMB_EXIT_DATA, "out of memory (%zu bytes)", cap);

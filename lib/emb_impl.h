@@ -74,6 +74,11 @@ void emb_chunk_set_pos(struct emb_chunk *c, size_t i, uint64_t pos);
 /* emb_chunk.c: make C's value buffer hold at least BYTES (keeping what it
  * holds), growing geometrically up to LIMIT; a borrowed buffer is dropped. */
 void emb_chunk_grow(struct emb_chunk *c, size_t bytes, size_t limit);
+/* The capacity a buffer of CAP bytes grows to when it must hold NEED:
+ * doubling, at least 16 MiB, but never past LIMIT (the most the record
+ * can need) unless NEED is more.  Growing as bytes arrive keeps memory
+ * bounded by the input actually present, not by what a header claims. */
+size_t emb_grow_cap(size_t cap, size_t need, size_t limit);
 /* Rows per batch so that a batch is about EMB_CHUNK_TARGET_BYTES. */
 size_t emb_batch_rows(size_t dim, enum emb_dtype t);
 /* N values between memory type FROM and little-endian disk dtype TO. */

@@ -717,20 +717,28 @@ static enum emb_format sniff(const struct emb_stream *s, const unsigned char *b,
 
 static bool next_segment(struct emb_stream *s);
 
+/* Read the next record header of a binary stream into H; returns the
+ * byte offset it starts at.  End of file here is a truncated stream. */
+static uint64_t read_record_header(struct emb_stream *s, unsigned char h[EMB_RECORD_HEADER_LEN])
+{
+	uint64_t start = s->offset;
+	size_t got = read_full(s, h, EMB_RECORD_HEADER_LEN);
+	if (got == 0)
+		emb_die_offset(s->name, start, "truncated stream: end record missing");
+	if (got < EMB_RECORD_HEADER_LEN)
+		emb_die_offset(s->name, start + got, "truncated stream: record header "
+			       "cut short (%zu of %d bytes)", got, EMB_RECORD_HEADER_LEN);
+	s->offset += EMB_RECORD_HEADER_LEN;
+	return start;
+}
+
 /* Leading segments of dim 0 hold no rows (emb.5): read past them at open,
  * so that programs see the dim of the first segment that has rows. */
 static void skip_dim0_segments(struct emb_stream *s)
 {
 	while (s->dim == 0) {
 		unsigned char h[EMB_RECORD_HEADER_LEN];
-		uint64_t start = s->offset;
-		size_t got = read_full(s, h, sizeof h);
-		if (got == 0)
-			emb_die_offset(s->name, start, "truncated stream: end record missing");
-		if (got < sizeof h)
-			emb_die_offset(s->name, start + got, "truncated stream: record header "
-				       "cut short (%zu of %d bytes)", got, EMB_RECORD_HEADER_LEN);
-		s->offset += sizeof h;
+		uint64_t start = read_record_header(s, h);
 		if (memcmp(h, EMB_TAG_CHUNK, 4) == 0)
 			emb_die_offset(s->name, start, "chunk in a stream of dim 0");
 		if (memcmp(h, EMB_TAG_END, 4) != 0)
@@ -1313,11 +1321,7 @@ static void grow_raw(struct emb_stream *s, size_t need, size_t limit)
 {
 	if (need <= s->raw_cap)
 		return;
-	size_t cap = s->raw_cap * 2 > (16u << 20) ? s->raw_cap * 2 : (16u << 20);
-	if (cap > limit)
-		cap = limit;
-	if (cap < need)
-		cap = need;
+	size_t cap = emb_grow_cap(s->raw_cap, need, limit);
 	s->raw = emb_xrealloc(s->raw, cap);
 	s->raw_cap = cap;
 }
@@ -1326,14 +1330,7 @@ static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
 {
 	for (;;) {
 		unsigned char h[EMB_RECORD_HEADER_LEN];
-		uint64_t start = s->offset;
-		size_t got = read_full(s, h, sizeof h);
-		if (got == 0)
-			emb_die_offset(s->name, start, "truncated stream: end record missing");
-		if (got < sizeof h)
-			emb_die_offset(s->name, start + got, "truncated stream: record header "
-				       "cut short (%zu of %d bytes)", got, EMB_RECORD_HEADER_LEN);
-		s->offset += sizeof h;
+		uint64_t start = read_record_header(s, h);
 		uint32_t crc = emb_get_u32(h + 4);
 		uint64_t rows = emb_get_u64(h + 8), keybytes = emb_get_u64(h + 16);
 
