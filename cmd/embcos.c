@@ -480,8 +480,9 @@ static void run_paired(const char *pa, const char *pb)
 				struct side *rest = more_a ? &a : &b;
 				while (side_next(rest))
 					;
-				emb_die(EMB_EXIT_DATA, "%s has %llu rows but %s has %llu",
+				emb_die(EMB_EXIT_DATA, "%s has %llu %s but %s has %llu",
 					a.s->name, (unsigned long long)a.row,
+					emb_plural(a.row, "row", "rows"),
 					b.s->name, (unsigned long long)b.row);
 			}
 			break;

@@ -92,9 +92,16 @@ static void vectors(const char *a, const char *b)
 		const double *x = cursor_row(&ca, &ka, &ra);
 		const double *y = cursor_row(&cb, &kb, &rb);
 		if (!x || !y) {
-			if (x || y)
-				emb_die(EMB_EXIT_DATA, "%s has fewer rows than %s",
-					x ? cb.s->name : ca.s->name, x ? ca.s->name : cb.s->name);
+			if (x || y) {
+				/* Name both counts, as embcos does: read the rest. */
+				struct cursor *longer = x ? &ca : &cb;
+				while (emb_read_chunk(longer->s, &longer->c) > 0)
+					;
+				emb_die(EMB_EXIT_DATA, "%s has %llu %s but %s has %llu",
+					ca.s->name, (unsigned long long)ca.s->recno,
+					emb_plural(ca.s->recno, "row", "rows"),
+					cb.s->name, (unsigned long long)cb.s->recno);
+			}
 			break;
 		}
 		/* A non-finite value is no constant vector: say which row. */

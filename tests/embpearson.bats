@@ -138,7 +138,11 @@ print(" ".join(repr(np.corrcoef(x, y)[0, 1]) for x, y in zip(a, b)))')
 	assert_equal "$stderr" "embpearson: 1 pair with a constant vector: r is nan"
 	head -n 1 b.tsv > b1.tsv
 	run -1 --separate-stderr embpearson --vectors a.tsv b1.tsv
-	assert_equal "$stderr" "embpearson: b1.tsv has fewer rows than a.tsv"
+	assert_equal "$stderr" "embpearson: a.tsv has 2 rows but b1.tsv has 1"
+	# the longer one second, and longer than one chunk: its whole count
+	seq 1 70000 | sed 's/^/k/; s/$/\t1\t2\t3/' > long.tsv
+	run -1 --separate-stderr embpearson --vectors b1.tsv long.tsv
+	assert_equal "$stderr" "embpearson: b1.tsv has 1 row but long.tsv has 70000"
 	printf 'k1\t1\t2\n' > d2.tsv
 	run -1 --separate-stderr embpearson --vectors a.tsv d2.tsv
 	assert_output ""
