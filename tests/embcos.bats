@@ -636,7 +636,7 @@ z	z	0"
 
 @test "--topk: K far beyond the DB costs nothing; an empty DB is reported" {
 	cd "$D"
-	( ulimit -v 1500000; embcos -k 30000000 --db small.tsv small.tsv > out 2> err )
+	( ulimit_v 1500000; embcos -k 30000000 --db small.tsv small.tsv > out 2> err )
 	run check topk small.tsv small.tsv out cos 8 1e-7
 	assert_success
 	run cat err

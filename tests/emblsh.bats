@@ -410,7 +410,7 @@ Try 'emblsh --help' for more information."
 1	5000
 2	3
 4999	5000"
-	[ "$(cat rss)" -lt 40000 ]
+	rss_below rss 40000
 }
 
 @test "emblsh --candidates: the pairs are those sharing a bucket, ordered, once" {
@@ -484,7 +484,7 @@ print(open("inf.emb", "rb").read().find(x.tobytes()))')
 	write_tsv d 'x = rng.standard_normal((30, 8))'
 	run --separate-stderr /usr/bin/time -o rss -f %M emblsh --scheme simhash -K 1 -P 2 -k 2000000000 --db d.emb d.emb
 	assert_success
-	[ "$(cat rss)" -lt 40000 ]
+	rss_below rss 40000
 	assert_equal "$(wc -l <<< "$output")" 900
 	assert_equal "$stderr" "emblsh: 30 of 30 queries had fewer than 2000000000 candidates"
 	run -0 bash -c 'emblsh --scheme simhash --candidates --score d.emb < /dev/null'

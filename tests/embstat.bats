@@ -281,11 +281,11 @@ assert np.abs(sc[n - 1:]).max() < 1e-10 * sw[0], np.abs(sc[n - 1:]).max() / sw[0
 
 @test "1 x 30000 f16 input: small memory, little time; --sample is bounded by the rows" {
 	embgen -n 1 -d 30000 --dtype f16 > e.emb
-	(ulimit -v 400000; timeout 20 embstat e.emb > s.tsv)
+	(ulimit_v 400000; timeout 20 embstat e.emb > s.tsv)
 	run cut -f1 s.tsv
 	assert_line n
 	embgen -n 200 -d 8 --seed 1 > v.emb
-	(ulimit -v 400000; embstat --sample 4294967296 --pairs 100 v.emb > a.tsv)
+	(ulimit_v 400000; embstat --sample 4294967296 --pairs 100 v.emb > a.tsv)
 	embstat --sample 200 --pairs 100 v.emb > b.tsv
 	cmp a.tsv b.tsv
 }

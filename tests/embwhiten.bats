@@ -383,8 +383,8 @@ assert g.shape == c.shape == (5, 64) and np.isfinite(c).all()'
 @test "1 x 30000 f16 and 3 x 3000 inputs: small memory, little time" {
 	embgen -n 1 -d 30000 --dtype f16 > e.emb
 	embgen -n 3 -d 3000 > f.emb
-	(ulimit -v 400000; timeout 20 embwhiten e.emb 2>/dev/null > y.emb)
-	(ulimit -v 400000; timeout 20 embwhiten --save m.emb f.emb 2>/dev/null > z.emb)
+	(ulimit_v 400000; timeout 20 embwhiten e.emb 2>/dev/null > y.emb)
+	(ulimit_v 400000; timeout 20 embwhiten --save m.emb f.emb 2>/dev/null > z.emb)
 	py 'y = load("y.emb"); z = load("z.emb")
 assert y.shape == (1, 30000) and (y == 0).all()
 assert z.shape == (3, 3000) and np.isfinite(z).all()'

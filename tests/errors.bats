@@ -8,7 +8,8 @@
 #
 # COMMAND runs under bash -o pipefail in a directory holding the sample
 # files of tests/make-samples.sh (vectors.emb, pairs.tsv, ...) plus the
-# fixtures made in setup_file below.  EXPECTED-STDERR is the whole first
+# fixtures made in setup_file below.  Memory caps use ulimit_v (a no-op
+# under ASan: tests/test_helper.bash).  EXPECTED-STDERR is the whole first
 # line of standard error, byte for byte ("" for none).  Status 1 errors
 # print exactly one line; status 2 errors print the message and then the
 # "Try 'PROG --help'" hint; status 0 rows check a warning.  One test per

@@ -224,11 +224,11 @@ assert np.allclose(c, x - x.mean(0), atol=1e-5), abs(c - (x - x.mean(0))).max()'
 	# keys all there (16 MB), values missing: key pointers are not made
 	emb_py 'out.write(header({"dim": 1, "dtype": "f16", "keys": True}) + b"CHNK" + struct.pack("<IQQ", 0, 1 << 24, 1 << 24) + bytes(1 << 24))' > amp2.emb
 	for f in amp amp2 amp3 amp4; do
-		run -1 --separate-stderr bash -c "ulimit -v 300000; embinfo $f.emb"
+		run -1 --separate-stderr bash -c "ulimit_v 300000; embinfo $f.emb"
 		[[ "$stderr" == "embinfo: $f.emb: byte "*": truncated stream: chunk "*" cut short ("* ]] ||
 			{ echo "$f file: $stderr"; false; }
 		file_err=${stderr#*: }
-		run -1 --separate-stderr bash -c "ulimit -v 300000; cat $f.emb | embinfo"
+		run -1 --separate-stderr bash -c "ulimit_v 300000; cat $f.emb | embinfo"
 		# the same message from a pipe
 		assert_equal "${stderr#*: }" "${file_err/$f.emb/-}"
 	done
