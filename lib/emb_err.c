@@ -221,13 +221,18 @@ static void where_row(char *buf, size_t n, const struct emb_chunk *c, size_t i)
 		snprintf(buf, n, "%s: byte %llu: ", c->src, (unsigned long long)pos);
 }
 
-void emb_die_row(const struct emb_chunk *c, size_t i, const char *fmt, ...)
+static void vmessage_row(const struct emb_chunk *c, size_t i, const char *fmt, va_list ap)
 {
 	char where[4200];
-	va_list ap;
 	where_row(where, sizeof where, c, i);
-	va_start(ap, fmt);
 	vmessage(where, fmt, ap);
+}
+
+void emb_die_row(const struct emb_chunk *c, size_t i, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage_row(c, i, fmt, ap);
 	va_end(ap);
 	died = true;
 	die_exit(EMB_EXIT_DATA);
@@ -235,11 +240,9 @@ void emb_die_row(const struct emb_chunk *c, size_t i, const char *fmt, ...)
 
 void emb_warn_row(const struct emb_chunk *c, size_t i, const char *fmt, ...)
 {
-	char where[4200];
 	va_list ap;
-	where_row(where, sizeof where, c, i);
 	va_start(ap, fmt);
-	vmessage(where, fmt, ap);
+	vmessage_row(c, i, fmt, ap);
 	va_end(ap);
 }
 

@@ -194,12 +194,7 @@ static double prepare_row(enum emb_sim sim, const float *x, size_t dim, float *o
 		for (size_t j = 0; j < dim; j++)
 			out[j] = (float)(x[j] * inv);
 	} else if (sim != EMB_SIM_MANHATTAN) {
-		float m = 0;
-		for (size_t j = 0; j < dim; j++)
-			m = fabsf(x[j]) > m ? fabsf(x[j]) : m;
-		int e = 0;
-		if (m > 0)
-			frexpf(m, &e);
+		int e = emb_row_exp_f32(x, dim);
 		double down = ldexp(1.0, -e);
 		for (size_t j = 0; j < dim; j++)
 			out[j] = (float)(x[j] * down);

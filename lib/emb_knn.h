@@ -20,6 +20,11 @@
 
 /* ---- kernels (emb_simd.c) ---- */
 
+/* E such that the largest |value| of the N values at X times 2^-E lies
+ * in [0.5, 1); 0 for a zero row.  Scaling a row by 2^-E (in double: it
+ * need not be a float) brings denormal and huge rows into the range where
+ * f32 arithmetic (sgemm, hashing) loses nothing. */
+int emb_row_exp_f32(const float *x, size_t n);
 /* In one pass over A and B (N values each): *dot = sum a*b, *aa = sum a*a,
  * *bb = sum b*b, all accumulated in double. */
 void emb_dot3_f32(const float *a, const float *b, size_t n,

@@ -6,6 +6,7 @@
 #include <config.h>
 #include "emb.h"
 #include "emb_lsh.h"
+#include "emb_knn.h"
 
 #include <gsl/gsl_cblas.h>
 #include <gsl/gsl_randist.h>
@@ -168,19 +169,6 @@ static inline void scale_lanes(float *restrict t, const float *restrict x, float
 /* FALCONN's pseudo-random rotation, ROTATIONS rounds of x <- H D x, of up
  * to CP_LANES rows at once.  Each value goes through the same additions in
  * the same order as emb_fwht() on one row, so the results are identical. */
-/* E such that the largest |value| of row X times 2^-E is in [0.5, 1) (0
- * for a zero row): every hash is invariant to that scaling.  (2^-E need
- * not be a float: scale in double.) */
-static int row_exp(const float *x, size_t dim)
-{
-	float m = 0;
-	for (size_t i = 0; i < dim; i++)
-		m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
-	int e = 0;
-	if (m > 0)
-		frexpf(m, &e);
-	return e;
-}
 
 static void cp_project(struct emb_lsh *h, const float *rows, size_t n, float *out)
 {
@@ -193,7 +181,7 @@ static void cp_project(struct emb_lsh *h, const float *rows, size_t n, float *ou
 			/* scaled, so that the transforms can neither overflow
 			 * nor lose a denormal row's digits */
 			const float *x = rows + (a + r) * h->dim;
-			double sc = ldexp(1.0, -row_exp(x, h->dim));
+			double sc = ldexp(1.0, -emb_row_exp_f32(x, h->dim));
 			for (size_t i = 0; i < h->dim; i++)
 				xt[i * CP_LANES + r] = (float)(x[i] * sc);
 		}
@@ -228,7 +216,7 @@ void emb_lsh_project(struct emb_lsh *h, const float *rows, size_t n, float *out)
 		 * are projected again, scaled; they are rare, so one at a time. */
 		for (size_t r = 0; r < n; r++) {
 			const float *x = rows + r * h->dim;
-			int e = row_exp(x, h->dim);
+			int e = emb_row_exp_f32(x, h->dim);
 			if (e >= -60 && e <= 60)
 				continue;
 			double sc = ldexp(1.0, -e);

@@ -302,3 +302,14 @@ const char *emb_simd_name(void)
 {
 	return kernels()->name;
 }
+
+int emb_row_exp_f32(const float *x, size_t n)
+{
+	float m = 0;
+	for (size_t i = 0; i < n; i++)
+		m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
+	int e = 0;
+	if (m > 0)
+		frexpf(m, &e);
+	return e;
+}
