@@ -692,7 +692,10 @@ static enum emb_format sniff(const struct emb_stream *s, const unsigned char *b,
 	enum emb_format t = sniff_text(b, n, eof);
 	if (t == EMB_FMT_AUTO)
 		undetected(s, "format not recognised");
-	if (t != EMB_FMT_TSV || !memchr(b, '\0', n))
+	/* Binary records (fvecs/bvecs/ivecs) hold NULs; input that began
+	 * with a UTF-8 byte order mark (stripped by peek) is text whatever
+	 * follows, and the text reader names the NUL. */
+	if (t != EMB_FMT_TSV || !memchr(b, '\0', n) || s->offset != 0)
 		return t;
 
 	uint32_t d = n >= 4 ? emb_get_u32(b) : 0;

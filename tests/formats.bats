@@ -476,3 +476,17 @@ assert k == ["a", "\ufeffb"], k'
 	embcat -O tsv v.bin > file.tsv
 	cmp pipe.tsv file.tsv
 }
+
+@test "input that starts with a byte order mark is text: never sniffed as fvecs/bvecs/ivecs" {
+	cd "$BATS_TEST_TMPDIR"
+	# BOM + one fvecs record of dim 1 (a fuzz finding: the file and the pipe
+	# used to disagree)
+	printf '\357\273\277\001\000\000\000\000\000\000\000' > b.bin
+	run -1 --separate-stderr embinfo b.bin
+	assert_equal "$stderr" "embinfo: b.bin:1: line holds a NUL byte (binary data?)"
+	run -1 --separate-stderr embinfo < b.bin
+	assert_equal "$stderr" "embinfo: -:1: line holds a NUL byte (binary data?)"
+	# named, it is read as what it is named
+	run -1 --separate-stderr embinfo -I fvecs b.bin
+	assert_output ""
+}
