@@ -17,9 +17,7 @@
 load test_helper
 
 setup_file() {
-	export SAMPLES="$BATS_FILE_TMPDIR/samples"
-	mkdir -p "$SAMPLES"
-	sh "$EMB_SRCDIR/tests/make-samples.sh" "$SAMPLES"
+	make_samples
 	cd "$SAMPLES"
 	# Fixtures shared by several rows; a row may also make its own with printf.
 	embgen -n 50 -d 4 --seed 1 --keys > fifty.emb

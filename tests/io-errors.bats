@@ -5,9 +5,7 @@
 load test_helper
 
 setup_file() {
-	export SAMPLES="$BATS_FILE_TMPDIR/samples"
-	mkdir -p "$SAMPLES"
-	sh "$EMB_SRCDIR/tests/make-samples.sh" "$SAMPLES"
+	make_samples
 	# Enough output to fill a pipe, so head really closes it early.
 	cd "$SAMPLES"
 	for i in $(seq 20); do cat vectors.emb; done > many.emb

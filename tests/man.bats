@@ -16,9 +16,7 @@
 load test_helper
 
 setup_file() {
-	export SAMPLES="$BATS_FILE_TMPDIR/samples"
-	mkdir -p "$SAMPLES"
-	sh "$EMB_SRCDIR/tests/make-samples.sh" "$SAMPLES"
+	make_samples
 }
 
 @test "man pages lint clean with groff -mdoc -ww -z" {

@@ -5,9 +5,7 @@
 load test_helper
 
 setup_file() {
-	export SAMPLES="$BATS_FILE_TMPDIR/samples"
-	mkdir -p "$SAMPLES"
-	sh "$EMB_SRCDIR/tests/make-samples.sh" "$SAMPLES"
+	make_samples
 	cd "$SAMPLES"
 	embgen -n 200000 -d 64 --keys --seed 3 > big.emb
 	embcat -O npy big.emb > big.npy 2> /dev/null

@@ -32,6 +32,14 @@ for i, r in enumerate(x):
 ' "$@"
 }
 
+# make_samples: the man pages' sample files (tests/make-samples.sh) in
+# $SAMPLES, a directory of this test file; for setup_file.
+make_samples() {
+	export SAMPLES="$BATS_FILE_TMPDIR/samples"
+	mkdir -p "$SAMPLES"
+	sh "$EMB_SRCDIR/tests/make-samples.sh" "$SAMPLES"
+}
+
 # Assert that two numbers (or whitespace-separated lists) agree to TOL.
 assert_close() {
 	oracle -c '
