@@ -5,6 +5,7 @@
 #include <config.h>
 #include "emb.h"
 #include "emb_linalg.h"
+#include "emb_moments.h"
 
 #include <cJSON.h>
 #include <getopt.h>
@@ -30,26 +31,36 @@ static void usage(int status)
 	      "                           --abtt 2 would read a file named 2\n"
 	      "      --normalize          L2-normalise the output rows\n"
 	      "      --save=MODEL         also write the fitted transform to MODEL\n"
-	      "      --load=MODEL         apply a saved transform, in one pass\n", stdout);
+	      "      --load=MODEL         apply a saved transform, in one pass\n"
+	      "      --partial            write the input's sufficient statistics (a\n"
+	      "                           partial: n, mean, centred second moments) instead\n"
+	      "                           of centring it\n"
+	      "      --merge              the operands are partials: merge them exactly and\n"
+	      "                           fit the model of their rows (needs --save)\n", stdout);
 	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embcenter --save mean.model corpus.emb > centred.emb\n"
-	      "  embcenter --load mean.model --normalize queries.emb\n", stdout);
+	      "  embcenter --load mean.model --normalize queries.emb\n"
+	      "  embcenter --partial shard1.emb > p1.emb   (one per shard)\n"
+	      "  embcenter --merge --save mean.model p1.emb p2.emb\n", stdout);
 	exit(EMB_EXIT_OK);
 }
 
-enum { OPT_ABTT = EMB_OPT_FIRST_PROGRAM, OPT_NORMALIZE, OPT_SAVE, OPT_LOAD };
+enum { OPT_ABTT = EMB_OPT_FIRST_PROGRAM, OPT_NORMALIZE, OPT_SAVE, OPT_LOAD, OPT_PARTIAL,
+       OPT_MERGE };
 static const struct option long_options[] = {
 	EMB_COMMON_LONGOPTS,
 	{"abtt", optional_argument, NULL, OPT_ABTT},
 	{"normalize", no_argument, NULL, OPT_NORMALIZE},
 	{"save", required_argument, NULL, OPT_SAVE},
 	{"load", required_argument, NULL, OPT_LOAD},
+	{"partial", no_argument, NULL, OPT_PARTIAL},
+	{"merge", no_argument, NULL, OPT_MERGE},
 	{NULL, 0, NULL, 0},
 };
 
 struct center_opts {
-	bool abtt, normalize;
+	bool abtt, normalize, partial, merge;
 	long long top;      /* --abtt=D, 0 = the default */
 	const char *save, *load;
 };
@@ -73,6 +84,20 @@ static double *top_directions(size_t d, size_t top, struct emb_cov *cv)
 	return w;
 }
 
+/* The model of the rows summed in CV (D values each), by the one pass or
+ * by merged partials. */
+static void fit_cov(struct emb_cov *cv, size_t d, const struct center_opts *co,
+		    struct emb_model *m)
+{
+	bool abtt = co->abtt && d > 0;
+	double *mean = emb_xmalloc((d ? d : 1) * sizeof *mean);
+	emb_cov_finish(cv, mean, NULL);
+	size_t top = abtt ? abtt_dims(co, d) : 0;
+	double *w = abtt ? top_directions(d, top, cv) : NULL;
+	emb_model_init(m, abtt ? EMB_MODEL_ABTT : EMB_MODEL_CENTER, d, mean, w, top,
+		       co->normalize, cv->n);
+}
+
 static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
 {
 	const struct center_opts *co = arg;
@@ -90,14 +115,25 @@ static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
 	while (emb_spill_read(sp, &c) > 0)
 		emb_cov_add(&cv, &c);
 	emb_chunk_free(&c);
-
-	double *mean = emb_xmalloc((d ? d : 1) * sizeof *mean);
-	emb_cov_finish(&cv, mean, NULL);
-	size_t top = abtt ? abtt_dims(co, d) : 0;
-	double *w = abtt ? top_directions(d, top, &cv) : NULL;
-	emb_model_init(m, abtt ? EMB_MODEL_ABTT : EMB_MODEL_CENTER, d, mean, w, top,
-		       co->normalize, cv.n);
+	fit_cov(&cv, d, co, m);
 	emb_cov_free(&cv);
+}
+
+/* --merge: the model of the rows behind the partials PATHS[0..n). */
+static void merge(const struct center_opts *co, char *const *paths, int n)
+{
+	struct emb_moments mo;
+	struct emb_cov cv;
+	struct emb_model m;
+	emb_check_not_input("--save", co->save, (const char *const *)paths, (size_t)n);
+	struct emb_stream *ms = emb_model_save_open(co->save, NULL);
+	emb_moments_merge_files(&mo, paths, n);
+	emb_moments_to_cov(&mo, &cv);
+	fit_cov(&cv, mo.dim, co, &m);
+	emb_model_save(&m, ms);
+	emb_model_free(&m);
+	emb_cov_free(&cv);
+	emb_moments_free(&mo);
 }
 
 /* --abtt takes an optional argument, so "--abtt 2" is --abtt and the
@@ -130,13 +166,22 @@ static void parse(int argc, char **argv, struct center_opts *co)
 		case OPT_NORMALIZE: co->normalize = true; break;
 		case OPT_SAVE: co->save = optarg; break;
 		case OPT_LOAD: co->load = optarg; break;
+		case OPT_PARTIAL: co->partial = true; break;
+		case OPT_MERGE: co->merge = true; break;
 		default: usage(EMB_EXIT_USAGE);
 		}
 	}
 	if (abtt_bare)
 		check_abtt_operands(argc, argv);
-	if (argc - optind > 1)
+	if (!co->merge && argc - optind > 1)
 		emb_usage_error("extra operand '%s'", argv[optind + 1]);
+	emb_partial_usage(co->partial, co->merge, argc - optind, co->load ? "--load" : NULL,
+			  EMB_SH_WRITE & ~EMB_SH_PROGRESS);
+	if (co->partial && (co->save || co->abtt || co->normalize))
+		emb_usage_error("--partial writes statistics, not a model: %s belongs to --merge",
+				co->save ? "--save" : co->abtt ? "--abtt" : "--normalize");
+	if (co->merge && !co->save)
+		emb_usage_error("--merge writes a model: give --save=MODEL");
 	if (co->load && (co->save || co->abtt))
 		emb_usage_error("--load applies a saved model; it cannot be used with %s",
 				co->save ? "--save" : "--abtt");
@@ -149,6 +194,17 @@ int main(int argc, char **argv)
 	emb_proginit(argc, argv);
 	emb_shared_options(SHARED);
 	parse(argc, argv, &co);
+	if (co.partial) {
+		struct emb_moments mo;
+		emb_moments_read_input(&mo, optind < argc ? argv[optind] : "-", &emb_opts, false);
+		emb_moments_write(&mo);
+		emb_moments_free(&mo);
+		return EMB_EXIT_OK;
+	}
+	if (co.merge) {
+		merge(&co, argv + optind, argc - optind);
+		return EMB_EXIT_OK;
+	}
 	emb_model_filter(optind < argc ? argv[optind] : "-", co.load, co.save, co.normalize,
 			 fit, &co);
 	return EMB_EXIT_OK;

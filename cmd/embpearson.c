@@ -5,6 +5,7 @@
 #include <config.h>
 #include "emb_corr.h"
 #include "emb_linalg.h"
+#include "emb_moments.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -29,21 +30,29 @@ static void usage(int status)
 	fputs("                           (Fisher z)\n"
 	      "      --vectors            read two vector streams A and B instead and print\n"
 	      "                           'keyA keyB r' for each pair of rows\n"
+	      "      --partial            write the columns' sufficient statistics (a\n"
+	      "                           partial: n, means, co-moments) instead of r\n"
+	      "      --merge              the FILEs are partials: merge them exactly and\n"
+	      "                           print the report of their rows\n"
 	      "\n"
 	      "With --vectors, for reading A and B:\n", stdout);
 	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embpearson -x 2 -y 3,4 scores.tsv\n"
-	      "  embpearson --vectors a.emb b.emb | head\n", stdout);
+	      "  embpearson --vectors a.emb b.emb | head\n"
+	      "  embpearson -x 2 -y 3 --partial shard1.tsv > p1.emb   (one per shard)\n"
+	      "  embpearson --merge --ci 0.95 p1.emb p2.emb\n", stdout);
 	exit(EMB_EXIT_OK);
 }
 
-enum { OPT_VECTORS = EMB_OPT_FIRST_PROGRAM };
+enum { OPT_VECTORS = EMB_OPT_FIRST_PROGRAM, OPT_PARTIAL, OPT_MERGE };
 
 static const struct option long_options[] = {
 	EMB_COMMON_LONGOPTS,
 	EMB_CORR_LONGOPTS,
 	{"vectors", no_argument, NULL, OPT_VECTORS},
+	{"partial", no_argument, NULL, OPT_PARTIAL},
+	{"merge", no_argument, NULL, OPT_MERGE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -126,25 +135,77 @@ static void vectors(const char *a, const char *b)
 	emb_chunk_free(&cb.c);
 }
 
+/* The options that choose the columns, and those that shape the report
+ * (by their getopt values), or NULL. */
+static const char *column_option(int opt)
+{
+	switch (opt) {
+	case 'x': return "-x";
+	case 'y': return "-y";
+	case EMB_OPT_CORR_HEADER: return "--header";
+	case EMB_OPT_CORR_GROUP: return "--group";
+	case EMB_OPT_CORR_NAN: return "--nan";
+	default: return NULL;
+	}
+}
+
+static const char *report_option(int opt)
+{
+	switch (opt) {
+	case EMB_OPT_CORR_ALT: return "--alternative";
+	case EMB_OPT_CORR_CI: return "--ci";
+	case EMB_OPT_CORR_PERCENT: return "--percent";
+	case EMB_OPT_CORR_JSON: return "--json";
+	default: return NULL;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct emb_corr_opts o = EMB_CORR_OPTS_INIT(EMB_PEARSON);
-	bool vec = false;
+	bool vec = false, partial = false, merge = false;
+	const char *column_opt = NULL, *report_opt = NULL;
 	int opt;
 
 	emb_proginit(argc, argv);
 	emb_shared_options(SHARED);
 	while ((opt = getopt_long(argc, argv, EMB_COMMON_SHORTOPTS EMB_CORR_SHORTOPTS,
 				  long_options, NULL)) != -1) {
+		/* The columns are fixed by --partial, the report by --merge. */
+		const char *name = column_option(opt);
+		if (name && !column_opt)
+			column_opt = name;
+		name = report_option(opt);
+		if (name && !report_opt)
+			report_opt = name;
 		if (emb_corr_option(&o, opt, optarg) || emb_common_option(opt, optarg, usage))
 			continue;
 		if (opt == OPT_VECTORS)
 			vec = true;
+		else if (opt == OPT_PARTIAL)
+			partial = true;
+		else if (opt == OPT_MERGE)
+			merge = true;
 		else
 			usage(EMB_EXIT_USAGE);
 	}
 	if (!vec)
 		emb_shared_only_for(SHARED, "--vectors");
+	emb_partial_usage(partial, merge, argc - optind, vec ? "--vectors" : NULL, 0);
+	if (partial && report_opt)
+		emb_usage_error("--partial writes statistics, not a report: %s belongs to --merge",
+				report_opt);
+	if (merge && column_opt)
+		emb_usage_error("--merge takes the columns from the partials: %s belongs to --partial",
+				column_opt);
+	if (partial) {
+		emb_corr_partial(&o, argv + optind, argc - optind);
+		return EMB_EXIT_OK;
+	}
+	if (merge) {
+		emb_corr_merge(&o, argv + optind, argc - optind);
+		return EMB_EXIT_OK;
+	}
 	if (vec) {
 		if (argc - optind != 2)
 			emb_usage_error("--vectors wants two streams A B");

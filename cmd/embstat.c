@@ -17,6 +17,7 @@
 #include <config.h>
 #include "emb.h"
 #include "emb_linalg.h"
+#include "emb_moments.h"
 
 #include <cJSON.h>
 #include <getopt.h>
@@ -28,7 +29,8 @@
 #include <string.h>
 
 struct opts {
-	bool json, spectrum;
+	bool json, spectrum, partial, merge;
+	const char *report_opt, *pairs_opt;  /* the first report / pair option given */
 	unsigned long long pairs;
 	unsigned long seed;
 	size_t sample, top;
@@ -58,6 +60,7 @@ struct report {
 	double *evals;       /* dim, descending, of the covariance */
 	double total_var;
 	double effective_rank, partition_isotropy, isoscore;
+	bool no_partition;   /* --merge: partition_isotropy needs the rows */
 };
 
 /* The shared options (emb.h) embstat honours: those of reading, and
@@ -65,7 +68,7 @@ struct report {
 #define SHARED (EMB_SH_READ | EMB_SH_DTYPE)
 
 enum { OPT_JSON = EMB_OPT_FIRST_PROGRAM, OPT_PAIRS, OPT_SEED, OPT_SAMPLE, OPT_TOP,
-       OPT_SPECTRUM };
+       OPT_SPECTRUM, OPT_PARTIAL, OPT_MERGE };
 
 static void usage(int status)
 {
@@ -89,11 +92,18 @@ static void usage(int status)
 	      "      --spectrum           print the whole covariance spectrum instead, as\n"
 	      "                           TSV: k, eigenvalue, ratio, cumulative ratio\n"
 	      "      --dtype=f64          parse TSV input in double precision (binary f64\n"
-	      "                           input always is)\n", stdout);
+	      "                           input always is)\n"
+	      "      --partial            write the input's sufficient statistics (a\n"
+	      "                           partial) instead of the report\n"
+	      "      --merge              the operands are partials: merge them exactly and\n"
+	      "                           print their rows' report (the cosine over all\n"
+	      "                           pairs; no partition_isotropy, which needs the rows)\n", stdout);
 	emb_shared_help(SHARED & ~EMB_SH_DTYPE);
 	fputs("\nExamples:\n"
 	      "  embstat vectors.emb\n"
-	      "  embstat --spectrum vectors.emb > spec.tsv\n", stdout);
+	      "  embstat --spectrum vectors.emb > spec.tsv\n"
+	      "  embstat --partial shard1.emb > p1.emb   (one per shard)\n"
+	      "  embstat --merge p1.emb p2.emb\n", stdout);
 	exit(EMB_EXIT_OK);
 }
 
@@ -105,8 +115,22 @@ static const struct option long_options[] = {
 	{"sample", required_argument, NULL, OPT_SAMPLE},
 	{"top", required_argument, NULL, OPT_TOP},
 	{"spectrum", no_argument, NULL, OPT_SPECTRUM},
+	{"partial", no_argument, NULL, OPT_PARTIAL},
+	{"merge", no_argument, NULL, OPT_MERGE},
 	{NULL, 0, NULL, 0},
 };
+
+static void report_opt(struct opts *o, const char *name)
+{
+	if (!o->report_opt)
+		o->report_opt = name;
+}
+
+static void pairs_opt(struct opts *o, const char *name)
+{
+	if (!o->pairs_opt)
+		o->pairs_opt = name;
+}
 
 static const char *parse_args(struct opts *o, int argc, char **argv)
 {
@@ -115,17 +139,38 @@ static const char *parse_args(struct opts *o, int argc, char **argv)
 		if (emb_common_option(opt, optarg, usage))
 			continue;
 		switch (opt) {
-		case OPT_JSON: o->json = true; break;
-		case OPT_PAIRS: o->pairs = (unsigned long long)emb_parse_int("--pairs", optarg, 1, (long long)1 << 40); break;
-		case 's': o->seed = (unsigned long)emb_parse_int("--seed", optarg, 0, 4294967295LL); break;
-		case OPT_SAMPLE: o->sample = (size_t)emb_parse_int("--sample", optarg, 2, (long long)1 << 32); break;
-		case OPT_TOP: o->top = (size_t)emb_parse_int("--top", optarg, 1, EMB_MAX_DIM); break;
-		case OPT_SPECTRUM: o->spectrum = true; break;
+		case OPT_JSON: o->json = true; report_opt(o, "--json"); break;
+		case OPT_PAIRS:
+			o->pairs = (unsigned long long)emb_parse_int("--pairs", optarg, 1, (long long)1 << 40);
+			pairs_opt(o, "--pairs");
+			break;
+		case 's':
+			o->seed = (unsigned long)emb_parse_int("--seed", optarg, 0, 4294967295LL);
+			pairs_opt(o, "--seed");
+			break;
+		case OPT_SAMPLE:
+			o->sample = (size_t)emb_parse_int("--sample", optarg, 2, (long long)1 << 32);
+			pairs_opt(o, "--sample");
+			break;
+		case OPT_TOP:
+			o->top = (size_t)emb_parse_int("--top", optarg, 1, EMB_MAX_DIM);
+			report_opt(o, "--top");
+			break;
+		case OPT_SPECTRUM: o->spectrum = true; report_opt(o, "--spectrum"); break;
+		case OPT_PARTIAL: o->partial = true; break;
+		case OPT_MERGE: o->merge = true; break;
 		default: usage(EMB_EXIT_USAGE);
 		}
 	}
-	if (argc - optind > 1)
+	if (!o->merge && argc - optind > 1)
 		emb_usage_error("extra operand '%s'", argv[optind + 1]);
+	emb_partial_usage(o->partial, o->merge, argc - optind, NULL, 0);
+	if (o->partial && (o->report_opt || o->pairs_opt))
+		emb_usage_error("--partial writes statistics, not a report: %s belongs to --merge",
+				o->report_opt ? o->report_opt : o->pairs_opt);
+	if (o->merge && o->pairs_opt)
+		emb_usage_error("--merge averages the cosine over all pairs exactly: "
+				"%s does not apply", o->pairs_opt);
 	if (emb_opts.out_dtype >= 0 && emb_opts.out_dtype != EMB_F64)
 		emb_usage_error("--dtype takes only f64 here (embstat writes no vectors), not '%s'",
 				emb_dtype_name((enum emb_dtype)emb_opts.out_dtype));
@@ -437,7 +482,8 @@ static void print_tsv(const struct report *r, size_t top)
 	}
 	putchar('\n');
 	put_num("effective_rank", r->effective_rank);
-	put_num("partition_isotropy", r->partition_isotropy);
+	if (!r->no_partition)
+		put_num("partition_isotropy", r->partition_isotropy);
 	put_num("isoscore", r->isoscore);
 }
 
@@ -457,7 +503,8 @@ static void print_json(const struct report *r, size_t top, bool spectrum)
 	for (size_t i = 0; i < top; i++)
 		cJSON_AddItemToArray(ev, cJSON_CreateNumber(r->evals[i] / r->total_var));
 	cJSON_AddNumberToObject(o, "effective_rank", r->effective_rank);
-	cJSON_AddNumberToObject(o, "partition_isotropy", r->partition_isotropy);
+	if (!r->no_partition)
+		cJSON_AddNumberToObject(o, "partition_isotropy", r->partition_isotropy);
 	cJSON_AddNumberToObject(o, "isoscore", r->isoscore);
 	if (spectrum)
 		cJSON_AddItemToObject(o, "spectrum", cJSON_CreateDoubleArray(r->evals, (int)r->dim));
@@ -511,12 +558,85 @@ static void fill_report(struct report *r, struct acc *a, const struct opts *o, d
 	r->partition_isotropy = NAN;
 }
 
+/* The report of the rows behind the merged partials MO: every metric but
+ * the partition function, which needs a pass over the rows with the
+ * eigenvectors in hand.  The average cosine is always the exact one. */
+static void merged_report(struct report *r, struct emb_moments *mo)
+{
+	size_t d = mo->dim;
+	double n = (double)mo->n, m = (double)mo->nonzero;
+	struct emb_cov cv;
+	memset(r, 0, sizeof *r);
+	r->n = mo->n;
+	r->dim = d;
+	double mn = 0;
+	for (size_t j = 0; j < d; j++)
+		mn += mo->mean[j] * mo->mean[j];
+	r->mean_norm = mo->n ? sqrt(mn) : NAN;
+	r->norm_mean = mo->n ? mo->norm_sum / n : NAN;
+	r->norm_min = mo->n ? mo->norm_min : NAN;
+	r->norm_max = mo->n ? mo->norm_max : NAN;
+	r->avg_cos = NAN;
+	if (mo->nonzero >= 2) {
+		double ss = 0;
+		for (size_t j = 0; j < d; j++)
+			ss += mo->unit_sum[j] * mo->unit_sum[j];
+		r->avg_cos = (ss - m) / (m * (m - 1));
+		r->cos_pairs = mo->nonzero * (mo->nonzero - 1) / 2;
+		r->cos_exact = true;
+	}
+	emb_moments_to_cov(mo, &cv);
+	r->evals = emb_xcalloc(d ? d : 1, sizeof *r->evals);
+	emb_cov_eigen(&cv, r->evals, NULL);
+	emb_cov_free(&cv);
+	for (size_t i = 0; i < d; i++)
+		r->total_var += r->evals[i] > 0 ? r->evals[i] : 0;
+	r->effective_rank = effective_rank(r->evals, d);
+	r->isoscore = isoscore(r->evals, d);
+	r->partition_isotropy = NAN;
+	r->no_partition = true;
+}
+
+static void print_report(const struct report *r, const struct opts *o)
+{
+	size_t top = o->top < r->dim ? o->top : r->dim;
+	if (o->json)
+		print_json(r, top, o->spectrum);
+	else if (o->spectrum)
+		print_spectrum(r);
+	else
+		print_tsv(r, top);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {.pairs = 100000, .seed = 1, .sample = 10000, .top = 10};
 	emb_proginit(argc, argv);
 	emb_shared_options(SHARED);
 	const char *path = parse_args(&o, argc, argv);
+	if (o.partial) {
+		struct emb_moments mo;
+		emb_moments_read_input(&mo, path, &emb_opts, emb_opts.out_dtype == EMB_F64);
+		emb_moments_write(&mo);
+		emb_moments_free(&mo);
+		return EMB_EXIT_OK;
+	}
+	if (o.merge) {
+		struct emb_moments mo;
+		struct report r;
+		emb_moments_merge_files(&mo, argv + optind, argc - optind);
+		if (mo.n > mo.nonzero)
+			emb_warn("%llu zero %s left out of the average cosine",
+				 (unsigned long long)(mo.n - mo.nonzero),
+				 emb_plural(mo.n - mo.nonzero, "row", "rows"));
+		if (!o.spectrum || o.json)
+			emb_warn("partition_isotropy left out: it needs a second pass over the rows");
+		merged_report(&r, &mo);
+		print_report(&r, &o);
+		free(r.evals);
+		emb_moments_free(&mo);
+		return EMB_EXIT_OK;
+	}
 
 	struct emb_spill sp;
 	struct emb_chunk c = EMB_CHUNK_INIT;
@@ -561,13 +681,7 @@ int main(int argc, char **argv)
 		emb_close(sp.in);
 	}
 
-	size_t top = o.top < d ? o.top : d;
-	if (o.json)
-		print_json(&r, top, o.spectrum);
-	else if (o.spectrum)
-		print_spectrum(&r);
-	else
-		print_tsv(&r, top);
+	print_report(&r, &o);
 
 	free(mean);
 	free(r.evals);

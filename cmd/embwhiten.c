@@ -5,6 +5,7 @@
 #include <config.h>
 #include "emb.h"
 #include "emb_linalg.h"
+#include "emb_moments.h"
 
 #include <cJSON.h>
 #include <float.h>
@@ -36,15 +37,23 @@ static void usage(int status)
 	      "                           their mean)\n"
 	      "      --normalize          L2-normalise the output rows\n"
 	      "      --save=MODEL         also write the fitted transform to MODEL\n"
-	      "      --load=MODEL         apply a saved transform, in one pass\n", stdout);
+	      "      --load=MODEL         apply a saved transform, in one pass\n"
+	      "      --partial            write the input's sufficient statistics (a\n"
+	      "                           partial: n, mean, centred second moments) instead\n"
+	      "                           of whitening it\n"
+	      "      --merge              the operands are partials: merge them exactly and\n"
+	      "                           fit the model of their rows (needs --save)\n", stdout);
 	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embwhiten -k 256 --save w.model corpus.emb > white.emb\n"
-	      "  embwhiten --load w.model queries.emb\n", stdout);
+	      "  embwhiten --load w.model queries.emb\n"
+	      "  embwhiten --partial shard1.emb > p1.emb   (one per shard)\n"
+	      "  embwhiten --merge -k 256 --save w.model p1.emb p2.emb\n", stdout);
 	exit(EMB_EXIT_OK);
 }
 
-enum { OPT_ZCA = EMB_OPT_FIRST_PROGRAM, OPT_POWER, OPT_EPS, OPT_NORMALIZE, OPT_SAVE, OPT_LOAD };
+enum { OPT_ZCA = EMB_OPT_FIRST_PROGRAM, OPT_POWER, OPT_EPS, OPT_NORMALIZE, OPT_SAVE, OPT_LOAD,
+       OPT_PARTIAL, OPT_MERGE };
 static const struct option long_options[] = {
 	EMB_COMMON_LONGOPTS,
 	{"dims", required_argument, NULL, 'k'},
@@ -54,12 +63,14 @@ static const struct option long_options[] = {
 	{"normalize", no_argument, NULL, OPT_NORMALIZE},
 	{"save", required_argument, NULL, OPT_SAVE},
 	{"load", required_argument, NULL, OPT_LOAD},
+	{"partial", no_argument, NULL, OPT_PARTIAL},
+	{"merge", no_argument, NULL, OPT_MERGE},
 	{NULL, 0, NULL, 0},
 };
 
 struct whiten_opts {
 	long long k;        /* 0 = all */
-	bool zca, normalize, fit_opts;
+	bool zca, normalize, fit_opts, partial, merge;
 	double power, eps;  /* eps < 0: the default */
 	const char *save, *load;
 };
@@ -127,17 +138,11 @@ static double *whitening_matrix(size_t d, size_t k, size_t mdir, const double *v
 	return z;
 }
 
-static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
+/* The model of the rows summed in CV (D values each), by the one pass or
+ * by merged partials. */
+static void fit_cov(struct emb_cov *cv, size_t d, const struct whiten_opts *wo,
+		    struct emb_model *m)
 {
-	const struct whiten_opts *wo = arg;
-	size_t d = sp->in->dim;
-	struct emb_cov cv;
-	struct emb_chunk c = EMB_CHUNK_INIT;
-	emb_cov_init(&cv, d);
-	cv.f32_batches = true;
-	while (emb_spill_read(sp, &c) > 0)
-		emb_cov_add(&cv, &c);
-	emb_chunk_free(&c);
 	if (wo->k > 0 && d > 0 && (size_t)wo->k > d)
 		emb_usage_error("-k %lld is more than the input's dim %zu", wo->k, d);
 	size_t k = wo->zca || wo->k == 0 ? d : (size_t)wo->k;
@@ -145,16 +150,16 @@ static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
 	double *mean = emb_xmalloc((d ? d : 1) * sizeof *mean);
 	double *s = emb_xcalloc(d ? d : 1, sizeof *s);
 	double *v = NULL;
-	emb_cov_finish(&cv, mean, NULL);
+	emb_cov_finish(cv, mean, NULL);
 	/* With fewer rows than dims only the MDIR < d directions of the
 	 * data are computed (the Gram route); the rest is the null space. */
-	size_t mdir = emb_cov_eigen(&cv, s, &v);
+	size_t mdir = emb_cov_eigen(cv, s, &v);
 	double eps = d == 0 ? 0 : wo->eps >= 0 ? wo->eps : default_eps(d, s);
-	size_t rank = d ? numerical_rank(d, s, cv.n_f32 > 0) : 0;
-	if (cv.n > 0 && rank < d && wo->power != 0)
+	size_t rank = d ? numerical_rank(d, s, cv->n_f32 > 0) : 0;
+	if (cv->n > 0 && rank < d && wo->power != 0)
 		emb_warn("covariance is singular (rank %zu < dim %zu, %llu %s): "
 			 "%zu %s scaled by --eps alone",
-			 rank, d, (unsigned long long)cv.n, emb_plural(cv.n, "row", "rows"),
+			 rank, d, (unsigned long long)cv->n, emb_plural(cv->n, "row", "rows"),
 			 d - rank, emb_plural(d - rank, "direction is", "directions are"));
 	for (size_t j = 0; j < d; j++)
 		s[j] = scale(s[j], eps, wo->power);
@@ -162,7 +167,7 @@ static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
 	size_t explicit_k = k < mdir || wo->zca ? k : mdir;
 	double *w = d ? whitening_matrix(d, explicit_k, mdir, v, s, f0, wo->zca) : NULL;
 
-	emb_model_init(m, EMB_MODEL_WHITEN, d, mean, w, explicit_k, wo->normalize, cv.n);
+	emb_model_init(m, EMB_MODEL_WHITEN, d, mean, w, explicit_k, wo->normalize, cv->n);
 	if (explicit_k < k)
 		emb_model_set_null(m, emb_householder(mdir, d, v), mdir, f0, k);
 	cJSON_AddNumberToObject(m->params, "power", wo->power);
@@ -171,7 +176,37 @@ static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
 	cJSON_AddNumberToObject(m->params, "rank", (double)rank);
 	free(v);
 	free(s);
+}
+
+static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
+{
+	size_t d = sp->in->dim;
+	struct emb_cov cv;
+	struct emb_chunk c = EMB_CHUNK_INIT;
+	emb_cov_init(&cv, d);
+	cv.f32_batches = true;
+	while (emb_spill_read(sp, &c) > 0)
+		emb_cov_add(&cv, &c);
+	emb_chunk_free(&c);
+	fit_cov(&cv, d, arg, m);
 	emb_cov_free(&cv);
+}
+
+/* --merge: the model of the rows behind the partials PATHS[0..n). */
+static void merge(const struct whiten_opts *wo, char *const *paths, int n)
+{
+	struct emb_moments mo;
+	struct emb_cov cv;
+	struct emb_model m;
+	emb_check_not_input("--save", wo->save, (const char *const *)paths, (size_t)n);
+	struct emb_stream *ms = emb_model_save_open(wo->save, NULL);
+	emb_moments_merge_files(&mo, paths, n);
+	emb_moments_to_cov(&mo, &cv);
+	fit_cov(&cv, mo.dim, wo, &m);
+	emb_model_save(&m, ms);
+	emb_model_free(&m);
+	emb_cov_free(&cv);
+	emb_moments_free(&mo);
 }
 
 static void parse(int argc, char **argv, struct whiten_opts *wo)
@@ -193,11 +228,21 @@ static void parse(int argc, char **argv, struct whiten_opts *wo)
 		case OPT_NORMALIZE: wo->normalize = true; break;
 		case OPT_SAVE: wo->save = optarg; break;
 		case OPT_LOAD: wo->load = optarg; break;
+		case OPT_PARTIAL: wo->partial = true; break;
+		case OPT_MERGE: wo->merge = true; break;
 		default: usage(EMB_EXIT_USAGE);
 		}
 	}
-	if (argc - optind > 1)
+	if (!wo->merge && argc - optind > 1)
 		emb_usage_error("extra operand '%s'", argv[optind + 1]);
+	emb_partial_usage(wo->partial, wo->merge, argc - optind, wo->load ? "--load" : NULL,
+			  EMB_SH_WRITE & ~EMB_SH_PROGRESS);
+	if (wo->partial && (wo->save || wo->fit_opts || wo->normalize))
+		emb_usage_error("--partial writes statistics, not a model: %s belongs to --merge",
+				wo->save ? "--save" : wo->normalize ? "--normalize"
+				: "-k, --zca, --power or --eps");
+	if (wo->merge && !wo->save)
+		emb_usage_error("--merge writes a model: give --save=MODEL");
 	if (wo->zca && wo->k)
 		emb_usage_error("--zca keeps every dimension; it cannot be used with -k");
 	if (wo->load && (wo->save || wo->fit_opts))
@@ -212,6 +257,17 @@ int main(int argc, char **argv)
 	emb_proginit(argc, argv);
 	emb_shared_options(SHARED);
 	parse(argc, argv, &wo);
+	if (wo.partial) {
+		struct emb_moments mo;
+		emb_moments_read_input(&mo, optind < argc ? argv[optind] : "-", &emb_opts, false);
+		emb_moments_write(&mo);
+		emb_moments_free(&mo);
+		return EMB_EXIT_OK;
+	}
+	if (wo.merge) {
+		merge(&wo, argv + optind, argc - optind);
+		return EMB_EXIT_OK;
+	}
 	emb_model_filter(optind < argc ? argv[optind] : "-", wo.load, wo.save, wo.normalize,
 			 fit, &wo);
 	return EMB_EXIT_OK;

@@ -849,3 +849,300 @@ void emb_corr_main(const struct emb_corr_opts *o, char *const *files, int nfiles
 	free(g.start);
 	emb_cols_free(&c);
 }
+
+/* ---- partials: embpearson --partial / --merge ----
+ *
+ * A partial of kind "pearson" (emb.5) has one row of PP_DIM values per
+ * y column and cell, where the cells of a column are all its rows (the
+ * pooled cell) and then each group in the order of "groups":
+ *   rows, n, mean_x, mean_y, Cxx, Cyy, Cxy, min_x, max_x, min_y, max_y
+ * over the pairs without a missing value (n of the rows), with the
+ * co-moments C = sum (x - mean_x)(y - mean_y) of the same pairwise update
+ * as emb_moments.h: C = CA + CB + dx dy nA nB / n.  Minimum and maximum
+ * say exactly whether a column is constant, as the one pass sees it. */
+
+#include "emb_moments.h"
+
+enum { PP_ROWS, PP_N, PP_MX, PP_MY, PP_CXX, PP_CYY, PP_CXY, PP_XMIN, PP_XMAX, PP_YMIN,
+       PP_YMAX, PP_DIM };
+
+/* The statistics of the pairs of rows ROWS[0..m) (all rows if NULL). */
+static void cell_stats(const double *x, const double *y, const size_t *rows, size_t m,
+		       double *xs, double *ys, double *out)
+{
+	size_t missing, n = gather(x, y, rows, m, xs, ys, &missing);
+	memset(out, 0, PP_DIM * sizeof *out);
+	out[PP_ROWS] = (double)m;
+	out[PP_N] = (double)n;
+	if (n == 0)
+		return;
+	double sx, sy;
+	pairwise_sum2(xs, ys, n, &sx, &sy);
+	double mx = sx / (double)n, my = sy / (double)n;
+	struct moments c = sum_moments(xs, ys, n, mx, my, 1, 1, 1, 1);
+	out[PP_MX] = mx;
+	out[PP_MY] = my;
+	out[PP_CXX] = c.xx;
+	out[PP_CYY] = c.yy;
+	out[PP_CXY] = c.xy;
+	out[PP_XMIN] = out[PP_XMAX] = xs[0];
+	out[PP_YMIN] = out[PP_YMAX] = ys[0];
+	for (size_t i = 1; i < n; i++) {
+		out[PP_XMIN] = fmin(out[PP_XMIN], xs[i]);
+		out[PP_XMAX] = fmax(out[PP_XMAX], xs[i]);
+		out[PP_YMIN] = fmin(out[PP_YMIN], ys[i]);
+		out[PP_YMAX] = fmax(out[PP_YMAX], ys[i]);
+	}
+}
+
+/* A += B by the pairwise update. */
+static void cell_merge(double *a, const double *b)
+{
+	double na = a[PP_N], nb = b[PP_N], n = na + nb;
+	a[PP_ROWS] += b[PP_ROWS];
+	if (nb == 0)
+		return;
+	if (na == 0) {
+		memcpy(a + PP_N, b + PP_N, (PP_DIM - PP_N) * sizeof *a);
+		return;
+	}
+	double dx = b[PP_MX] - a[PP_MX], dy = b[PP_MY] - a[PP_MY], f = na * nb / n;
+	a[PP_MX] += dx * (nb / n);
+	a[PP_MY] += dy * (nb / n);
+	a[PP_CXX] += b[PP_CXX] + dx * dx * f;
+	a[PP_CYY] += b[PP_CYY] + dy * dy * f;
+	a[PP_CXY] += b[PP_CXY] + dx * dy * f;
+	a[PP_XMIN] = fmin(a[PP_XMIN], b[PP_XMIN]);
+	a[PP_XMAX] = fmax(a[PP_XMAX], b[PP_XMAX]);
+	a[PP_YMIN] = fmin(a[PP_YMIN], b[PP_YMIN]);
+	a[PP_YMAX] = fmax(a[PP_YMAX], b[PP_YMAX]);
+	a[PP_N] = n;
+}
+
+void emb_corr_partial(const struct emb_corr_opts *o, char *const *files, int nfiles)
+{
+	struct emb_cols c;
+	struct groups g = {NULL, NULL};
+	emb_cols_read(&c, &o->cols, files, nfiles);
+	if (c.group)
+		g = group_rows(&c);
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "kind", "pearson");
+	emb_partial_put(p, "n", (double)c.rows);
+	cJSON_AddStringToObject(p, "x", c.xname);
+	cJSON *ya = cJSON_AddArrayToObject(p, "y");
+	for (size_t k = 0; k < c.ny; k++)
+		cJSON_AddItemToArray(ya, cJSON_CreateString(c.ynames[k]));
+	cJSON_AddStringToObject(p, "nan", nan_names[o->cols.nan]);
+	if (c.group) {
+		cJSON_AddStringToObject(p, "group", o->cols.group);
+		cJSON *ga = cJSON_AddArrayToObject(p, "groups");
+		for (size_t i = 0; i < c.ngroups; i++)
+			cJSON_AddItemToArray(ga, cJSON_CreateString(c.group_names[i]));
+	}
+	struct emb_stream *s = emb_partial_open_w(PP_DIM, p);
+	double *xs = emb_xmalloc(emb_xmul(c.rows + 1, 2 * sizeof *xs)), *ys = xs + c.rows + 1;
+	double row[PP_DIM];
+	char key[64];
+	for (size_t k = 0; k < c.ny; k++) {
+		cell_stats(c.x, c.y[k], NULL, c.rows, xs, ys, row);
+		snprintf(key, sizeof key, "y%zu", k + 1);
+		emb_write_row(s, key, row, EMB_F64);
+		for (size_t gi = 0; c.group && gi < c.ngroups; gi++) {
+			cell_stats(c.x, c.y[k], g.order + g.start[gi], g.start[gi + 1] - g.start[gi],
+				   xs, ys, row);
+			snprintf(key, sizeof key, "y%zu.g%zu", k + 1, gi + 1);
+			emb_write_row(s, key, row, EMB_F64);
+		}
+	}
+	emb_close(s);
+	free(xs);
+	free(g.order);
+	free(g.start);
+	emb_cols_free(&c);
+}
+
+/* The merged partials: names, groups and the cells by column. */
+struct merged {
+	const char *first;      /* the first partial's name, for messages */
+	cJSON *x, *y, *nan, *group;  /* the first partial's (owned copies) */
+	size_t ny, ngroups;
+	char **gnames;          /* ngroups, in order of first appearance */
+	double **cells;         /* ny arrays of (1 + ngroups) * PP_DIM */
+	uint64_t rows;
+};
+
+static bool json_same(const cJSON *a, const cJSON *b)
+{
+	return (!a && !b) || (a && b && cJSON_Compare(a, b, true));
+}
+
+static size_t group_id(struct merged *mg, const char *name)
+{
+	for (size_t i = 0; i < mg->ngroups; i++)
+		if (strcmp(mg->gnames[i], name) == 0)
+			return i;
+	mg->gnames = emb_xrealloc(mg->gnames, (mg->ngroups + 1) * sizeof *mg->gnames);
+	mg->gnames[mg->ngroups] = emb_xstrdup(name);
+	for (size_t k = 0; k < mg->ny; k++) {
+		mg->cells[k] = emb_xrealloc(mg->cells[k], emb_xmul(mg->ngroups + 2,
+								    PP_DIM * sizeof(double)));
+		memset(mg->cells[k] + (mg->ngroups + 1) * PP_DIM, 0, PP_DIM * sizeof(double));
+	}
+	return mg->ngroups++;
+}
+
+static void merge_file(struct merged *mg, const char *path)
+{
+	cJSON *p;
+	struct emb_stream *s = emb_partial_open_r(path, "pearson", &p);
+	const char *name = s->name;
+	cJSON *x = cJSON_GetObjectItemCaseSensitive(p, "x");
+	cJSON *y = cJSON_GetObjectItemCaseSensitive(p, "y");
+	cJSON *nan = cJSON_GetObjectItemCaseSensitive(p, "nan");
+	cJSON *group = cJSON_GetObjectItemCaseSensitive(p, "group");
+	cJSON *groups = cJSON_GetObjectItemCaseSensitive(p, "groups");
+	int ny = cJSON_GetArraySize(y), ng = cJSON_GetArraySize(groups);
+	if (!cJSON_IsString(x) || !cJSON_IsArray(y) || ny < 1 || !cJSON_IsString(nan) ||
+	    lookup(nan_names, 3, nan->valuestring) < 0 || (group && !cJSON_IsString(group)) ||
+	    (!group != !groups) || (groups && !cJSON_IsArray(groups)) || s->dim != PP_DIM)
+		emb_die(EMB_EXIT_DATA, "%s: bad pearson partial header", name);
+	for (cJSON *e = y->child; e; e = e->next)
+		if (!cJSON_IsString(e))
+			emb_die(EMB_EXIT_DATA, "%s: bad pearson partial header", name);
+	for (cJSON *e = groups ? groups->child : NULL; e; e = e->next)
+		if (!cJSON_IsString(e))
+			emb_die(EMB_EXIT_DATA, "%s: bad pearson partial header", name);
+	double n = emb_partial_get(name, p, "n", true, false, 0);
+	if (!mg->first) {
+		mg->first = path;
+		mg->x = cJSON_Duplicate(x, true);
+		mg->y = cJSON_Duplicate(y, true);
+		mg->nan = cJSON_Duplicate(nan, true);
+		mg->group = group ? cJSON_Duplicate(group, true) : NULL;
+		mg->ny = (size_t)ny;
+		mg->cells = emb_xcalloc(mg->ny, sizeof *mg->cells);
+		for (size_t k = 0; k < mg->ny; k++)
+			mg->cells[k] = emb_xcalloc(PP_DIM, sizeof(double));
+	} else if (!json_same(x, mg->x) || !json_same(y, mg->y) || !json_same(group, mg->group)) {
+		emb_die(EMB_EXIT_DATA, "%s: a partial of other columns than %s's "
+			"(-x, -y and --group must be the same)", name, mg->first);
+	} else if (!json_same(nan, mg->nan)) {
+		emb_die(EMB_EXIT_DATA, "%s: a partial made with --nan=%s, but %s with --nan=%s",
+			name, nan->valuestring, mg->first, mg->nan->valuestring);
+	}
+	double *rows;
+	size_t got = emb_partial_rows(s, &rows), want = (size_t)ny * (size_t)(1 + ng);
+	if (got != want)
+		emb_die(EMB_EXIT_DATA, "%s: a pearson partial of %d y %s and %d %s has %zu rows, not %zu",
+			name, ny, ny == 1 ? "column" : "columns", ng, ng == 1 ? "group" : "groups",
+			got, want);
+	size_t *ids = emb_xmalloc((size_t)(ng + 1) * sizeof *ids);
+	size_t gi = 0;
+	for (cJSON *e = groups ? groups->child : NULL; e; e = e->next)
+		ids[gi++] = group_id(mg, e->valuestring);
+	for (size_t k = 0; k < mg->ny; k++) {
+		const double *r = rows + k * (size_t)(1 + ng) * PP_DIM;
+		if (r[PP_N] > r[PP_ROWS] || r[PP_N] != floor(r[PP_N]) || r[PP_ROWS] != floor(r[PP_ROWS]))
+			emb_die(EMB_EXIT_DATA, "%s: bad counts in row %zu", name, k * (size_t)(1 + ng) + 1);
+		cell_merge(mg->cells[k], r);
+		for (size_t j = 0; j < (size_t)ng; j++)
+			cell_merge(mg->cells[k] + (1 + ids[j]) * PP_DIM, r + (1 + j) * PP_DIM);
+	}
+	mg->rows += (uint64_t)n;
+	free(ids);
+	free(rows);
+	emb_close(s);
+}
+
+/* The result of one merged cell, as subset() and compute() give it. */
+static struct emb_corr_result cell_result(const struct emb_corr_opts *o, const double *a,
+					  const char *what)
+{
+	size_t n = (size_t)a[PP_N], m = (size_t)a[PP_ROWS];
+	struct emb_corr_result res = {NULL, n, NAN, NAN, NAN, NAN};
+	if (n < m && o->cols.nan == EMB_NAN_PROPAGATE) {
+		res.n = m;
+		return res;
+	}
+	if (n < 2) {
+		emb_warn("%s: fewer than 2 pairs; the correlation is not defined", what);
+		return res;
+	}
+	if (a[PP_XMIN] == a[PP_XMAX] || a[PP_YMIN] == a[PP_YMAX]) {
+		emb_warn("%s: an input is constant; the correlation is not defined", what);
+		return res;
+	}
+	if (n == 2) /* scipy: the sign of the slope, exactly */
+		res.r = (double)((a[PP_CXY] > 0) - (a[PP_CXY] < 0));
+	else
+		res.r = fmax(fmin(a[PP_CXY] / (sqrt(a[PP_CXX]) * sqrt(a[PP_CYY])), 1.0), -1.0);
+	res.p = emb_pearson_p(res.r, n, o->alt);
+	if (o->ci > 0)
+		emb_fisher_ci(res.r, n, o->ci, o->alt, false, &res.lo, &res.hi);
+	return res;
+}
+
+void emb_corr_merge(const struct emb_corr_opts *o, char *const *files, int nfiles)
+{
+	struct merged mg;
+	struct emb_corr_opts mo = *o;
+	struct report rep = {&mo, NULL};
+	char what[256];
+
+	memset(&mg, 0, sizeof mg);
+	gsl_set_error_handler_off();
+	for (int i = 0; i < nfiles; i++)
+		merge_file(&mg, files[i]);
+	mo.cols.nan = (enum emb_nan_policy)lookup(nan_names, 3, mg.nan->valuestring);
+	mo.cols.group = mg.group ? mg.group->valuestring : NULL;
+	if (mg.rows == 0)
+		emb_warn("no data rows");
+	const char *xname = mg.x->valuestring;
+	report_header(&rep);
+	for (size_t k = 0; k < mg.ny; k++) {
+		const char *yname = cJSON_GetArrayItem(mg.y, (int)k)->valuestring;
+		const double *pooled = mg.cells[k];
+		size_t missing = (size_t)(pooled[PP_ROWS] - pooled[PP_N]);
+		if (missing && mo.cols.nan == EMB_NAN_OMIT)
+			emb_warn("%s vs %s: omitted %zu of %zu %s with a missing value", xname, yname,
+				 missing, (size_t)pooled[PP_ROWS],
+				 emb_plural((uint64_t)pooled[PP_ROWS], "row", "rows"));
+		if (!mg.group) {
+			snprintf(what, sizeof what, "%s vs %s", xname, yname);
+			struct emb_corr_result r = cell_result(&mo, pooled, what);
+			report_row(&rep, xname, yname, &r);
+			continue;
+		}
+		double sum = 0, wsum = 0;
+		size_t ntot = 0;
+		for (size_t gi = 0; gi < mg.ngroups; gi++) {
+			snprintf(what, sizeof what, "group %s: %s vs %s", mg.gnames[gi], xname, yname);
+			struct emb_corr_result r = cell_result(&mo, mg.cells[k] + (1 + gi) * PP_DIM, what);
+			r.group = mg.gnames[gi];
+			report_row(&rep, xname, yname, &r);
+			sum += r.r;
+			wsum += r.r * (double)r.n;
+			ntot += r.n;
+		}
+		struct emb_corr_result mean = {"mean", ntot, sum / (double)mg.ngroups, NAN, NAN, NAN};
+		struct emb_corr_result wmean = {"wmean", ntot, wsum / (double)ntot, NAN, NAN, NAN};
+		report_row(&rep, xname, yname, &mean);
+		report_row(&rep, xname, yname, &wmean);
+		snprintf(what, sizeof what, "all: %s vs %s", xname, yname);
+		struct emb_corr_result all = cell_result(&mo, pooled, what);
+		all.group = "all";
+		report_row(&rep, xname, yname, &all);
+	}
+	report_end(&rep);
+	for (size_t k = 0; k < mg.ny; k++)
+		free(mg.cells[k]);
+	for (size_t i = 0; i < mg.ngroups; i++)
+		free(mg.gnames[i]);
+	free(mg.cells);
+	free(mg.gnames);
+	cJSON_Delete(mg.x);
+	cJSON_Delete(mg.y);
+	cJSON_Delete(mg.nan);
+	cJSON_Delete(mg.group);
+}

@@ -116,6 +116,15 @@ bool emb_corr_option(struct emb_corr_opts *o, int opt, const char *arg);
  * (and per group, then the mean, wmean and all aggregates with --group). */
 void emb_corr_main(const struct emb_corr_opts *o, char *const *files, int nfiles);
 
+/* embpearson --partial: read the columns of FILES as emb_corr_main does
+ * and write their partial (kind "pearson": per y column and group, n, the
+ * means, co-moments, minima and maxima) to standard output. */
+void emb_corr_partial(const struct emb_corr_opts *o, char *const *files, int nfiles);
+/* embpearson --merge: merge the partials FILES exactly and print the report
+ * emb_corr_main prints for their rows (O's -x, -y, --group and --nan are
+ * the partials'; --alternative, --ci, --percent and --json are O's). */
+void emb_corr_merge(const struct emb_corr_opts *o, char *const *files, int nfiles);
+
 /* The correlation of one pair of columns (n values, no NaN), with the
  * interval the options ask for.  Warns (naming WHAT) on constant input. */
 struct emb_corr_result emb_corr_compute(const struct emb_corr_opts *o,

@@ -278,6 +278,21 @@ void emb_cov_finish(struct emb_cov *cv, double *mean, double *cov)
 	}
 }
 
+void emb_cov_set_moments(struct emb_cov *cv, size_t dim, uint64_t n, const double *mean,
+			 const double *m2)
+{
+	emb_cov_init_mean(cv, dim);
+	cv->mean_only = false;
+	cv->n = n;
+	/* The shift is the mean and the shifted sums are 0: emb_cov_finish
+	 * then gives MEAN and M2/(n-1) exactly. */
+	if (dim) {
+		memcpy(cv->shift, mean, dim * sizeof *cv->shift);
+		alloc_cross(cv);
+		memcpy(cv->cross, m2, dim * dim * sizeof *cv->cross);
+	}
+}
+
 void emb_cov_free(struct emb_cov *cv)
 {
 	free(cv->shift);

@@ -75,6 +75,11 @@ void emb_cov_add(struct emb_cov *cv, const struct emb_chunk *c);
  * May be called again after more emb_cov_add() calls. */
 void emb_cov_finish(struct emb_cov *cv, double *mean, double *cov);
 void emb_cov_free(struct emb_cov *cv);
+/* Initialise CV as if N rows of mean MEAN (DIM values) and centred second
+ * moments M2 (DIM x DIM, full, sum of (x-mu)(x-mu)^T) had been added by
+ * the covariance route (emb_moments.h: merged partials).  Copies both. */
+void emb_cov_set_moments(struct emb_cov *cv, size_t dim, uint64_t n, const double *mean,
+			 const double *m2);
 
 /*
  * Every value a fit reads passes through emb_cov_add(), which dies on a
