@@ -331,7 +331,12 @@ static inline bool fast_num(const char *p, const char **end, double *out)
 			m = m * 10 + (uint64_t)(*s - '0');
 		nfrac = (size_t)(s - f0);
 	}
-	if (nint + nfrac == 0 || nint + nfrac > 19 || nfrac > 22 ||
+	/* No digit here (an empty cell, nan, inf, " 5"): the slow path
+	 * decides, never emb_parse_f64, which would read past the tab into
+	 * the next cell's number. */
+	if (nint + nfrac == 0)
+		return false;
+	if (nint + nfrac > 19 || nfrac > 22 ||
 	    m >= (UINT64_C(1) << 53) || *s == 'e' || *s == 'E')
 		return emb_parse_f64(p, end, out) && isfinite(*out);
 	double d = (double)m;

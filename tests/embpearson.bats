@@ -51,6 +51,13 @@ check() {
 	done
 }
 
+@test "an empty cell before a number is missing, not the next cell's number" {
+	printf 'a\t1\t2\t7\nb\t2\t\t8\nc\t3\t5\t9\nd\t4\t3\t1\ne\t5\t4\t0\n' > e.tsv
+	check e.tsv -x 2 -y 3 --nan omit
+	run embpearson -x 2 -y 3 --nan=propagate e.tsv
+	[ "${lines[1]}" = "2	3	5	nan	nan" ]
+}
+
 @test "huge n" {
 	oracle -c 'import numpy as np
 rng = np.random.default_rng(3); x = rng.standard_normal(200000)
