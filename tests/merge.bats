@@ -344,47 +344,43 @@ assert np.allclose(x, y, rtol=1e-9, atol=1e-15, equal_nan=True), np.c_[x, y]' me
 	[ "$stderr" = "embpearson: prop.p: a partial made with --nan=propagate, but h1.p with --nan=omit" ]
 }
 
-# ---- the Spearman recipe of embspearman(1), "Beyond memory" ----
+# ---- the Spearman recipe of embspearman(1), "Sharded scores" ----
 
-# ranks COL FILE: "row<TAB>average rank" of column COL of FILE (rows
-# numbered from 1), by the pipeline of the man page.
-ranks() {
-	awk -F '\t' -v c="$1" '{ print $c "\t" NR }' "$2" |
-		LC_ALL=C sort -t "$(printf '\t')" -k1,1g > sorted
-	awk -F '\t' '$1 != v || NR == 1 { a = NR; v = $1 } { print $1 "\t" $2 "\t" a "\t" NR }' sorted |
-		tac |
-		awk -F '\t' '$1 != v || NR == 1 { b = $4; v = $1 } { printf "%s\t%.1f\n", $2, ($3 + b) / 2 }' |
-		LC_ALL=C sort -t "$(printf '\t')" -k1,1n
+# recipe: the pipeline of the man page, as printed, with parts of 400 rows
+# instead of 10 million so that a test has many.
+recipe() {
+	sed -n '/^\.Ss Sharded scores/,/^\.Ss \|^\.Sh /p' "$EMB_SRCDIR/man/embspearman.1" |
+		sed -n '/^\.Bd -literal/,/^\.Ed/{/^\.[BE]d/d;p}' |
+		sed -e 's/\\e/\\/g' -e 's/-l 10000000/-l 400/'
 }
 
-@test "Spearman beyond memory: sort -g, average ranks, Pearson partials = scipy.stats.spearmanr" {
+@test "Spearman beyond memory: the man page's recipe (sort -g, average ranks, Pearson partials) = scipy.stats.spearmanr" {
+	recipe > recipe.sh
+	grep -q 'embpearson --merge part' recipe.sh
 	for seed in 1 2 3; do
-		# Heavy ties (a giant tie run, values written differently: 1, 1.0,
-		# 1e0), negative values and exponents.
+		rm -f part.* rx ry sorted
+		# Heavy ties (a giant tie run, written as 1, 1.0, 1e0 and 1.00),
+		# negative values and exponents, in columns 2 and 3.
 		py '
 rng = np.random.default_rng(int(sys.argv[1])); n = 3000
 x = rng.integers(-3, 4, n).astype(float); x[rng.random(n) < 0.5] = 1
 y = np.round(x + rng.standard_normal(n), 1) * 10.0 ** rng.integers(-2, 3, n)
-with open("xy.tsv", "w") as f:
-    for a, b in zip(x, y):
+with open("scores.tsv", "w") as f:
+    for i, (a, b) in enumerate(zip(x, y)):
         sa = {1.0: rng.choice(["1", "1.0", "1e0", "1.00"])}.get(a, repr(a))
-        f.write("%s\t%r\n" % (sa, b))
+        f.write("id%d\t%s\t%r\n" % (i, sa, b))
 ' "$seed"
-		ranks 1 xy.tsv > rx
-		ranks 2 xy.tsv > ry
-		# Both rank files list rows 1..n in order: paste pairs them.
-		paste rx ry | awk -F '\t' '$1 != $3 { exit 1 } { print $2 "\t" $4 }' > rxy
-		rm -f shard.*
-		split -l 700 rxy shard.
-		for f in shard.*; do embpearson --partial "$f" > "$f.p"; done
-		embpearson --merge shard.*.p > merged.out
-		embspearman xy.tsv > one.out
+		sh recipe.sh > merged.out
+		[ "$(ls part.*.emb | wc -l)" -eq 8 ]
+		embspearman -x 2 -y 3 scores.tsv > one.out
 		py '
 from scipy import stats
-d = np.loadtxt("xy.tsv"); rho = stats.spearmanr(d[:, 0], d[:, 1]).statistic
+d = np.loadtxt("scores.tsv", usecols=(1, 2)); res = stats.spearmanr(d[:, 0], d[:, 1])
 m = open("merged.out").read().split("\n")[1].split("\t")
 s = open("one.out").read().split("\n")[1].split("\t")
-assert m[2] == "3000" and abs(float(m[3]) - rho) <= 1e-12, (m, rho)
-assert abs(float(s[3]) - rho) <= 1e-12, (s, rho)'
+assert m[2] == "3000" and abs(float(m[3]) - res.statistic) <= 1e-12, (m, res)
+assert abs(float(m[4]) - res.pvalue) <= 1e-9 * res.pvalue, (m, res)
+assert abs(float(s[3]) - res.statistic) <= 1e-12, (s, res)
+print("rho %r, merged %s" % (res.statistic, m[3]))'
 	done
 }
