@@ -55,3 +55,4 @@ check_class() {
 @test "errors: memory and time bounded by the data" { check_class bounded; }
 @test "errors: files are safe" { check_class files; }
 @test "errors: messages and usage" { check_class usage; }
+@test "errors: partials and merges" { check_class fitmerge; }
