@@ -649,6 +649,7 @@ int main(int argc, char **argv)
 		memset(&sp, 0, sizeof sp);
 		sp.in = emb_open_r(path, &emb_opts);
 	}
+	emb_partial_refuse(sp.in);
 	/* As embcat: --dtype f64 reads TSV in double precision. */
 	if (sp.in->dtype == EMB_F64 || emb_opts.out_dtype == EMB_F64)
 		sp.in->mtype = EMB_F64;

@@ -4,6 +4,7 @@
  */
 #include <config.h>
 #include "emb_linalg.h"
+#include "emb_moments.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -400,6 +401,7 @@ void emb_model_filter(const char *path, const char *load, const char *save,
 		emb_model_load(&m, load);
 		m.normalize |= normalize;
 		struct emb_stream *in = emb_open_r(path, &emb_opts);
+		emb_partial_refuse(in);
 		in->mtype = memory_type(in);
 		out = emb_open_w_like(in, &emb_opts);
 		emb_model_run(&m, in, out);
@@ -407,6 +409,7 @@ void emb_model_filter(const char *path, const char *load, const char *save,
 	} else {
 		struct emb_spill sp;
 		emb_spill_begin(&sp, path, &emb_opts);
+		emb_partial_refuse(sp.in);
 		sp.in->mtype = memory_type(sp.in);
 		/* Opened before the fit, so an unwritable place fails at once;
 		 * it gets its name only when complete (emb_open_w_path). */

@@ -147,6 +147,7 @@ void emb_moments_read_input(struct emb_moments *m, const char *path, const struc
 			    bool f64)
 {
 	struct emb_stream *in = emb_open_r(path, o);
+	emb_partial_refuse(in);
 	in->mtype = in->dtype == EMB_F64 || f64 ? EMB_F64 : EMB_F32;
 	struct emb_chunk c = EMB_CHUNK_INIT;
 	emb_moments_init(m, in->dim);
@@ -182,6 +183,13 @@ void emb_partial_usage(bool partial, bool merge, int noperands, const char *conf
 }
 
 /* ---- files ---- */
+
+void emb_partial_refuse(const struct emb_stream *s)
+{
+	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(s->meta, "partial")))
+		emb_die(EMB_EXIT_DATA, "%s: a partial, not vectors (merge partials with --merge)",
+			s->name);
+}
 
 void emb_partial_put(cJSON *p, const char *name, double v)
 {

@@ -83,6 +83,11 @@ void emb_moments_to_cov(const struct emb_moments *m, struct emb_cov *cv);
 void emb_partial_usage(bool partial, bool merge, int noperands, const char *conflict,
 		       unsigned refused);
 
+/* Die "FILE: a partial, not vectors (merge partials with --merge)" if
+ * input S is a partial: fitting or measuring its statistics rows as if
+ * they were data would give a confident wrong answer. */
+void emb_partial_refuse(const struct emb_stream *s);
+
 /* ---- the files (shared with embpearson's kind, emb_corr.c) ---- */
 
 /* A writer on standard output for a partial of DIM values per row: binary
