@@ -109,6 +109,23 @@ print("outputs differ by %.3g" % d)
 assert d < 1e-6, d'
 }
 
+@test "embwhiten: merged f32 partials stay in double, where one pass uses f32 batches" {
+	# 20000 rows: past 8192, one pass sums f32 batches and loses the
+	# smallest direction (eigenvalue ~4e-8 of the largest) to rounding.
+	mksplit 7 20000 32 6 f32 5
+	partials embwhiten
+	embwhiten --merge --save m.model p.*
+	py 'x = o.load("all.emb"); m = o.load("m.model")
+t = o.read(open("m.model", "rb").read())[2][0]["transform"]
+assert t["rank"] == 32, t
+s, u = np.linalg.eigh(np.cov(x.T)); s, u = s[::-1], u[:, ::-1]
+w = (u * (s + t["eps"]) ** -0.5).T
+w *= np.sign(w[np.arange(32), np.abs(w).argmax(1)])[:, None]
+d = np.abs(m[1:] - w).max() / np.abs(w).max()
+print("merged vs numpy: %.3g" % d)
+assert d < 1e-8, d'
+}
+
 @test "embwhiten: fewer rows than dims: the merge matches the covariance and the Gram routes" {
 	for seed in 6 7; do
 		mksplit "$seed" 12 20 6 f64
