@@ -46,14 +46,14 @@ static struct {
 static void usage(int status)
 {
 	emb_try_help(status);
-	printf("Usage: %s --recall -k K [OPTION]... TRUTH RUN\n"
-	       "  or:  %s --qrels=QRELS [-m MEASURE]... [OPTION]... RUN\n",
+	printf("Usage: %s --recall -k K [OPTION]... TRUTH [RUN]\n"
+	       "  or:  %s --qrels=QRELS [-m MEASURE]... [OPTION]... [RUN]\n",
 	       emb_progname, emb_progname);
 	fputs("Evaluate ranked results, as trec_eval prints them: 'measure query value'\n"
 	      "lines, the last one for query 'all' (the mean).  TRUTH and RUN are the\n"
 	      "output of 'embcos --topk' or 'emblsh --db' (query key score rank); RUN\n"
-	      "may also be a TREC run (qid Q0 docid rank score tag).  A file - is\n"
-	      "standard input.\n"
+	      "may also be a TREC run (qid Q0 docid rank score tag).  With no RUN, or\n"
+	      "when a file is -, read standard input.\n"
 	      "\n"
 	      "Nearest-neighbour recall:\n"
 	      "      --recall             score RUN against the exact neighbours TRUTH\n"
@@ -301,15 +301,15 @@ static void check_options(int argc, char **argv, int nargs)
 			emb_usage_error("--recall needs -k K or --at R");
 		if (!cfg.db != !cfg.queries)
 			emb_usage_error("--db and --queries go together");
-		if (nargs != 2)
-			emb_usage_error(nargs < 2 ? "--recall needs TRUTH and RUN" : "extra operand '%s'",
-					argv[optind + 2]);
+		if (nargs < 1)
+			emb_usage_error("--recall needs TRUTH (and RUN, or standard input)");
+		if (nargs > 2)
+			emb_usage_error("extra operand '%s'", argv[optind + 2]);
 		if (cfg.eps >= 0 && cfg.ties != EMB_TIES_DISTANCE)
 			emb_usage_error("--epsilon is for --ties=distance");
 	} else {
-		if (nargs != 1)
-			emb_usage_error(nargs < 1 ? "--qrels needs RUN" : "extra operand '%s'",
-					argv[optind + 1]);
+		if (nargs > 1)
+			emb_usage_error("extra operand '%s'", argv[optind + 1]);
 		if (!cfg.nmeas) {
 			static const char *const defaults[] = {"map", "recip_rank", "P.10", "recall.100",
 							       "ndcg_cut.10"};
@@ -325,6 +325,15 @@ static void check_options(int argc, char **argv, int nargs)
 
 static cJSON *json_all, *json_queries;
 
+/* cJSON prints 15 digits when they read back within an epsilon, not
+ * exactly: print 17, so that the mean is the one the lines round. */
+static void json_number(cJSON *obj, const char *name, double v)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%.17g", v == 0 ? 0 : v);
+	cJSON_AddRawToObject(obj, name, buf);
+}
+
 static void put(const char *measure, const char *qid, double v)
 {
 	if (cfg.json) {
@@ -334,7 +343,7 @@ static void put(const char *measure, const char *qid, double v)
 			if (!obj)
 				obj = cJSON_AddObjectToObject(json_queries, qid);
 		}
-		cJSON_AddNumberToObject(obj, measure, v);
+		json_number(obj, measure, v);
 		return;
 	}
 	printf("%-22s\t%s\t%6.4f\n", measure, qid, v);
@@ -346,7 +355,7 @@ static void put_all(size_t nq)
 	for (size_t i = 0; i < cfg.nmeas; i++) {
 		double mean = nq ? cfg.meas[i].sum / (double)nq : 0;
 		if (cfg.json)
-			cJSON_AddNumberToObject(json_all, cfg.meas[i].name, mean);
+			json_number(json_all, cfg.meas[i].name, mean);
 		else
 			put(cfg.meas[i].name, "all", mean);
 	}
@@ -659,19 +668,20 @@ int main(int argc, char **argv)
 	parse_options(argc, argv);
 	int nargs = argc - optind;
 	check_options(argc, argv, nargs);
+	const char *run = nargs > (cfg.mode == MODE_RECALL) ? argv[argc - 1] : "-";
 	if (cfg.mode == MODE_RECALL) {
-		emb_stdin_once("TRUTH", argv[optind], "RUN", argv[optind + 1]);
+		emb_stdin_once("TRUTH", argv[optind], "RUN", run);
 		if (cfg.db) {
 			emb_stdin_once("--db", cfg.db, "--queries", cfg.queries);
 			emb_stdin_once("--db", cfg.db, "TRUTH", argv[optind]);
-			emb_stdin_once("--db", cfg.db, "RUN", argv[optind + 1]);
+			emb_stdin_once("--db", cfg.db, "RUN", run);
 			emb_stdin_once("--queries", cfg.queries, "TRUTH", argv[optind]);
-			emb_stdin_once("--queries", cfg.queries, "RUN", argv[optind + 1]);
+			emb_stdin_once("--queries", cfg.queries, "RUN", run);
 		}
-		run_recall(argv[optind], argv[optind + 1]);
+		run_recall(argv[optind], run);
 	} else {
-		emb_stdin_once("--qrels", cfg.qrels, "RUN", argv[optind]);
-		run_qrels(argv[optind]);
+		emb_stdin_once("--qrels", cfg.qrels, "RUN", run);
+		run_qrels(run);
 	}
 	free(cfg.meas);
 	return EMB_EXIT_OK;
