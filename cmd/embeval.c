@@ -405,7 +405,7 @@ static const float *vector_of(const struct emb_table *t, const char *key, const 
 		if (l->format == EMB_LIST_IVECS)
 			emb_die_offset(l->name, line, "row %s is not in %s (%zu rows)", key, what,
 				       t->rows);
-		emb_die_at(l->name, line, "'%s' is not in %s", key, what);
+		emb_die_at(l->name, line, "key '%s' is not in %s", key, what);
 	}
 	return emb_table_row(t, (size_t)i);
 }

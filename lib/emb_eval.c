@@ -212,8 +212,8 @@ static void check_duplicates(const struct emb_list *l)
 		qsort(p, q->n, sizeof *p, cmp_item_doc);
 		for (size_t j = 1; j < q->n; j++)
 			if (strcmp(p[j]->doc, p[j - 1]->doc) == 0 && l->format == EMB_LIST_IVECS)
-				emb_die_offset(l->name, p[j]->line, "row %s is listed twice for query %s",
-					       p[j]->doc, q->qid);
+				emb_die_offset(l->name, p[j]->line, "neighbour %lld is listed twice",
+					       strtoll(p[j]->doc, NULL, 10) - 1);
 			else if (strcmp(p[j]->doc, p[j - 1]->doc) == 0)
 				emb_die_at(l->name, p[j]->line, "'%s' is listed twice for query '%s' "
 					   "(first on line %llu)", p[j]->doc, q->qid,
