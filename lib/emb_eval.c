@@ -167,8 +167,11 @@ static void parse_line(struct emb_list *l, char *line, uint64_t lineno)
 	struct emb_item *it = emb_list_add(l, f[0], doc, lineno);
 	long long v;
 	if (l->format == EMB_LIST_QRELS) {
-		if (!emb_parse_ll(f[3], &v) || v < -1000000000LL || v > 1000000000LL)
+		if (!emb_parse_ll(f[3], &v))
 			emb_die_at(l->name, lineno, "relevance '%s' is not a whole number", f[3]);
+		/* judgements index a count per level (trec_eval's rel_levels) */
+		if (v < -1000000 || v > 1000000)
+			emb_die_at(l->name, lineno, "relevance %lld is outside -1000000..1000000", v);
 		it->rel = (long)v;
 		return;
 	}
@@ -300,7 +303,7 @@ struct emb_list *emb_truth_load(const char *path, enum emb_list_format format)
 		return emb_list_new(name, format == EMB_LIST_RUN ? EMB_LIST_TOPK : format);
 	}
 	if (format == EMB_LIST_RUN)
-		format = memchr(buf, '\0', n < 4096 ? n : 4096) ? EMB_LIST_IVECS : EMB_LIST_TOPK;
+		format = memchr(buf, '\0', n < 4096 ? n : 4096) ? EMB_LIST_IVECS : EMB_LIST_RUN;
 	struct emb_list *l;
 	if (format == EMB_LIST_IVECS) {
 		/* the binary readers want a file descriptor */

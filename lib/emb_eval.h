@@ -60,7 +60,7 @@ struct emb_list {
 struct emb_list *emb_list_load(const char *path, enum emb_list_format format);
 /* Ground truth: PATH read as FORMAT, EMB_LIST_TOPK or EMB_LIST_IVECS,
  * or EMB_LIST_RUN to tell them apart (a NUL byte in the first 4 KiB
- * means ivecs).  From ivecs, query i becomes qid "i+1" and database row
+ * means ivecs; text is then a topk list or a TREC run).  From ivecs, query i becomes qid "i+1" and database row
  * j (0-based) doc "j+1", the numbers embcos prints for keyless rows;
  * scores are NaN (the file holds none) and a negative row is an error. */
 struct emb_list *emb_truth_load(const char *path, enum emb_list_format format);

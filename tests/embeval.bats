@@ -178,6 +178,11 @@ embeval: run.tsv: 1 query not in truth.tsv (ignored)"
 	# the run on standard input
 	run embeval --recall -k 1 truth.tsv < truth.tsv
 	assert_output "$(printf '%-22s\tall\t1.0000' recall_1)"
+	# either file may be a TREC run: the same numbers
+	awk -F'\t' '{ print $1, "Q0", $2, $4, $3, "exact" }' truth.tsv > truth.trec
+	awk -F'\t' '{ print $1, "Q0", $2, $4, $3, "approx" }' run.tsv > run.trec
+	cmp <(embeval --recall -k 1 -q truth.tsv run.tsv 2>&1) <(embeval --recall -k 1 -q truth.trec run.trec 2>&1 |
+		sed 's/\.trec/.tsv/g')
 }
 
 @test "recall: ivecs ground truth, 0-based, with and without vectors and keys" {
