@@ -287,9 +287,8 @@ static void parse_options(int argc, char **argv)
 }
 
 
-static void check_options(int argc, char **argv, int nargs)
+static void check_options(char **argv, int nargs)
 {
-	(void)argc;
 	if (cfg.mode == MODE_NONE)
 		emb_usage_error("say what to evaluate: --recall or --qrels=QRELS");
 	if (cfg.mode == MODE_RECALL && qrels_opt)
@@ -455,21 +454,7 @@ static void rename_ivecs(struct emb_list *t, const struct vectors *v)
 			q->qid = emb_xstrdup(v->q->keys[i]);
 		}
 	}
-	/* the query index was built on the old names */
-	struct emb_list *tmp = emb_list_new(t->name, t->format);
-	for (size_t i = 0; i < t->nq; i++)
-		for (size_t j = 0; j < t->q[i].n; j++) {
-			struct emb_item *it = emb_list_add(tmp, t->q[i].qid, t->q[i].item[j].doc,
-							   t->q[i].item[j].line);
-			it->rank = t->q[i].item[j].rank;
-			it->score = t->q[i].item[j].score;
-		}
-	for (size_t i = 0; i < tmp->nq; i++)
-		tmp->q[i].line = t->q[i].line;
-	struct emb_list swap = *t;
-	*t = *tmp;
-	*tmp = swap;
-	emb_list_free(tmp);
+	emb_list_reindex(t); /* the index was built on the row numbers */
 }
 
 static void run_recall(const char *truth_path, const char *run_path)
@@ -667,7 +652,7 @@ int main(int argc, char **argv)
 	emb_shared_options(SHARED);
 	parse_options(argc, argv);
 	int nargs = argc - optind;
-	check_options(argc, argv, nargs);
+	check_options(argv, nargs);
 	const char *run = nargs > (cfg.mode == MODE_RECALL) ? argv[argc - 1] : "-";
 	if (cfg.mode == MODE_RECALL) {
 		emb_stdin_once("TRUTH", argv[optind], "RUN", run);

@@ -48,6 +48,16 @@ static void rehash(struct emb_list *l)
 	}
 }
 
+void emb_list_reindex(struct emb_list *l)
+{
+	free(l->slots);
+	l->slots = NULL;
+	l->nslots = 32;
+	while (l->nslots < 2 * l->nq)
+		l->nslots *= 2;
+	rehash(l);
+}
+
 long emb_list_find(const struct emb_list *l, const char *qid)
 {
 	if (!l->nslots)

@@ -66,6 +66,8 @@ struct emb_list *emb_list_load(const char *path, enum emb_list_format format);
 struct emb_list *emb_truth_load(const char *path, enum emb_list_format format);
 /* Index of query QID in L, or -1. */
 long emb_list_find(const struct emb_list *l, const char *qid);
+/* Rebuild the query index after qids were changed in place. */
+void emb_list_reindex(struct emb_list *l);
 /* Add an item to query QID (created at the end if new); DOC is copied.
  * For lists built from other sources (ivecs ground truth). */
 struct emb_item *emb_list_add(struct emb_list *l, const char *qid, const char *doc,
