@@ -52,6 +52,7 @@ declare -gA HONOURS=(
 	[embgen]="-I -O --dtype --keys --no-keys --vector-field --key-field --progress"
 	[emblsh]="-I --keys --no-keys --vector-field --key-field --progress"
 	[embpool]="-I -O --dtype --keys --no-keys --vector-field --key-field --progress"
+	[embeval]="-I --keys --no-keys --vector-field --key-field --progress"
 )
 SHARED="-I --input-format -O --output-format --dtype --keys --no-keys --vector-field --key-field --progress"
 
@@ -114,7 +115,7 @@ man_names() {
 Try '$p --help' for more information."
 		done
 	done
-	[ "$n" -eq 21 ]
+	[ "$n" -eq 24 ]
 }
 
 @test "options that apply only in one mode are usage errors in the others" {
@@ -169,6 +170,9 @@ Try 'embcos --help' for more information."
 				--empty) v=zero ;;
 				--ci) v=0.5 ;;
 				-B|--buckets) v=8 ;;
+				--ties) v=none ;;
+				--truth-format|--run-format) v=topk ;;
+				-m|--measure) v=map ;;
 				*) v=2 ;;
 				esac
 				case $kind,$o in

@@ -11,6 +11,8 @@ setup_file() {
 	for i in $(seq 20); do cat vectors.emb; done > many.emb
 	for i in $(seq 200); do cat scores.tsv; done > many-scores.tsv
 	for i in $(seq 500); do cat texts.txt; done > many-texts.txt
+	embgen -n 3000 -d 8 > many-queries.emb
+	embcos --topk 5 --db vectors.emb many-queries.emb > many-truth.tsv
 }
 
 # invocation PROG: a command line that reads standard input and writes a
@@ -23,6 +25,7 @@ invocation() {
 	embgen) echo "embgen -n 200000 -d 16" /dev/null ;;
 	embpool) echo "embpool -q -v vectors.emb -O tsv" many-texts.txt ;;
 	emblsh) echo "emblsh --seed 1" many.emb ;;
+	embeval) echo "embeval --recall -k 5 -q many-truth.tsv" many-truth.tsv ;;
 	*) echo "$1" many.emb ;;
 	esac
 }
