@@ -927,6 +927,9 @@ static char *plist_line(struct plist *p)
 		return NULL;
 	}
 	p->lineno++;
+	size_t ml = strlen(PARTIAL_MAGIC);
+	if (p->lineno == 1 && ((size_t)n <= ml || memcmp(p->line, PARTIAL_MAGIC "\t", ml + 1)))
+		emb_die_at(p->name, 1, "not an embcos --partial list (made by embcos --topk --partial)");
 	if (p->line[n - 1] != '\n')
 		emb_die_at(p->name, p->lineno, "last line has no newline (list cut short?)");
 	p->line[n - 1] = '\0';
@@ -1000,12 +1003,10 @@ static void plist_open(struct plist *p, const char *path)
 	memset(p, 0, sizeof *p);
 	p->name = path;
 	p->fp = emb_fopen_r(path);
-	char *l = plist_line(p);
+	char *l = plist_line(p);     /* checks the magic */
 	size_t ml = strlen(PARTIAL_MAGIC);
 	if (!l)
 		emb_die(EMB_EXIT_DATA, "%s: empty, not an embcos --partial list", path);
-	if (strncmp(l, PARTIAL_MAGIC, ml) || l[ml] != '\t')
-		emb_die_at(path, 1, "not an embcos --partial list (made by embcos --topk --partial)");
 	const char *c = l + ml + 1;
 	uint64_t ver, u;
 	if (!scan_u64(&c, &ver) || *c != '\t')
