@@ -638,8 +638,59 @@ static void run_pairs(const char *vectors)
 /* ---- top-k ---- */
 
 /* Keys of a streamed database, kept as one arena (keys are small next to
- * the vectors, which are not kept). */
-struct keys { char *buf; size_t len, cap; size_t *off; size_t n, ncap; };
+ * the vectors, which are not kept), and where they sit in the whole
+ * database: runs of consecutive global rows, run i starting at global row
+ * rg[i] with key rk[i].  A shard's rows need not be contiguous (embcat
+ * --shard takes every Nth chunk), only increasing. */
+struct keys {
+	char *buf; size_t len, cap; size_t *off; size_t n, ncap;
+	uint64_t *rg; size_t *rk; size_t nruns, rcap;
+};
+
+/* The rows from key index K on are global rows from G on. */
+static void keys_run(struct keys *k, uint64_t g)
+{
+	if (k->nruns && k->rg[k->nruns - 1] + (k->n - k->rk[k->nruns - 1]) == g)
+		return;
+	if (k->nruns == k->rcap) {
+		k->rcap = k->rcap ? 2 * k->rcap : 16;
+		k->rg = emb_xrealloc(k->rg, emb_xmul(k->rcap, sizeof *k->rg));
+		k->rk = emb_xrealloc(k->rk, emb_xmul(k->rcap, sizeof *k->rk));
+	}
+	k->rg[k->nruns] = g;
+	k->rk[k->nruns++] = k->n;
+}
+
+/* The key of global row G (one of the rows added). */
+static const char *keys_of_row(const struct keys *k, uint64_t g)
+{
+	size_t lo = 0, hi = k->nruns;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (k->rg[mid] <= g)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return k->buf + k->off[k->rk[lo] + (g - k->rg[lo])];
+}
+
+static void keys_free(struct keys *k)
+{
+	free(k->buf);
+	free(k->off);
+	free(k->rg);
+	free(k->rk);
+}
+
+/* The global row number of the first row of the DB chunk just read, whose
+ * rows are LOCAL onwards in DB: --db-offset plus LOCAL.  (Where the stream
+ * records global row numbers, issue 12, they are taken here.) */
+static uint64_t chunk_global_row(const struct emb_stream *db, uint64_t local)
+{
+	(void)db;
+	return cfg.db_offset + local;
+}
 
 static void keys_add(struct keys *k, const char *key)
 {
@@ -748,7 +799,7 @@ static void print_topk(const struct emb_table *q, struct emb_topk *top, const st
 		for (size_t r = 0; r < top->count[i]; r++) {
 			double s = top->score[i * top->cap + r];
 			uint64_t row = top->row[i * top->cap + r];
-			const char *key = db_keys ? dbk->buf + dbk->off[row - cfg.db_offset] : NULL;
+			const char *key = db_keys ? keys_of_row(dbk, row) : NULL;
 			if (cfg.partial) {
 				printf("r\t%llu\t%.17g", (unsigned long long)row + 1, s);
 				if (key) {
@@ -781,20 +832,21 @@ static void run_topk(const char *queries)
 	}
 	struct keys dbk = {0};
 	struct emb_chunk c = EMB_CHUNK_INIT;
-	/* Heap rows are global row numbers (ties go to the lower one, and
-	 * --exclude-self pairs query i with global row i); the key of global
-	 * row R is dbk's entry R - db_offset. */
-	uint64_t base = cfg.db_offset;
+	/* Heap rows are global row numbers: ties go to the lower one, and
+	 * --exclude-self pairs query i with global row i. */
+	uint64_t db_rows = 0;
 	while (emb_read_chunk(db, &c) > 0) {
+		uint64_t base = chunk_global_row(db, db_rows);
+		if (c.keys)
+			keys_run(&dbk, base);
 		for (size_t i = 0; i < c.rows; i++) {
 			check_chunk_row(&c, i);
 			if (c.keys)
 				keys_add(&dbk, c.keys[i]);
 		}
 		emb_knn_block(knn, top, c.data, c.rows, base, cfg.exclude_self, lse, cfg.tau);
-		base += c.rows;
+		db_rows += c.rows;
 	}
-	uint64_t db_rows = base - cfg.db_offset;
 	print_topk(q, top, &dbk, db->has_keys, lse, db_rows);
 	size_t short_lists = 0;
 	for (size_t i = 0; i < q->rows; i++)
@@ -808,8 +860,7 @@ static void run_topk(const char *queries)
 	emb_topk_free(top);
 	emb_table_free(q);
 	free(lse);
-	free(dbk.buf);
-	free(dbk.off);
+	keys_free(&dbk);
 }
 
 /* ---- matrix ---- */

@@ -348,3 +348,61 @@ sys.exit(1 if bad else 0)' qk.tsv dbk.tsv "$EMB_SRCDIR/tests"
 	run -1 --separate-stderr bash -c 'embcos -k 3 --partial --db db.tsv qk.tsv > /dev/full'
 	assert_equal "$stderr" "embcos: write error: No space left on device"
 }
+
+# lsh_reduce [MAX]: the reduce step of emblsh(1)'s recipe on sorted
+# 'TABLE-BUCKET KEY' lines: every pair of keys in a bucket (of at most MAX
+# rows), each pair as 'smaller larger'.
+lsh_reduce() {
+	awk -F'\t' -v max="${1:-0}" '
+	function flush(   i, j) {
+		if (max && n > max) { n = 0; return }
+		for (i = 0; i < n; i++)
+			for (j = i + 1; j < n; j++)
+				print (k[i] < k[j] ? k[i] "\t" k[j] : k[j] "\t" k[i])
+		n = 0
+	}
+	$1 != b { flush(); b = $1 }
+	{ k[n++] = $2 }
+	END { flush() }'
+}
+
+@test "emblsh: map (shards hashed apart), shuffle (sort by bucket), reduce: the one-pass candidates" {
+	cd "$D"
+	# a keyed database in 9-row chunks, with duplicate rows (shared buckets)
+	make_db 120 16 101 keys > lsh.tsv
+	oracle -c '
+import sys, numpy as np, oracle
+rows = [l.split("\t") for l in open("lsh.tsv").read().splitlines()]
+x = np.array([[float(v) for v in r[1:]] for r in rows], np.float32)
+sys.stdout.buffer.write(oracle.write(x, keys=[r[0] for r in rows], chunk_rows=9))
+' > lsh.emb
+	local opts="-L 4 -B 8 -s 13"
+	emblsh $opts lsh.emb | sort > one.ids
+	emblsh --candidates $opts lsh.emb | awk -F'\t' '{ print ($1 < $2 ? $1 "\t" $2 : $2 "\t" $1) }' |
+		LC_ALL=C sort > one.pairs
+	emblsh --candidates --max-bucket 6 $opts lsh.emb 2> /dev/null |
+		awk -F'\t' '{ print ($1 < $2 ? $1 "\t" $2 : $2 "\t" $1) }' | LC_ALL=C sort > one.pairs6
+	[ "$(wc -l < one.pairs)" -gt "$(wc -l < one.pairs6)" ]
+	for n in 2 3 5 7; do
+		# map: embcat --shard cuts the stream at chunks; each job hashes its shard
+		rm -f ids.*
+		for ((i = 0; i < n; i++)); do
+			embcat --shard=$i/$n lsh.emb | emblsh $opts > ids.$i
+		done
+		# row-wise: the shards' ids are the one-pass ids, in another order
+		cmp one.ids <(cat ids.* | sort)
+		# shuffle: one 'TABLE-BUCKET KEY' record per table, sorted by bucket
+		cat ids.* | awk -F'\t' '{ for (t = 2; t <= NF; t++) print t - 1 "-" $t "\t" $1 }' |
+			LC_ALL=C sort -t$'\t' -k1,1 -k2,2 > shuffled
+		# reduce: the pairs that share a bucket, once
+		lsh_reduce < shuffled | LC_ALL=C sort -u > pairs
+		cmp one.pairs pairs
+		lsh_reduce 6 < shuffled | LC_ALL=C sort -u > pairs6
+		cmp one.pairs6 pairs6
+	done
+	# separate files cut by line (TSV) map the same way
+	rm -f ids.*
+	split -l 17 lsh.tsv part.
+	for p in part.*; do emblsh $opts $p > ids.$p; done
+	cmp one.ids <(cat ids.* | sort)
+}
