@@ -1151,6 +1151,21 @@ static size_t arena_add(char **buf, size_t *len, size_t *cap, const char *s)
 	return off;
 }
 
+/* log sum exp(X[i]) of N log-sums-of-exponentials, as m + log sum
+ * exp(x - m) with m the largest (-inf, an empty shard, adds nothing). */
+static double lse_merge(const double *x, size_t n)
+{
+	double m = -INFINITY, sum = 0;
+	for (size_t i = 0; i < n; i++)
+		if (x[i] > m)
+			m = x[i];
+	if (m == -INFINITY)
+		return m;
+	for (size_t i = 0; i < n; i++)
+		sum += exp(x[i] - m);
+	return m + log(sum);
+}
+
 static void run_merge(char *const *files, size_t nfiles)
 {
 	size_t stdin_uses = 0;
@@ -1182,6 +1197,7 @@ static void run_merge(char *const *files, size_t nfiles)
 	db_keys = keyed && keyed->db_keys;
 	long long k = cfg.k ? cfg.k : pl[0].k;
 	struct cand *cand = emb_xmalloc(emb_xmul(maxc, sizeof *cand));
+	double *flse = emb_xmalloc(emb_xmul(nfiles, sizeof *flse));
 	char *arena = NULL, *qkey = NULL;
 	size_t alen = 0, acap = 0, qcap = 0, short_lists = 0;
 	for (uint64_t q = 1; q <= pl[0].nq; q++) {
@@ -1209,8 +1225,7 @@ static void run_merge(char *const *files, size_t nfiles)
 				emb_die_at(p->name, p->lineno, "query %llu has %llu results, more than "
 					   "its %llu database rows", (unsigned long long)q,
 					   (unsigned long long)cnt, (unsigned long long)p->db_rows);
-			if (cfg.softmax && fl > -INFINITY)
-				emb_lse_add(&lse, fl);
+			flse[f] = fl;
 			if (f == 0) {
 				size_t need = strlen(l) + 1;
 				if (need > qcap) {
@@ -1241,6 +1256,8 @@ static void run_merge(char *const *files, size_t nfiles)
 				nc++;
 			}
 		}
+		if (cfg.softmax)
+			lse = lse_merge(flse, nfiles);
 		qsort(cand, nc, sizeof *cand, cand_cmp);
 		for (size_t i = 1; i < nc; i++)
 			if (cand[i].row == cand[i - 1].row)
@@ -1269,6 +1286,7 @@ static void run_merge(char *const *files, size_t nfiles)
 			 emb_plural(nfiles, "list", "lists"), (unsigned long long)db_rows);
 	free(pl);
 	free(cand);
+	free(flse);
 	free(arena);
 	free(qkey);
 }
