@@ -400,6 +400,13 @@ sys.stdout.buffer.write(oracle.write(x, keys=[r[0] for r in rows], chunk_rows=9)
 		lsh_reduce 6 < shuffled | LC_ALL=C sort -u > pairs6
 		cmp one.pairs6 pairs6
 	done
+	# --db: the outputs of keyed query shards, concatenated, are one run's
+	emblsh $opts -k 5 -P 2 --db lsh.emb lsh.tsv > one.nn
+	rm -f nn.* qpart.*
+	split -l 23 lsh.tsv qpart.
+	for p in qpart.*; do emblsh $opts -k 5 -P 2 --db lsh.emb $p > nn.$p; done
+	cmp one.nn <(cat nn.qpart.*)
+	[ "$(wc -l < one.nn)" = 600 ]
 	# separate files cut by line (TSV) map the same way
 	rm -f ids.*
 	split -l 17 lsh.tsv part.
