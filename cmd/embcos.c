@@ -745,7 +745,8 @@ static void put_hit(const char *qkey, const char *dbkey, uint64_t row, double va
  * that cat, sort and line-based engines carry it):
  *
  *   #embcos-partial 1 k=K sim=NAME softmax=TAU|none exclude-self=yes|no
- *       db-keys=yes|no db-rows=N queries=NQ          (one line, TAB-separated)
+ *       db-keys=yes|no db-rows=N queries=NQ query-crc=HEX
+ *                                                    (one line, TAB-separated)
  *   q INDEX COUNT LSE QKEY                           (per query, INDEX 1-based)
  *   r ROW SCORE [DBKEY]                              (COUNT of them, best first)
  *
@@ -754,22 +755,30 @@ static void put_hit(const char *qkey, const char *dbkey, uint64_t row, double va
  * scores are doubles, so %.9g may print two different ones alike), LSE
  * is log(sum exp(score/TAU)) over the shard's rows ("-" without
  * --softmax; "-inf" for no rows), and the keys come last so they may hold
- * tabs.  The counts make a list cut short at any line an error.
+ * tabs.  The counts make a list cut short at any line an error.  HEX is
+ * the CRC-32C of the dim (u64) and the query values (f32), in memory order
+ * (little-endian on the machines we run on).
  */
 #define PARTIAL_MAGIC "#embcos-partial"
 #define PARTIAL_VERSION 1
 
-static void put_partial_header(size_t nq, uint64_t db_rows, bool db_keys)
+static void put_partial_header(const struct emb_table *q, uint64_t db_rows, bool db_keys)
 {
+	/* the query values as searched (f32), and their dim: lists of other
+	 * queries with the same keys (keyless queries are all named 1, 2, ...)
+	 * are told apart */
+	uint64_t dim = q->dim;
+	uint32_t crc = emb_crc32c(0, &dim, sizeof dim);
+	crc = emb_crc32c(crc, q->data, q->rows * q->dim * sizeof *q->data);
 	printf("%s\t%d\tk=%lld\tsim=%s\t", PARTIAL_MAGIC, PARTIAL_VERSION, cfg.k,
 	       emb_sim_name(cfg.sim));
 	if (cfg.softmax)
 		printf("softmax=%.17g", cfg.tau);
 	else
 		fputs("softmax=none", stdout);
-	printf("\texclude-self=%s\tdb-keys=%s\tdb-rows=%llu\tqueries=%zu\n",
+	printf("\texclude-self=%s\tdb-keys=%s\tdb-rows=%llu\tqueries=%zu\tquery-crc=%08x\n",
 	       cfg.exclude_self ? "yes" : "no", db_keys ? "yes" : "no",
-	       (unsigned long long)db_rows, nq);
+	       (unsigned long long)db_rows, q->rows, crc);
 }
 
 /* A key in a --partial list ends at the end of its line. */
@@ -784,7 +793,7 @@ static void print_topk(const struct emb_table *q, struct emb_topk *top, const st
 		       bool db_keys, const double *lse, uint64_t db_rows)
 {
 	if (cfg.partial)
-		put_partial_header(q->rows, db_rows, db_keys);
+		put_partial_header(q, db_rows, db_keys);
 	for (size_t i = 0; i < q->rows; i++) {
 		emb_topk_sort(top, i);
 		if (cfg.partial) {
@@ -964,6 +973,7 @@ struct plist {
 	double tau;
 	uint64_t db_rows;
 	uint64_t nq;
+	unsigned long qcrc;
 };
 
 /* The next line of P without its newline, or NULL at the end.  A last
@@ -1085,8 +1095,12 @@ static void plist_open(struct plist *p, const char *path)
 		goto bad;
 	if (!(v = scan_field(&f, "db-rows")) || !scan_u64(&v, &p->db_rows) || *v)
 		goto bad;
-	if (!(v = scan_field(&f, "queries")) || !scan_u64(&v, &p->nq) || *v || *f)
+	if (!(v = scan_field(&f, "queries")) || !scan_u64(&v, &p->nq) || *v)
 		goto bad;
+	char *end;
+	if (!(v = scan_field(&f, "query-crc")) || strlen(v) != 8 || strspn(v, "0123456789abcdef") != 8 || *f)
+		goto bad;
+	p->qcrc = strtoul(v, &end, 16);
 	return;
 bad:
 	emb_die_at(path, 1, "malformed --partial header line");
@@ -1122,6 +1136,9 @@ static void plist_check(const struct plist *p, const struct plist *first, long l
 		emb_die(EMB_EXIT_DATA, "%s: %llu %s, but %s has %llu", p->name,
 			(unsigned long long)p->nq, emb_plural(p->nq, "query", "queries"),
 			first->name, (unsigned long long)first->nq);
+	if (p->qcrc != first->qcrc)
+		emb_die(EMB_EXIT_DATA, "%s: made with other query vectors than %s (their checksums "
+			"differ)", p->name, first->name);
 }
 
 /* One result of one query, from file FILE; its key at KEY in the arena

@@ -223,7 +223,7 @@ sys.exit(0 if np.allclose(a, b, rtol=2e-9, atol=0) else 1)' one merged
 	cmp want got
 	make_db 10 11 72 keys > dbk.tsv
 	embcos -k 3 --partial --db dbk.tsv qk.tsv > list
-	head -n 1 list | grep -qx "$(printf '#embcos-partial\t1\tk=3\tsim=cos\tsoftmax=none\texclude-self=no\tdb-keys=yes\tdb-rows=10\tqueries=9')"
+	head -n 1 list | grep -Eqx "$(printf '#embcos-partial\t1\tk=3\tsim=cos\tsoftmax=none\texclude-self=no\tdb-keys=yes\tdb-rows=10\tqueries=9\tquery-crc=')[0-9a-f]{8}"
 	# the scores are numpy's to 1e-15 (17 digits, not 9)
 	run oracle -c '
 import sys, numpy as np
@@ -266,6 +266,10 @@ sys.exit(1 if bad else 0)' qk.tsv dbk.tsv "$EMB_SRCDIR/tests"
 	assert_equal "$stderr" "embcos: a.3: made with --cos, not --euclidean"
 	run -1 --separate-stderr embcos --merge a.3 b.q
 	assert_equal "$stderr" "embcos: b.q:2: query 1 is '1', but 'q0' in a.3"
+	gen_tsv 9 11 41 keys | sed 's/^w/q/' > qk2.tsv
+	embcos -k 3 --partial --db b.tsv --db-offset 15 qk2.tsv > b.qk2
+	run -1 --separate-stderr embcos --merge a.3 b.qk2
+	assert_equal "$stderr" "embcos: b.qk2: made with other query vectors than a.3 (their checksums differ)"
 	run -1 --separate-stderr embcos --merge a.3 b.q5
 	assert_equal "$stderr" "embcos: b.q5: 5 queries, but a.3 has 9"
 	run -1 --separate-stderr embcos --merge a.3 a.again
