@@ -1168,19 +1168,25 @@ static size_t arena_add(char **buf, size_t *len, size_t *cap, const char *s)
 	return off;
 }
 
-/* log sum exp(X[i]) of N log-sums-of-exponentials, as m + log sum
- * exp(x - m) with m the largest (-inf, an empty shard, adds nothing). */
-static double lse_merge(const double *x, size_t n)
+static int double_desc(const void *a, const void *b)
 {
-	double m = -INFINITY, sum = 0;
-	for (size_t i = 0; i < n; i++)
-		if (x[i] > m)
-			m = x[i];
-	if (m == -INFINITY)
-		return m;
-	for (size_t i = 0; i < n; i++)
-		sum += exp(x[i] - m);
-	return m + log(sum);
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x < y) - (x > y);
+}
+
+/* log sum exp(X[i]) of N log-sums-of-exponentials, as m + log sum
+ * exp(x - m) with m the largest (-inf, an empty shard, adds nothing).
+ * X is sorted first, so the sum is rounded alike whatever the order of
+ * the lists on the command line. */
+static double lse_merge(double *x, size_t n)
+{
+	qsort(x, n, sizeof *x, double_desc);
+	if (n == 0 || x[0] == -INFINITY)
+		return -INFINITY;
+	double sum = 0;
+	for (size_t i = n; i-- > 0;)
+		sum += exp(x[i] - x[0]);  /* smallest first */
+	return x[0] + log(sum);
 }
 
 static void run_merge(char *const *files, size_t nfiles)

@@ -189,6 +189,8 @@ sys.exit(0 if np.allclose(a, b, rtol=2e-9, atol=0) else 1)' one merged
 			assert_success
 			run oracle "$EMB_SRCDIR/tests/embcos_check.py" topk qk.tsv db.tsv merged cos 5 1e-6 no $tau
 			assert_success
+			# the lists in any order merge to the same bytes
+			embcos --merge --softmax $tau $(ls list.* | sort -r) | cmp - merged
 		done
 	done
 	# the lists keep the scores too: merged without --softmax, they print them
@@ -262,6 +264,13 @@ sys.exit(1 if bad else 0)' qk.tsv dbk.tsv "$EMB_SRCDIR/tests"
 	assert_equal "$stderr" "embcos: a.3: made with -k 3, fewer than the 4 asked for"
 	run -1 --separate-stderr embcos --merge a.3 b.dot
 	assert_equal "$stderr" "embcos: b.dot: made with --dot, but a.3 with --cos"
+	embcos -k 3 --exclude-self --partial --db b.tsv --db-offset 15 qk.tsv > b.ex
+	run -1 --separate-stderr embcos --merge a.3 b.ex
+	assert_equal "$stderr" "embcos: b.ex: made with --exclude-self, but a.3 without"
+	cut -f2- b.tsv > bnk.tsv
+	embcos -k 3 --partial --db bnk.tsv --db-offset 15 qk.tsv > b.nk
+	run -1 --separate-stderr embcos --merge a.3 b.nk
+	assert_equal "$stderr" "embcos: b.nk: database rows have no keys, but a.3's have"
 	run -1 --separate-stderr embcos --merge --euclidean a.3
 	assert_equal "$stderr" "embcos: a.3: made with --cos, not --euclidean"
 	run -1 --separate-stderr embcos --merge a.3 b.q
