@@ -1238,7 +1238,9 @@ static void run_merge(char *const *files, size_t nfiles)
 					p->name, (unsigned long long)q, (unsigned long long)p->nq);
 			if (l[0] != 'q' || l[1] != '\t' || (l += 2, !scan_u64(&l, &idx)) || *l++ != '\t' ||
 			    !scan_u64(&l, &cnt) || *l++ != '\t' ||
-			    (strncmp(l, "-\t", 2) ? !scan_double(&l, &fl) || fl == INFINITY : (l++, false)) ||
+			    /* an lse exactly when the header names a softmax */
+			    (p->softmax ? !scan_double(&l, &fl) || fl == INFINITY :
+			     strncmp(l, "-\t", 2) != 0 || (l++, false)) ||
 			    *l++ != '\t' || idx != q)
 				emb_die_at(p->name, p->lineno, "malformed --partial line (expected the "
 					   "line of query %llu)", (unsigned long long)q);

@@ -42,8 +42,8 @@ print(" ".join(map(str, c)))
 }
 
 # map_reduce DB.tsv QUERIES K "CUTS" [OPTION...]: cut DB.tsv at the line
-# numbers CUTS into shards (odd shards converted to .emb, so both readers
-# serve), run the map step 'embcos -k K --partial --db SHARD --db-offset
+# numbers CUTS into shards (every third kept as TSV, the others converted
+# to f32 or f64 .emb, so every reader serves), run the map step 'embcos -k K --partial --db SHARD --db-offset
 # FIRST OPTION... QUERIES' on each, and the reduce step 'embcos --merge
 # MERGE_OPTS... LISTS' (MERGE_OPTS an array, default none); the merged
 # lines on stdout.
@@ -55,7 +55,8 @@ map_reduce() {
 	for b in $cuts "$rows"; do
 		local s=shard.$i.tsv
 		if [ "$b" -gt "$a" ]; then sed -n "$((a + 1)),${b}p" "$db" > $s; else : > $s; fi
-		if [ $((i % 2)) = 1 ]; then embcat -O emb $s > shard.$i.emb; s=shard.$i.emb; fi
+		if [ $((i % 3)) = 1 ]; then embcat -O emb $s > shard.$i.emb; s=shard.$i.emb; fi
+		if [ $((i % 3)) = 2 ]; then embcat -O emb --dtype f64 $s > shard.$i.emb; s=shard.$i.emb; fi
 		embcos -k "$k" --partial --db $s --db-offset $a "$@" "$q" > list.$i
 		a=$b
 		i=$((i + 1))
@@ -71,6 +72,7 @@ map_reduce() {
 		local keys=nokeys q=q.tsv k=$((1 + seed % 4 * 3))
 		[ $((seed % 2)) = 0 ] && keys=keys
 		[ $((seed % 3)) = 0 ] && q=qk.tsv
+		[ $((seed % 4)) = 1 ] && { embcat -O emb --dtype f64 qk.tsv > qk64.emb; q=qk64.emb; }
 		make_db $((40 + seed * 7)) 11 $seed $keys > db.tsv
 		local f=--${fns[seed % 4]}
 		embcos -k $k $f --db db.tsv $q > one
@@ -323,6 +325,12 @@ sys.exit(1 if bad else 0)' qk.tsv dbk.tsv "$EMB_SRCDIR/tests"
 	sed '3s/\t[0-9.e-]*\t/\tnan\t/' b.3 > bad4
 	run -1 --separate-stderr embcos --merge bad4
 	assert_equal "$stderr" "embcos: bad4:3: malformed --partial line (expected result 1 of 3 of query 1)"
+	sed '2s/\t-\t/\t0.5\t/' b.3 > bad8
+	run -1 --separate-stderr embcos --merge bad8
+	assert_equal "$stderr" "embcos: bad8:2: malformed --partial line (expected the line of query 1)"
+	sed '2s/\t[-0-9.e]*\tq0$/\t-\tq0/' b.sm > bad9
+	run -1 --separate-stderr embcos --merge bad9
+	assert_equal "$stderr" "embcos: bad9:2: malformed --partial line (expected the line of query 1)"
 	sed '2s/^q\t1\t3/q\t1\t4/' b.3 > bad5
 	run -1 --separate-stderr embcos --merge bad5
 	assert_equal "$stderr" "embcos: bad5:2: query 1 has 4 results, more than its -k 3"
