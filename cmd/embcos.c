@@ -7,6 +7,7 @@
 #include "emb.h"
 #include "emb_knn.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -17,7 +18,7 @@
  * (-O, --dtype) only with --matrix. */
 #define SHARED EMB_SH_ALL
 
-enum mode { MODE_PAIRED, MODE_PAIRS, MODE_TOPK, MODE_MATRIX, MODE_BLOCKS };
+enum mode { MODE_PAIRED, MODE_PAIRS, MODE_TOPK, MODE_MATRIX, MODE_BLOCKS, MODE_MERGE };
 enum zero { ZERO_ERROR, ZERO_NAN, ZERO_ZERO };
 enum oov { OOV_SKIP, OOV_NAN, OOV_ZERO, OOV_ERROR };
 
@@ -28,8 +29,10 @@ static struct {
 	enum zero zero;
 	enum oov oov;
 	bool ignore_case, exclude_self, softmax;
+	bool partial, merge, sim_given, db_offset_given;
 	double tau;
 	long long k;
+	uint64_t db_offset;       /* --db-offset: global row of the DB's first row */
 	const char *pairs, *db, *blocks;
 } cfg = { .mode = MODE_PAIRED, .sim = EMB_SIM_COS };
 
@@ -39,9 +42,11 @@ static void usage(int status)
 	printf("Usage: %s [OPTION]... [A [B]]\n"
 	       "  or:  %s --pairs=PAIRS [OPTION]... [VECTORS]\n"
 	       "  or:  %s --topk=K --db=DB [OPTION]... [QUERIES]\n"
+	       "  or:  %s --merge [-k K] [--softmax=TAU] FILE...\n"
 	       "  or:  %s --matrix [OPTION]... [A [B]]\n"
 	       "  or:  %s --blocks=SPEC [OPTION]... [A [B]]\n",
-	       emb_progname, emb_progname, emb_progname, emb_progname, emb_progname);
+	       emb_progname, emb_progname, emb_progname, emb_progname, emb_progname,
+	       emb_progname);
 	fputs("Score vectors by cosine similarity (or another function below).\n"
 	      "Paired (default): row i of A against row i of B, as 'keyA keyB score'.\n"
 	      "A missing operand, or -, is standard input; if both are standard input,\n"
@@ -58,13 +63,21 @@ static void usage(int status)
 	      "                           'qkey dbkey score rank' (ties: lower DB row first)\n"
 	      "      --db=DB              the database searched by --topk (streamed)\n"
 	      "      --exclude-self       --topk: skip DB row i for query i\n"
+	      "      --db-offset=M        --topk: DB is a shard whose first row is row M\n"
+	      "                           (0-based) of the whole database\n"
+	      "      --partial            --topk: write the lossless list that --merge\n"
+	      "                           reads (global rows, exact scores, softmax sums)\n"
+	      "      --merge              merge the --partial lists of DB shards (FILE...,\n"
+	      "                           same queries) into what one --topk run prints;\n"
+	      "                           -k: the files' K, or fewer\n"
 	      "      --matrix             all pairs of A and B (B defaults to A): one\n"
 	      "                           output row per row of A (TSV unless -O emb)\n"
 	      "      --blocks=SPEC        paired, plus the score of each block of\n"
 	      "                           dimensions: SPEC is N equal blocks or ranges\n"
 	      "                           like 0:384,384:768 (start inclusive, end not)\n"
-	      "      --softmax=TAU        --topk, --matrix: print exp(s/TAU)/sum exp(s/TAU)\n"
-	      "                           over all DB rows instead of the score s\n"
+	      "      --softmax=TAU        --topk, --matrix, --merge: print\n"
+	      "                           exp(s/TAU)/sum exp(s/TAU) over all DB rows\n"
+	      "                           instead of the score s\n"
 	      "\n"
 	      "Similarity:\n"
 	      "      --cos                cosine (default)\n"
@@ -79,14 +92,16 @@ static void usage(int status)
 	fputs("\nExamples:\n"
 	      "  embcos a.emb b.emb | head -n 3\n"
 	      "  embcos --pairs pairs.tsv vectors.emb | embspearman -x 3 -y 4\n"
-	      "  embcos --topk 5 --db vectors.emb queries.emb\n", stdout);
+	      "  embcos --topk 5 --db vectors.emb queries.emb\n"
+	      "  embcos -k 5 --partial --db shard1.emb queries.emb > top.1\n"
+	      "  embcos --merge top.1 top.2 top.3\n", stdout);
 	exit(EMB_EXIT_OK);
 }
 
 enum {
 	OPT_PAIRS = EMB_OPT_FIRST_PROGRAM, OPT_OOV, OPT_IGNORE_CASE, OPT_DB,
 	OPT_EXCLUDE_SELF, OPT_MATRIX, OPT_BLOCKS, OPT_SOFTMAX, OPT_COS, OPT_DOT,
-	OPT_EUCLIDEAN, OPT_MANHATTAN, OPT_ZERO,
+	OPT_EUCLIDEAN, OPT_MANHATTAN, OPT_ZERO, OPT_PARTIAL, OPT_MERGE, OPT_DB_OFFSET,
 };
 
 static const struct option long_options[] = {
@@ -105,6 +120,9 @@ static const struct option long_options[] = {
 	{"euclidean", no_argument, NULL, OPT_EUCLIDEAN},
 	{"manhattan", no_argument, NULL, OPT_MANHATTAN},
 	{"zero", required_argument, NULL, OPT_ZERO},
+	{"partial", no_argument, NULL, OPT_PARTIAL},
+	{"merge", no_argument, NULL, OPT_MERGE},
+	{"db-offset", required_argument, NULL, OPT_DB_OFFSET},
 	{NULL, 0, NULL, 0},
 };
 
@@ -131,6 +149,7 @@ static void set_sim(enum emb_sim sim, const char *opt)
 	if (given && cfg.sim != sim)
 		emb_usage_error("options %s and %s cannot be used together", given, opt);
 	cfg.sim = sim;
+	cfg.sim_given = true;
 	given = opt;
 }
 
@@ -619,8 +638,59 @@ static void run_pairs(const char *vectors)
 /* ---- top-k ---- */
 
 /* Keys of a streamed database, kept as one arena (keys are small next to
- * the vectors, which are not kept). */
-struct keys { char *buf; size_t len, cap; size_t *off; size_t n, ncap; };
+ * the vectors, which are not kept), and where they sit in the whole
+ * database: runs of consecutive global rows, run i starting at global row
+ * rg[i] with key rk[i].  A shard's rows need not be contiguous (embcat
+ * --shard takes every Nth chunk), only increasing. */
+struct keys {
+	char *buf; size_t len, cap; size_t *off; size_t n, ncap;
+	uint64_t *rg; size_t *rk; size_t nruns, rcap;
+};
+
+/* The rows from key index K on are global rows from G on. */
+static void keys_run(struct keys *k, uint64_t g)
+{
+	if (k->nruns && k->rg[k->nruns - 1] + (k->n - k->rk[k->nruns - 1]) == g)
+		return;
+	if (k->nruns == k->rcap) {
+		k->rcap = k->rcap ? 2 * k->rcap : 16;
+		k->rg = emb_xrealloc(k->rg, emb_xmul(k->rcap, sizeof *k->rg));
+		k->rk = emb_xrealloc(k->rk, emb_xmul(k->rcap, sizeof *k->rk));
+	}
+	k->rg[k->nruns] = g;
+	k->rk[k->nruns++] = k->n;
+}
+
+/* The key of global row G (one of the rows added). */
+static const char *keys_of_row(const struct keys *k, uint64_t g)
+{
+	size_t lo = 0, hi = k->nruns;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (k->rg[mid] <= g)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return k->buf + k->off[k->rk[lo] + (g - k->rg[lo])];
+}
+
+static void keys_free(struct keys *k)
+{
+	free(k->buf);
+	free(k->off);
+	free(k->rg);
+	free(k->rk);
+}
+
+/* The global row number of the first row of the DB chunk just read, whose
+ * rows are LOCAL onwards in DB: --db-offset plus LOCAL.  (Where the stream
+ * records global row numbers, issue 12, they are taken here.) */
+static uint64_t chunk_global_row(const struct emb_stream *db, uint64_t local)
+{
+	(void)db;
+	return cfg.db_offset + local;
+}
 
 static void keys_add(struct keys *k, const char *key)
 {
@@ -650,20 +720,105 @@ static void check_table(const struct emb_table *t)
 	}
 }
 
-static void print_topk(const struct emb_table *q, struct emb_topk *top, const struct keys *dbk,
-		       bool db_keys, const double *lse)
+/* One line of --topk output: QKEY, then DBKEY (or the 1-based global
+ * ROW when the DB has no keys), VALUE and RANK.  --merge prints through
+ * it too, so that the two agree byte for byte. */
+static void put_hit(const char *qkey, const char *dbkey, uint64_t row, double value, size_t rank)
 {
+	char buf[64];
+	fputs(qkey, stdout);
+	putchar('\t');
+	if (dbkey)
+		fputs(dbkey, stdout);
+	else
+		fwrite(buf, 1, (size_t)(put_uint(buf, row) - buf), stdout);
+	putchar('\t');
+	fwrite(buf, 1, (size_t)format_score(buf, value), stdout);
+	putchar('\t');
+	fwrite(buf, 1, (size_t)(put_uint(buf, rank) - buf), stdout);
+	putchar('\n');
+}
+
+/*
+ * --partial: the top-k of one DB shard as a lossless list that --merge
+ * reads (emb.5 has no place for it: it is text, one record per line, so
+ * that cat, sort and line-based engines carry it):
+ *
+ *   #embcos-partial 1 k=K sim=NAME softmax=TAU|none exclude-self=yes|no
+ *       db-keys=yes|no db-rows=N queries=NQ query-crc=HEX
+ *                                                    (one line, TAB-separated)
+ *   q INDEX COUNT LSE QKEY                           (per query, INDEX 1-based)
+ *   r ROW SCORE [DBKEY]                              (COUNT of them, best first)
+ *
+ * ROW is the 1-based global DB row (what a keyless DB prints), SCORE is
+ * the double score in %.17g (exact: 17 digits round-trip a double, and
+ * scores are doubles, so %.9g may print two different ones alike), LSE
+ * is log(sum exp(score/TAU)) over the shard's rows ("-" without
+ * --softmax; "-inf" for no rows), and the keys come last so they may hold
+ * tabs.  The counts make a list cut short at any line an error.  HEX is
+ * the CRC-32C of the dim (u64) and the query values (f32), in memory order
+ * (little-endian on the machines we run on).
+ */
+#define PARTIAL_MAGIC "#embcos-partial"
+#define PARTIAL_VERSION 1
+
+static void put_partial_header(const struct emb_table *q, uint64_t db_rows, bool db_keys)
+{
+	/* the query values as searched (f32), and their dim: lists of other
+	 * queries with the same keys (keyless queries are all named 1, 2, ...)
+	 * are told apart */
+	uint64_t dim = q->dim;
+	uint32_t crc = emb_crc32c(0, &dim, sizeof dim);
+	crc = emb_crc32c(crc, q->data, q->rows * q->dim * sizeof *q->data);
+	printf("%s\t%d\tk=%lld\tsim=%s\t", PARTIAL_MAGIC, PARTIAL_VERSION, cfg.k,
+	       emb_sim_name(cfg.sim));
+	if (cfg.softmax)
+		printf("softmax=%.17g", cfg.tau);
+	else
+		fputs("softmax=none", stdout);
+	printf("\texclude-self=%s\tdb-keys=%s\tdb-rows=%llu\tqueries=%zu\tquery-crc=%08x\n",
+	       cfg.exclude_self ? "yes" : "no", db_keys ? "yes" : "no",
+	       (unsigned long long)db_rows, q->rows, crc);
+}
+
+/* A key in a --partial list ends at the end of its line. */
+static void check_partial_key(const char *key, const char *what)
+{
+	if (strchr(key, '\n'))
+		emb_die(EMB_EXIT_DATA, "--partial: %s key '%.*s...' holds a newline", what,
+			(int)strcspn(key, "\n"), key);
+}
+
+static void print_topk(const struct emb_table *q, struct emb_topk *top, const struct keys *dbk,
+		       bool db_keys, const double *lse, uint64_t db_rows)
+{
+	if (cfg.partial)
+		put_partial_header(q, db_rows, db_keys);
 	for (size_t i = 0; i < q->rows; i++) {
 		emb_topk_sort(top, i);
+		if (cfg.partial) {
+			check_partial_key(q->keys[i], "query");
+			printf("q\t%zu\t%zu\t", i + 1, top->count[i]);
+			if (lse)
+				printf("%.17g", lse[i]);
+			else
+				putchar('-');
+			printf("\t%s\n", q->keys[i]);
+		}
 		for (size_t r = 0; r < top->count[i]; r++) {
 			double s = top->score[i * top->cap + r];
 			uint64_t row = top->row[i * top->cap + r];
-			if (db_keys)
-				printf("%s\t%s\t", q->keys[i], dbk->buf + dbk->off[row]);
-			else
-				printf("%s\t%llu\t", q->keys[i], (unsigned long long)row + 1);
-			put_score(lse ? exp(s / cfg.tau - lse[i]) : s);
-			printf("\t%zu\n", r + 1);
+			const char *key = db_keys ? keys_of_row(dbk, row) : NULL;
+			if (cfg.partial) {
+				printf("r\t%llu\t%.17g", (unsigned long long)row + 1, s);
+				if (key) {
+					check_partial_key(key, "database");
+					printf("\t%s", key);
+				}
+				putchar('\n');
+			} else {
+				put_hit(q->keys[i], key, row + 1, lse ? exp(s / cfg.tau - lse[i]) : s, r + 1);
+			}
 		}
 		emb_check_stdout();
 	}
@@ -686,31 +841,36 @@ static void run_topk(const char *queries)
 	}
 	struct keys dbk = {0};
 	struct emb_chunk c = EMB_CHUNK_INIT;
-	uint64_t base = 0;
+	/* Heap rows are global row numbers: ties go to the lower one, and
+	 * --exclude-self pairs query i with global row i. */
+	uint64_t db_rows = 0;
 	while (emb_read_chunk(db, &c) > 0) {
+		uint64_t base = chunk_global_row(db, db_rows);
+		if (c.keys)
+			keys_run(&dbk, base);
 		for (size_t i = 0; i < c.rows; i++) {
 			check_chunk_row(&c, i);
 			if (c.keys)
 				keys_add(&dbk, c.keys[i]);
 		}
 		emb_knn_block(knn, top, c.data, c.rows, base, cfg.exclude_self, lse, cfg.tau);
-		base += c.rows;
+		db_rows += c.rows;
 	}
-	print_topk(q, top, &dbk, db->has_keys, lse);
+	print_topk(q, top, &dbk, db->has_keys, lse, db_rows);
 	size_t short_lists = 0;
 	for (size_t i = 0; i < q->rows; i++)
 		short_lists += top->count[i] < top->k;
-	if (short_lists)
+	/* a shard's short lists say nothing of the merged ones: --merge tells */
+	if (short_lists && !cfg.partial)
 		emb_warn("%zu of %zu queries had fewer than %lld neighbours (%s has %llu rows)",
-			 short_lists, q->rows, cfg.k, db->name, (unsigned long long)base);
+			 short_lists, q->rows, cfg.k, db->name, (unsigned long long)db_rows);
 	emb_close(db);
 	emb_chunk_free(&c);
 	emb_knn_free(knn);
 	emb_topk_free(top);
 	emb_table_free(q);
 	free(lse);
-	free(dbk.buf);
-	free(dbk.off);
+	keys_free(&dbk);
 }
 
 /* ---- matrix ---- */
@@ -799,6 +959,364 @@ static void run_matrix(const char *pa, const char *pb)
 	emb_table_free(b);
 }
 
+/* ---- --merge: the --partial lists of DB shards ---- */
+
+/* One --partial list being read, and what its header line says. */
+struct plist {
+	const char *name;
+	FILE *fp;
+	char *line;
+	size_t cap;
+	uint64_t lineno;
+	long long k;
+	enum emb_sim sim;
+	bool softmax, exclude_self, db_keys;
+	double tau;
+	uint64_t db_rows;
+	uint64_t nq;
+	unsigned long qcrc;
+};
+
+/* The next line of P without its newline, or NULL at the end.  A last
+ * line without a newline is a list cut short: an error, not a warning. */
+static char *plist_line(struct plist *p)
+{
+	errno = 0;
+	ssize_t n = getline(&p->line, &p->cap, p->fp);
+	if (n < 0) {
+		if (ferror(p->fp) || errno == ENOMEM)
+			emb_die(EMB_EXIT_DATA, "%s: %s", p->name, strerror(errno ? errno : EIO));
+		return NULL;
+	}
+	p->lineno++;
+	size_t ml = strlen(PARTIAL_MAGIC);
+	if (p->lineno == 1 && ((size_t)n <= ml || memcmp(p->line, PARTIAL_MAGIC "\t", ml + 1)))
+		emb_die_at(p->name, 1, "not an embcos --partial list (made by embcos --topk --partial)");
+	if (p->line[n - 1] != '\n')
+		emb_die_at(p->name, p->lineno, "last line has no newline (list cut short?)");
+	p->line[n - 1] = '\0';
+	if (strlen(p->line) != (size_t)n - 1)
+		emb_die_at(p->name, p->lineno, "line holds a NUL byte");
+	return p->line;
+}
+
+/* A whole decimal number at *P (digits only, no overflow), then *P just
+ * past it; false if there is none. */
+static bool scan_u64(const char **p, uint64_t *v)
+{
+	const char *s = *p;
+	uint64_t x = 0;
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (x > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return false;
+		x = x * 10 + (uint64_t)(*s - '0');
+	}
+	*v = x;
+	*p = s;
+	return true;
+}
+
+/* A double written by %.17g at *P, up to the next tab or the end, then
+ * *P at that tab or end; false if the field is not a number. */
+static bool scan_double(const char **p, double *v)
+{
+	const char *s = *p;
+	if (!*s || *s == '\t' || *s == ' ')
+		return false;
+	char *end;
+	errno = 0;
+	*v = strtod(s, &end);
+	if (end == s || (*end && *end != '\t') || isnan(*v))
+		return false;
+	*p = end;
+	return true;
+}
+
+/* "NAME=" then a value up to the next tab, at *P; the value is returned
+ * NUL-terminated in place (the tab overwritten), *P past it. */
+static const char *scan_field(char **p, const char *name)
+{
+	size_t l = strlen(name);
+	if (strncmp(*p, name, l) || (*p)[l] != '=')
+		return NULL;
+	char *v = *p + l + 1;
+	char *t = strchr(v, '\t');
+	if (t)
+		*t++ = '\0';
+	*p = t ? t : v + strlen(v);
+	return v;
+}
+
+static bool yes_no(const char *v, bool *out)
+{
+	if (v && strcmp(v, "yes") == 0)
+		*out = true;
+	else if (v && strcmp(v, "no") == 0)
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
+static void plist_open(struct plist *p, const char *path)
+{
+	memset(p, 0, sizeof *p);
+	p->name = path;
+	p->fp = emb_fopen_r(path);
+	char *l = plist_line(p);     /* checks the magic */
+	size_t ml = strlen(PARTIAL_MAGIC);
+	if (!l)
+		emb_die(EMB_EXIT_DATA, "%s: empty, not an embcos --partial list", path);
+	const char *c = l + ml + 1;
+	uint64_t ver, u;
+	if (!scan_u64(&c, &ver) || *c != '\t')
+		goto bad;
+	if (ver != PARTIAL_VERSION)
+		emb_die_at(path, 1, "--partial list version %llu: this embcos reads version %d",
+			   (unsigned long long)ver, PARTIAL_VERSION);
+	char *f = l + (c + 1 - l);
+	const char *v;
+	if (!(v = scan_field(&f, "k")) || !scan_u64(&v, &u) || *v || u < 1 || u > INT_MAX)
+		goto bad;
+	p->k = (long long)u;
+	if (!(v = scan_field(&f, "sim")))
+		goto bad;
+	for (p->sim = EMB_SIM_COS; strcmp(v, emb_sim_name(p->sim)); p->sim++)
+		if (p->sim == EMB_SIM_MANHATTAN)
+			goto bad;
+	if (!(v = scan_field(&f, "softmax")))
+		goto bad;
+	p->softmax = strcmp(v, "none") != 0;
+	if (p->softmax && (!scan_double(&v, &p->tau) || *v || !(p->tau > 0) || isinf(p->tau)))
+		goto bad;
+	if (!yes_no(scan_field(&f, "exclude-self"), &p->exclude_self) ||
+	    !yes_no(scan_field(&f, "db-keys"), &p->db_keys))
+		goto bad;
+	if (!(v = scan_field(&f, "db-rows")) || !scan_u64(&v, &p->db_rows) || *v)
+		goto bad;
+	if (!(v = scan_field(&f, "queries")) || !scan_u64(&v, &p->nq) || *v)
+		goto bad;
+	char *end;
+	if (!(v = scan_field(&f, "query-crc")) || strlen(v) != 8 || strspn(v, "0123456789abcdef") != 8 || *f)
+		goto bad;
+	p->qcrc = strtoul(v, &end, 16);
+	return;
+bad:
+	emb_die_at(path, 1, "malformed --partial header line");
+}
+
+/* The files must come from one search of one query set: the same K
+ * (unless -k asks for no more than any holds), function, --exclude-self,
+ * --softmax (when the merge asks for one) and query count. */
+static void plist_check(const struct plist *p, const struct plist *first, long long k)
+{
+	if (k && p->k < k)
+		emb_die(EMB_EXIT_DATA, "%s: made with -k %lld, fewer than the %lld asked for",
+			p->name, p->k, k);
+	if (!k && p->k != first->k)
+		emb_die(EMB_EXIT_DATA, "%s: made with -k %lld, but %s with -k %lld "
+			"(give --merge -k K, K at most the smaller)", p->name, p->k, first->name,
+			first->k);
+	if (p->sim != first->sim)
+		emb_die(EMB_EXIT_DATA, "%s: made with --%s, but %s with --%s", p->name,
+			emb_sim_name(p->sim), first->name, emb_sim_name(first->sim));
+	if (cfg.sim_given && p->sim != cfg.sim)
+		emb_die(EMB_EXIT_DATA, "%s: made with --%s, not --%s", p->name,
+			emb_sim_name(p->sim), emb_sim_name(cfg.sim));
+	if (p->exclude_self != first->exclude_self)
+		emb_die(EMB_EXIT_DATA, "%s: made with%s --exclude-self, but %s with%s", p->name,
+			p->exclude_self ? "" : "out", first->name, first->exclude_self ? "" : "out");
+	if (cfg.softmax && !p->softmax)
+		emb_die(EMB_EXIT_DATA, "%s: made without --softmax: no sum of exponentials to merge",
+			p->name);
+	if (cfg.softmax && p->tau != cfg.tau)
+		emb_die(EMB_EXIT_DATA, "%s: made with --softmax=%g, not %g", p->name, p->tau, cfg.tau);
+	if (p->nq != first->nq)
+		emb_die(EMB_EXIT_DATA, "%s: %llu %s, but %s has %llu", p->name,
+			(unsigned long long)p->nq, emb_plural(p->nq, "query", "queries"),
+			first->name, (unsigned long long)first->nq);
+	if (p->qcrc != first->qcrc)
+		emb_die(EMB_EXIT_DATA, "%s: made with other query vectors than %s (their checksums "
+			"differ)", p->name, first->name);
+}
+
+/* One result of one query, from file FILE; its key at KEY in the arena
+ * (SIZE_MAX for none). */
+struct cand { double score; uint64_t row; size_t file, key; };
+
+/* Best first: the order of emb_topk_sort (higher score, then lower row). */
+static int cand_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return (x->row > y->row) - (x->row < y->row);
+}
+
+/* Append the NUL-terminated S to the arena *BUF (*LEN used, *CAP room);
+ * returns its offset. */
+static size_t arena_add(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t l = strlen(s) + 1, off = *len;
+	if (*len + l > *cap) {
+		*cap = emb_xmul(*len + l, 2);
+		*buf = emb_xrealloc(*buf, *cap);
+	}
+	memcpy(*buf + off, s, l);
+	*len += l;
+	return off;
+}
+
+static int double_desc(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x < y) - (x > y);
+}
+
+/* log sum exp(X[i]) of N log-sums-of-exponentials, as m + log sum
+ * exp(x - m) with m the largest (-inf, an empty shard, adds nothing).
+ * X is sorted first, so the sum is rounded alike whatever the order of
+ * the lists on the command line. */
+static double lse_merge(double *x, size_t n)
+{
+	qsort(x, n, sizeof *x, double_desc);
+	if (n == 0 || x[0] == -INFINITY)
+		return -INFINITY;
+	double sum = 0;
+	for (size_t i = n; i-- > 0;)
+		sum += exp(x[i] - x[0]);  /* smallest first */
+	return x[0] + log(sum);
+}
+
+static void run_merge(char *const *files, size_t nfiles)
+{
+	size_t stdin_uses = 0;
+	for (size_t i = 0; i < nfiles; i++)
+		stdin_uses += strcmp(files[i], "-") == 0;
+	if (stdin_uses > 1)
+		emb_usage_error("--merge reads standard input once, not %zu times", stdin_uses);
+	struct plist *pl = emb_xcalloc(nfiles, sizeof *pl);
+	bool db_keys = false;
+	uint64_t db_rows = 0;
+	size_t maxc = 0;
+	for (size_t i = 0; i < nfiles; i++) {
+		plist_open(&pl[i], files[i]);
+		plist_check(&pl[i], &pl[0], cfg.k);
+		db_rows += pl[i].db_rows;
+		maxc += (size_t)pl[i].k;
+	}
+	/* a shard without rows says nothing about keys */
+	const struct plist *keyed = NULL;
+	for (size_t i = 0; i < nfiles; i++) {
+		if (!pl[i].db_rows)
+			continue;
+		if (keyed && pl[i].db_keys != keyed->db_keys)
+			emb_die(EMB_EXIT_DATA, "%s: database rows %s keys, but %s's %s", pl[i].name,
+				pl[i].db_keys ? "have" : "have no", keyed->name,
+				keyed->db_keys ? "have" : "have none");
+		keyed = &pl[i];
+	}
+	db_keys = keyed && keyed->db_keys;
+	long long k = cfg.k ? cfg.k : pl[0].k;
+	struct cand *cand = emb_xmalloc(emb_xmul(maxc, sizeof *cand));
+	double *flse = emb_xmalloc(emb_xmul(nfiles, sizeof *flse));
+	char *arena = NULL, *qkey = NULL;
+	size_t alen = 0, acap = 0, qcap = 0, short_lists = 0;
+	for (uint64_t q = 1; q <= pl[0].nq; q++) {
+		size_t nc = 0;
+		double lse = -INFINITY;
+		alen = 0;
+		for (size_t f = 0; f < nfiles; f++) {
+			struct plist *p = &pl[f];
+			const char *l = plist_line(p);
+			uint64_t idx, cnt;
+			double fl = -INFINITY;
+			if (!l)
+				emb_die(EMB_EXIT_DATA, "%s: ends before query %llu of %llu (list cut short?)",
+					p->name, (unsigned long long)q, (unsigned long long)p->nq);
+			if (l[0] != 'q' || l[1] != '\t' || (l += 2, !scan_u64(&l, &idx)) || *l++ != '\t' ||
+			    !scan_u64(&l, &cnt) || *l++ != '\t' ||
+			    /* an lse exactly when the header names a softmax */
+			    (p->softmax ? !scan_double(&l, &fl) || fl == INFINITY :
+			     strncmp(l, "-\t", 2) != 0 || (l++, false)) ||
+			    *l++ != '\t' || idx != q)
+				emb_die_at(p->name, p->lineno, "malformed --partial line (expected the "
+					   "line of query %llu)", (unsigned long long)q);
+			if (cnt > (uint64_t)p->k)
+				emb_die_at(p->name, p->lineno, "query %llu has %llu results, more than "
+					   "its -k %lld", (unsigned long long)q, (unsigned long long)cnt, p->k);
+			if (cnt > p->db_rows)
+				emb_die_at(p->name, p->lineno, "query %llu has %llu results, more than "
+					   "its %llu database rows", (unsigned long long)q,
+					   (unsigned long long)cnt, (unsigned long long)p->db_rows);
+			flse[f] = fl;
+			if (f == 0) {
+				size_t need = strlen(l) + 1;
+				if (need > qcap) {
+					qcap = need;
+					qkey = emb_xrealloc(qkey, qcap);
+				}
+				memcpy(qkey, l, need);
+			} else if (strcmp(l, qkey)) {
+				emb_die_at(p->name, p->lineno, "query %llu is '%s', but '%s' in %s",
+					   (unsigned long long)q, l, qkey, pl[0].name);
+			}
+			for (uint64_t r = 0; r < cnt; r++) {
+				const char *e = plist_line(p);
+				struct cand *c = &cand[nc];
+				if (!e)
+					emb_die(EMB_EXIT_DATA, "%s: ends in the results of query %llu "
+						"(list cut short?)", p->name, (unsigned long long)q);
+				if (e[0] != 'r' || e[1] != '\t' || (e += 2, !scan_u64(&e, &c->row)) ||
+				    c->row == 0 || *e++ != '\t' || !scan_double(&e, &c->score) ||
+				    isinf(c->score) || (*e == '\t') != p->db_keys)
+					emb_die_at(p->name, p->lineno, "malformed --partial line (expected "
+						   "result %llu of %llu of query %llu)",
+						   (unsigned long long)r + 1, (unsigned long long)cnt,
+						   (unsigned long long)q);
+				c->row--;
+				c->file = f;
+				c->key = p->db_keys ? arena_add(&arena, &alen, &acap, e + 1) : SIZE_MAX;
+				nc++;
+			}
+		}
+		if (cfg.softmax)
+			lse = lse_merge(flse, nfiles);
+		qsort(cand, nc, sizeof *cand, cand_cmp);
+		for (size_t i = 1; i < nc; i++)
+			if (cand[i].row == cand[i - 1].row)
+				emb_die(EMB_EXIT_DATA, "%s and %s both hold database row %llu: the shards "
+					"overlap (see --db-offset)", pl[cand[i - 1].file].name,
+					pl[cand[i].file].name, (unsigned long long)cand[i].row + 1);
+		size_t n = nc < (size_t)k ? nc : (size_t)k;
+		short_lists += n < (size_t)k;
+		for (size_t i = 0; i < n; i++) {
+			double s = cand[i].score;
+			put_hit(qkey, db_keys ? arena + cand[i].key : NULL, cand[i].row + 1,
+				cfg.softmax ? exp(s / cfg.tau - lse) : s, i + 1);
+		}
+		emb_check_stdout();
+	}
+	for (size_t f = 0; f < nfiles; f++) {
+		if (plist_line(&pl[f]))
+			emb_die_at(pl[f].name, pl[f].lineno, "more than the %llu %s the header announces",
+				   (unsigned long long)pl[f].nq, emb_plural(pl[f].nq, "query", "queries"));
+		emb_fclose_r(pl[f].fp, pl[f].name);
+		free(pl[f].line);
+	}
+	if (short_lists)
+		emb_warn("%zu of %llu queries had fewer than %lld neighbours (%zu %s hold %llu rows)",
+			 short_lists, (unsigned long long)pl[0].nq, k, nfiles,
+			 emb_plural(nfiles, "list", "lists"), (unsigned long long)db_rows);
+	free(pl);
+	free(cand);
+	free(flse);
+	free(arena);
+	free(qkey);
+}
+
 /* ---- main ---- */
 
 static void parse_options(int argc, char **argv)
@@ -832,6 +1350,12 @@ static void parse_options(int argc, char **argv)
 		case OPT_EUCLIDEAN: set_sim(EMB_SIM_EUCLIDEAN, "--euclidean"); break;
 		case OPT_MANHATTAN: set_sim(EMB_SIM_MANHATTAN, "--manhattan"); break;
 		case OPT_ZERO: cfg.zero = parse_name("--zero", optarg, zero_names, 3); break;
+		case OPT_PARTIAL: cfg.partial = true; break;
+		case OPT_MERGE: cfg.merge = true; break;
+		case OPT_DB_OFFSET:
+			cfg.db_offset = (uint64_t)emb_parse_int("--db-offset", optarg, 0, LLONG_MAX);
+			cfg.db_offset_given = true;
+			break;
 		default: usage(EMB_EXIT_USAGE);
 		}
 	}
@@ -839,16 +1363,35 @@ static void parse_options(int argc, char **argv)
 
 static void check_options(int nargs, char *const *operands)
 {
+	if (cfg.merge) {
+		if (cfg.mode != MODE_PAIRED && cfg.mode != MODE_TOPK)
+			emb_usage_error("options %s and --merge cannot be used together", cfg.mode_opt);
+		if (cfg.db)
+			emb_usage_error("--merge reads the --partial lists of a search, not --db");
+		if (cfg.partial || cfg.exclude_self || cfg.db_offset_given)
+			emb_usage_error("%s is for the searches whose lists --merge reads",
+					cfg.partial ? "--partial" : cfg.exclude_self ?
+					"--exclude-self" : "--db-offset");
+		emb_shared_only_for(EMB_SH_ALL, "the modes that read vectors");
+		if (nargs == 0)
+			emb_usage_error("--merge needs at least one FILE");
+		cfg.mode = MODE_MERGE;
+		return;
+	}
 	if (cfg.mode == MODE_TOPK && !cfg.db)
 		emb_usage_error("--topk needs --db=DB");
 	if (cfg.db && cfg.mode != MODE_TOPK)
 		emb_usage_error("--db is only for --topk");
 	if (cfg.exclude_self && cfg.mode != MODE_TOPK)
 		emb_usage_error("--exclude-self is only for --topk");
+	if (cfg.partial && cfg.mode != MODE_TOPK)
+		emb_usage_error("--partial is only for --topk");
+	if (cfg.db_offset_given && cfg.mode != MODE_TOPK)
+		emb_usage_error("--db-offset is only for --topk");
 	if (cfg.mode != MODE_MATRIX)
 		emb_shared_only_for(EMB_SH_OUTPUT_FORMAT | EMB_SH_DTYPE, "--matrix");
 	if (cfg.softmax && cfg.mode != MODE_TOPK && cfg.mode != MODE_MATRIX)
-		emb_usage_error("--softmax is only for --topk and --matrix");
+		emb_usage_error("--softmax is only for --topk, --merge and --matrix");
 	if ((cfg.mode == MODE_PAIRS || cfg.mode == MODE_TOPK) && nargs > 1)
 		emb_usage_error("%s takes at most one file operand", cfg.mode_opt);
 	if (cfg.mode == MODE_PAIRS && strcmp(cfg.pairs, "-") == 0 &&
@@ -863,6 +1406,10 @@ int main(int argc, char **argv)
 	parse_options(argc, argv);
 	int nargs = argc - optind;
 	check_options(nargs, argv + optind);
+	if (cfg.mode == MODE_MERGE) {
+		run_merge(argv + optind, (size_t)nargs);
+		return EMB_EXIT_OK;
+	}
 	if (nargs > 2)
 		emb_usage_error("extra operand '%s'", argv[optind + 2]);
 	const char *a = nargs > 0 ? argv[optind] : "-";
@@ -881,6 +1428,7 @@ int main(int argc, char **argv)
 	case MODE_MATRIX: run_matrix(a, b); break;
 	case MODE_PAIRED:
 	case MODE_BLOCKS: run_paired(a, b ? b : "-"); break;
+	case MODE_MERGE: break;     /* run above: its operands are many */
 	}
 	return EMB_EXIT_OK;
 }

@@ -387,7 +387,9 @@ void emb_knn_block(struct emb_knn *s, struct emb_topk *t, const float *d, size_t
 {
 	if (nd == 0 || s->nq == 0)
 		return;
-	emb_topk_reserve(t, base + nd);
+	/* Room for the rows held plus this block's, not for BASE + ND: a
+	 * shard's rows may be numbered from far into the database. */
+	emb_topk_reserve(t, (uint64_t)t->cap + nd);
 	prepare_block(s, d, nd);
 	size_t tile = tile_rows(s, nd);
 	for (size_t q0 = 0; q0 < s->nq; q0 += tile) {

@@ -67,7 +67,8 @@ struct emb_topk {
  * with the rows offered, never beyond K, so memory is nq*min(k, rows). */
 struct emb_topk *emb_topk_new(size_t nq, size_t k);
 void emb_topk_free(struct emb_topk *t);
-/* Room for min(k, ROWS) entries per query (emb_knn_block calls it). */
+/* Room for min(k, ROWS) entries per query (emb_knn_block calls it with
+ * the entries held plus its block's rows). */
 void emb_topk_reserve(struct emb_topk *t, uint64_t rows);
 /* The score a candidate must reach to enter query Q's heap (-inf until
  * the heap is full). */

@@ -439,7 +439,7 @@ Try 'embcos --help' for more information."
 	run -2 --separate-stderr embcos --matrix --pairs pairs.tsv q.tsv
 	assert_equal "$(head -n 1 <<< "$stderr")" "embcos: options --matrix and --pairs cannot be used together"
 	run -2 --separate-stderr embcos --softmax 1 A.tsv B.tsv
-	assert_equal "$(head -n 1 <<< "$stderr")" "embcos: --softmax is only for --topk and --matrix"
+	assert_equal "$(head -n 1 <<< "$stderr")" "embcos: --softmax is only for --topk, --merge and --matrix"
 	run -2 --separate-stderr embcos --matrix --softmax 0 q.tsv
 	assert_equal "$(head -n 1 <<< "$stderr")" "embcos: --softmax wants a positive temperature, not '0'"
 	run -2 --separate-stderr embcos --oov=drop --pairs pairs.tsv small.tsv
