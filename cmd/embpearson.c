@@ -26,15 +26,17 @@ static void usage(int status)
 	      "FILE is -, read standard input.\n"
 	      "\n", stdout);
 	fputs(emb_corr_help, stdout);
-	fputs("                           (Fisher z)\n"
-	      "      --vectors            read two vector streams A and B instead and print\n"
+	fputs("                           (Fisher z)\n", stdout);
+	fputs(emb_corr_help_compare, stdout);
+	fputs("      --vectors            read two vector streams A and B instead and print\n"
 	      "                           'keyA keyB r' for each pair of rows\n"
 	      "\n"
 	      "With --vectors, for reading A and B:\n", stdout);
 	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embpearson -x 2 -y 3,4 scores.tsv\n"
-	      "  embpearson --vectors a.emb b.emb | head\n", stdout);
+	      "  embpearson --vectors a.emb b.emb | head\n"
+	      "  embpearson --compare -x 2 -y 3,4 --steiger scores.tsv\n", stdout);
 	exit(EMB_EXIT_OK);
 }
 
@@ -145,6 +147,9 @@ int main(int argc, char **argv)
 	}
 	if (!vec)
 		emb_shared_only_for(SHARED, "--vectors");
+	if (vec && o.compare)
+		emb_usage_error("--compare does not apply to --vectors");
+	emb_corr_options_done(&o);
 	if (vec) {
 		if (argc - optind != 2)
 			emb_usage_error("--vectors wants two streams A B");
