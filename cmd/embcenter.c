@@ -1,6 +1,7 @@
 /*
  * embcenter - subtract the mean of a vector stream, optionally removing
- * its top principal directions too (all-but-the-top).
+ * its top principal directions too (all-but-the-top); or remove the top
+ * singular directions of the uncentred rows (SIF's --remove-pc).
  */
 #include <config.h>
 #include "emb.h"
@@ -28,20 +29,26 @@ static void usage(int status)
 	      "                           the top D principal directions (default D:\n"
 	      "                           dim/100 rounded, at least 1); D needs the '=':\n"
 	      "                           --abtt 2 would read a file named 2\n"
+	      "      --remove-pc=D        instead of centring, remove the projections on\n"
+	      "                           the top D right singular vectors of the rows\n"
+	      "                           as they are (eigenvectors of X^T X, no mean\n"
+	      "                           subtracted): SIF's common component removal\n"
 	      "      --normalize          L2-normalise the output rows\n"
 	      "      --save=MODEL         also write the fitted transform to MODEL\n"
 	      "      --load=MODEL         apply a saved transform, in one pass\n", stdout);
 	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embcenter --save mean.model corpus.emb > centred.emb\n"
-	      "  embcenter --load mean.model --normalize queries.emb\n", stdout);
+	      "  embcenter --load mean.model --normalize queries.emb\n"
+	      "  embpool -v words.emb --sif 1e-3 --freq freq.txt texts.txt | embcenter --remove-pc=1\n", stdout);
 	exit(EMB_EXIT_OK);
 }
 
-enum { OPT_ABTT = EMB_OPT_FIRST_PROGRAM, OPT_NORMALIZE, OPT_SAVE, OPT_LOAD };
+enum { OPT_ABTT = EMB_OPT_FIRST_PROGRAM, OPT_NORMALIZE, OPT_SAVE, OPT_LOAD, OPT_REMOVE_PC };
 static const struct option long_options[] = {
 	EMB_COMMON_LONGOPTS,
 	{"abtt", optional_argument, NULL, OPT_ABTT},
+	{"remove-pc", required_argument, NULL, OPT_REMOVE_PC},
 	{"normalize", no_argument, NULL, OPT_NORMALIZE},
 	{"save", required_argument, NULL, OPT_SAVE},
 	{"load", required_argument, NULL, OPT_LOAD},
@@ -51,6 +58,7 @@ static const struct option long_options[] = {
 struct center_opts {
 	bool abtt, normalize;
 	long long top;      /* --abtt=D, 0 = the default */
+	long long remove_pc; /* --remove-pc=D, 0 = not asked */
 	const char *save, *load;
 };
 
@@ -73,10 +81,34 @@ static double *top_directions(size_t d, size_t top, struct emb_cov *cv)
 	return w;
 }
 
+/* --remove-pc: the top D eigenvectors of X^T X, summed as it is (it
+ * merges by addition), with a zero mean row. */
+static void fit_remove_pc(struct emb_spill *sp, const struct center_opts *co,
+			  struct emb_model *m)
+{
+	size_t d = sp->in->dim, top = (size_t)co->remove_pc;
+	struct emb_cov cv;
+	struct emb_chunk c = EMB_CHUNK_INIT;
+	if (d > 0 && top > d)
+		emb_usage_error("--remove-pc %lld is more than the input's dim %zu", co->remove_pc, d);
+	emb_cov_init_raw(&cv, d);
+	while (emb_spill_read(sp, &c) > 0)
+		emb_cov_add(&cv, &c);
+	emb_chunk_free(&c);
+	double *mean = emb_xcalloc(d ? d : 1, sizeof *mean);
+	double *w = d > 0 ? top_directions(d, top, &cv) : NULL;
+	emb_model_init(m, EMB_MODEL_REMOVE_PC, d, mean, w, d > 0 ? top : 0, co->normalize, cv.n);
+	emb_cov_free(&cv);
+}
+
 static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
 {
 	const struct center_opts *co = arg;
 	size_t d = sp->in->dim;
+	if (co->remove_pc) {
+		fit_remove_pc(sp, co, m);
+		return;
+	}
 	bool abtt = co->abtt && d > 0;
 	struct emb_cov cv;
 	struct emb_chunk c = EMB_CHUNK_INIT;
@@ -127,6 +159,9 @@ static void parse(int argc, char **argv, struct center_opts *co)
 			if (optarg)
 				co->top = emb_parse_int("--abtt", optarg, 1, EMB_MAX_DIM);
 			break;
+		case OPT_REMOVE_PC:
+			co->remove_pc = emb_parse_int("--remove-pc", optarg, 1, EMB_MAX_DIM);
+			break;
 		case OPT_NORMALIZE: co->normalize = true; break;
 		case OPT_SAVE: co->save = optarg; break;
 		case OPT_LOAD: co->load = optarg; break;
@@ -137,9 +172,11 @@ static void parse(int argc, char **argv, struct center_opts *co)
 		check_abtt_operands(argc, argv);
 	if (argc - optind > 1)
 		emb_usage_error("extra operand '%s'", argv[optind + 1]);
-	if (co->load && (co->save || co->abtt))
+	if (co->abtt && co->remove_pc)
+		emb_usage_error("--abtt and --remove-pc are two different removals: choose one");
+	if (co->load && (co->save || co->abtt || co->remove_pc))
 		emb_usage_error("--load applies a saved model; it cannot be used with %s",
-				co->save ? "--save" : "--abtt");
+				co->save ? "--save" : co->abtt ? "--abtt" : "--remove-pc");
 }
 
 int main(int argc, char **argv)
