@@ -104,20 +104,83 @@ PY
 }
 
 @test "demo: STS-B Spearman and Pearson equal scipy (1e-9), the report rounds them, anchor within 0.5" {
-	embspearman -x 2 -y 3,4,5,6,7,8,9 "$W/scores.STSB.tsv" > sp.tsv
-	embpearson -x 2 -y 3,4,5,6,7,8,9 "$W/scores.STSB.tsv" > pe.tsv
+	embspearman -x 2 -y 3,4,5,6,7,8,9,10,11 "$W/scores.STSB.tsv" > sp.tsv
+	embpearson -x 2 -y 3,4,5,6,7,8,9,10,11 "$W/scores.STSB.tsv" > pe.tsv
 	py "$W/scores.STSB.tsv" sp.tsv pe.tsv demo/report.md <<'PY'
-d = np.loadtxt(sys.argv[1], usecols=range(1, 9), delimiter="\t")
-rs = [st.spearmanr(d[:, 0], d[:, j]).correlation for j in range(1, 8)]
-rp = [st.pearsonr(d[:, 0], d[:, j])[0] for j in range(1, 8)]
+d = np.loadtxt(sys.argv[1], usecols=range(1, 11), delimiter="\t")
+rs = [st.spearmanr(d[:, 0], d[:, j]).correlation for j in range(1, 10)]
+rp = [st.pearsonr(d[:, 0], d[:, j])[0] for j in range(1, 10)]
 for f, ref in ((sys.argv[2], rs), (sys.argv[3], rp)):
     ours = [float(l.split("\t")[3]) for l in open(f).readlines()[1:]]
     assert np.allclose(ours, ref, rtol=0, atol=1e-9), (f, ours, ref)
 rows = [l for l in open(sys.argv[4]) if l.startswith("| STSB | test |")]
 assert len(rows) == 2
 for row, ref in zip(rows, (rs, rp)):
-    shown = [float(v) for v in row.strip(" |\n").split("|")[3:]]
+    shown = [float(v.strip().rstrip("*+")) for v in row.strip(" |\n").split("|")[3:]]
     assert np.allclose(shown, 100 * np.array(ref), rtol=0, atol=0.005 + 1e-9), (shown, ref)
 assert abs(100 * rp[0] - 38.12) < 0.5, rp[0]
+PY
+}
+
+@test "demo: SIF rows are embpool --sif, then X - X V V^T with V from svd of the uncentred fit set" {
+	py "$W/s.STSB.sif.fit3.emb" "$W/s.STSB.sif.a.emb" "$W/s.STSB.sif.b.emb" \
+		"$W/s.STSB.sif1.T.a.emb" "$W/s.STSB.sif10.T.b.emb" "$W/scores.STSB.tsv" <<'PY'
+fit = read_emb(sys.argv[1])[0]; a = read_emb(sys.argv[2])[0]; b = read_emb(sys.argv[3])[0]
+vt = np.linalg.svd(fit, full_matrices=False)[2]
+def remove(x, d):
+    v = vt[:d].T
+    return x - x @ v @ v.T
+r1a = read_emb(sys.argv[4])[0]; r10b = read_emb(sys.argv[5])[0]
+assert np.abs(r1a - remove(a, 1)).max() < 1e-5 * np.abs(a).max(), np.abs(r1a - remove(a, 1)).max()
+assert np.abs(r10b - remove(b, 10)).max() < 1e-5 * np.abs(b).max()
+got = np.loadtxt(sys.argv[6], usecols=[9, 10], delimiter="\t")
+ok = np.linalg.norm(a, axis=1) > 0
+assert np.allclose(got[ok, 0], cos(remove(a, 1), remove(b, 1))[ok], rtol=0, atol=1e-5)
+assert np.allclose(got[ok, 1], cos(remove(a, 10), remove(b, 10))[ok], rtol=0, atol=1e-5)
+PY
+	# The weights are SIF's, from the bundled frequencies.
+	run embinfo "$W/s.STSB.sif.a.emb"
+	assert_output --partial "subtlex-us.freq"
+}
+
+@test "demo: significance markers and table equal Williams' t (numpy) and hold the bootstrap interval" {
+	py "$W/scores.STSB.tsv" "$W/compare.STSB.spearman.tsv" "$W/compare.STSB.pearson.tsv" demo/report.md <<'PY'
+d = np.loadtxt(sys.argv[1], usecols=range(1, 11), delimiter="\t")
+report = open(sys.argv[4]).read().split("\n")
+tab = [l for l in report if l.startswith("| STSB | test |")]
+assert len(tab) == 2
+col = {6: 3, 10: 7, 11: 8}            # -y column -> index among the 9 shown
+for kind, f, row in (("spearman", sys.argv[2], tab[0]), ("pearson", sys.argv[3], tab[1])):
+    corr = (lambda u, v: st.spearmanr(u, v)[0]) if kind == "spearman" else (lambda u, v: st.pearsonr(u, v)[0])
+    rows = [l.split("\t") for l in open(f).read().split("\n")[1:] if l]
+    assert [int(r[1]) for r in rows] == [6, 10, 11] and all(r[2] == "3" for r in rows)
+    cells = [c.strip() for c in row.strip(" |").split("|")[3:]]
+    for r in rows:
+        y = int(r[1]); n = len(d)
+        r1, r2, r12 = corr(d[:, 0], d[:, y - 2]), corr(d[:, 0], d[:, 1]), corr(d[:, y - 2], d[:, 1])
+        det = 1 - r1**2 - r2**2 - r12**2 + 2 * r1 * r2 * r12
+        t = (r1 - r2) * np.sqrt((n - 1) * (1 + r12) / (2 * (n - 1) / (n - 3) * det + ((r1 + r2) / 2)**2 * (1 - r12)**3))
+        p = 2 * st.t.sf(abs(t), n - 3)
+        assert abs(float(r[8]) - t) < 1e-9 * abs(t) and abs(float(r[9]) - p) <= 1e-9 * p, (r, t, p)
+        assert r[7] == "%.2f" % (100 * (r1 - r2)), (r, r1 - r2)
+        lo, hi = float(r[10]), float(r[11])
+        assert lo <= 100 * (r1 - r2) <= hi
+        mark = ("*" if p < 0.05 else "") + ("+" if lo > 0 else "") if r1 > r2 else ""
+        cell = cells[col[y]]
+        assert cell == cell.rstrip("*+") + mark, (cell, mark)
+        sig = [l for l in report if l.startswith("| STSB | %s | %s |" % (kind, {6: "whitened", 10: "SIF D=1", 11: "SIF D=10"}[y]))]
+        assert len(sig) == 1 and "[%s, %s]" % (r[10], r[11]) in sig[0], sig
+PY
+}
+
+@test "demo: the spectrum plot's raw line is the spectrum of the uncentred X^T X / n" {
+	py "$W/w.raw.emb" "$W/spectrum.raw.tsv" "$W/spectrum.center.tsv" <<'PY'
+x = read_emb(sys.argv[1])[0]
+e = np.linalg.eigvalsh(x.T @ x / len(x))[::-1]
+got = np.loadtxt(sys.argv[2], usecols=[2])
+assert np.allclose(got, e / e.sum(), rtol=1e-6, atol=1e-9), (got[:3], (e / e.sum())[:3])
+c = np.linalg.eigvalsh(np.cov(x.T))[::-1]
+assert np.allclose(np.loadtxt(sys.argv[3], usecols=[2]), c / c.sum(), rtol=1e-6, atol=1e-9)
+assert got[0] > (c / c.sum())[0] + 0.01   # the direction centring removes
 PY
 }
