@@ -184,3 +184,33 @@ assert np.allclose(np.loadtxt(sys.argv[3], usecols=[2]), c / c.sum(), rtol=1e-6,
 assert got[0] > (c / c.sum())[0] + 0.01   # the direction centring removes
 PY
 }
+
+@test "embspearman(1)'s worked example (raw vs whitened GloVe on STS-B) prints what the page shows" {
+	page=$EMB_SRCDIR/man/embspearman.1
+	mkdir -p worked && cd worked
+	ln -sfn "$EMB_SRCDIR/data" data
+	sed -n '/worked-example-begin/,/worked-example-end/p' "$page" | sed -n '/^\.Bd/,/^\.Ed/p' |
+		sed '1d;$d' > block.txt
+	sed -n 's/^\$ //p' block.txt > cmds.sh
+	grep -v '^\$ ' block.txt > want.txt
+	[ "$(wc -l < cmds.sh)" -ge 5 ] && [ "$(wc -l < want.txt)" -eq 2 ]
+	run bash -eo pipefail cmds.sh
+	assert_success
+	printf '%s\n' "$output" > got.txt
+	# The page aligns the columns with blanks: compare field by field.
+	run diff <(tr -s ' \t' '\n\n' < got.txt) <(tr -s ' \t' '\n\n' < want.txt)
+	assert_success
+	# The prose quotes the same numbers, rounded.
+	oracle - "$page" got.txt <<'PY'
+import re, sys
+page = open(sys.argv[1]).read()
+prose = page.split("worked-example-end")[1].split(".Sh")[0].replace("\\-", "-")
+head, row = [l.split("\t") for l in open(sys.argv[2]).read().split("\n")[:2]]
+v = dict(zip(head, row))
+want = [v["r2"], v["r1"], v["diff"], "%.2f" % (float(v["r12"]) / 100), "%.2f" % float(v["t"]),
+        "%.1e" % float(v["p"]), v["lo"], v["hi"], "p_boot = %s" % v["p_boot"], "%d degrees" % (int(v["n"]) - 3)]
+want[5] = re.sub(r"e-0*", "e-", want[5])
+missing = [w for w in want if w not in prose]
+assert not missing, missing
+PY
+}
