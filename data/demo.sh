@@ -195,8 +195,8 @@ sent_table() {
 		[ -f "$cmp" ] || cmp=/dev/null
 		# Markers (STS-B and SICK), for a column better than raw: * Williams'
 		# p < 0.05, + the bootstrap interval of the difference is above 0.
-		awk -F'\t' -v t="$t" '
-		FNR == NR { if (FNR > 1 && $8 > 0) mark[$2] = ($10 < 0.05 ? "*" : "") ($11 > 0 ? "+" : ""); next }
+		awk -F'\t' -v t="$t" -v cmp="$cmp" '
+		FILENAME == cmp { if (FNR > 1 && $8 > 0) mark[$2] = ($10 < 0.05 ? "*" : "") ($11 > 0 ? "+" : ""); next }
 		FNR == 1 { next }
 		{ if (!($1 in seen)) { order[++n] = $1; seen[$1] = 1; cnt[$1] = $4 }
 		  r[$1, $3] = $5 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The demo pipeline (data/demo.sh) on one word set and one STS set: its
+# The demo pipeline (data/demo.sh) on one word set and two STS sets: its
 # intermediate files are re-scored with numpy/scipy, so the pipeline is
 # tested, not just run.  Tolerances: 1e-9 on Spearman and Pearson against
 # embspearman/embpearson at full precision, 1e-6 on cosines (f32 vectors),
@@ -10,7 +10,7 @@ setup_file() {
 	export DEMO_DIR="$BATS_FILE_TMPDIR/run"
 	mkdir -p "$DEMO_DIR"
 	cd "$DEMO_DIR"
-	DEMO_WORDSETS=EN-RG-65.txt DEMO_TASKS=STSB \
+	DEMO_WORDSETS=EN-RG-65.txt DEMO_TASKS="STS16 STSB" \
 		sh "$EMB_SRCDIR/data/demo.sh" "$EMB_BUILDDIR/cmd" "$EMB_SRCDIR/data" \
 		> stdout.txt 2> stderr.txt
 	echo $? > status.txt
@@ -61,6 +61,11 @@ PY
 	assert_line --partial "| EN-RG-65 | 65 | 65 | 0.0 |"
 	assert_line --partial "| STSB | test | 1379 |"
 	assert_line --partial "Pearson x 100 = 38.12"
+	# A task without significance markers (only STS-B and SICK have them)
+	# still gets its rows, 5 subsets and 3 aggregates in each table.
+	[ "$(grep -c '^| STS16 | ' demo/report.md)" -eq 16 ]
+	run grep '^| STS16 | .*[*+]' demo/report.md
+	assert_failure
 }
 
 @test "demo: word-set cosines and coverage equal numpy on the same vectors" {
