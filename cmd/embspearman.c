@@ -19,13 +19,13 @@ static void usage(int status)
 	fputs("Print Spearman's rank correlation (ties get average ranks) of column -x\n"
 	      "with each column -y of the TSV or blank-separated FILEs, as\n"
 	      "'x y n r p' rows after a header; p comes from Student's t with n-2\n"
-	      "degrees of freedom, as in scipy.stats.spearmanr.  With no FILE, or\n"
-	      "when FILE is -, read standard input.\n"
+	      "degrees of freedom, as in scipy.stats.spearmanr.  With --compare, r1,\n"
+	      "r2 and r12 are all Spearman's.  With no FILE, or when FILE is -, read\n"
+	      "standard input.\n"
 	      "\n", stdout);
 	fputs(emb_corr_help, stdout);
 	fputs("                           (Fisher z with the Bonett-Wright variance)\n", stdout);
 	fputs(emb_corr_help_compare, stdout);
-	fputs("                           (all three correlations are Spearman's)\n", stdout);
 	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embspearman -x 2 -y 3,4 --group 1 --percent scores.tsv\n"

@@ -1158,7 +1158,8 @@ static void compare_pair(struct report *rep, struct emb_cols *c, size_t ka, size
 	} else {
 		all = compare_rows(o, t, 0, t->off[1], what);
 		all.group = "all";
-		if (nb) {
+		/* No resample of an undefined comparison is defined either. */
+		if (nb && !isnan(all.r1)) {
 			double *d = emb_xmalloc(emb_xmul(nb, sizeof *d));
 			compare_boot(o, t, d, NULL, NULL);
 			boot_summary(o, d, nb, what, &all);
@@ -1213,7 +1214,7 @@ static void compare_pair(struct report *rep, struct emb_cols *c, size_t ka, size
 		for (size_t gi = 0; gi < ng; gi++) {
 			snprintf(what, sizeof what, "group %s: %s vs %s vs %s",
 				 c->group_names[gi], xn, an, bn);
-			if (!gnan[gi])
+			if (!isnan(res[gi].r1))
 				boot_summary(o, d + gi * nb, nb, what, &res[gi]);
 		}
 		if (!isnan(mean.diff)) {
