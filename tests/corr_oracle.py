@@ -55,7 +55,7 @@ def p_of(stat, alt, dist):
 
 
 # Williams' t and its two-sided p for (n, r12, r13, r23) from R's psych,
-# pinned once with (r-cran-psych 2.x, R 4.x):
+# pinned once with Debian's r-cran-psych 2.2.9 on R 4.2.2:
 #   Rscript -e 'library(psych); r <- r.test(n=N, r12=R1, r13=R2, r23=R12);
 #               cat(sprintf("%.17g %.17g", r$t, r$p))'
 # psych's r12/r13/r23 are our r1 = r(x,y1), r2 = r(x,y2), r12 = r(y1,y2).
