@@ -1,6 +1,7 @@
 /*
  * embcenter - subtract the mean of a vector stream, optionally removing
- * its top principal directions too (all-but-the-top).
+ * its top principal directions too (all-but-the-top); or remove the top
+ * singular directions of the uncentred rows (SIF's --remove-pc).
  */
 #include <config.h>
 #include "emb.h"
@@ -29,6 +30,10 @@ static void usage(int status)
 	      "                           the top D principal directions (default D:\n"
 	      "                           dim/100 rounded, at least 1); D needs the '=':\n"
 	      "                           --abtt 2 would read a file named 2\n"
+	      "      --remove-pc=D        instead of centring, remove the projections on\n"
+	      "                           the top D right singular vectors of the rows\n"
+	      "                           as they are (eigenvectors of X^T X, no mean\n"
+	      "                           subtracted): SIF's common component removal\n"
 	      "      --normalize          L2-normalise the output rows\n"
 	      "      --save=MODEL         also write the fitted transform to MODEL\n"
 	      "      --load=MODEL         apply a saved transform, in one pass\n"
@@ -42,15 +47,17 @@ static void usage(int status)
 	      "  embcenter --save mean.model corpus.emb > centred.emb\n"
 	      "  embcenter --load mean.model --normalize queries.emb\n"
 	      "  embcenter --partial shard1.emb > p1.emb   (one per shard)\n"
-	      "  embcenter --merge --save mean.model p1.emb p2.emb\n", stdout);
+	      "  embcenter --merge --save mean.model p1.emb p2.emb\n"
+	      "  embpool -v words.emb --sif 1e-3 --freq freq.txt texts.txt | embcenter --remove-pc=1\n", stdout);
 	exit(EMB_EXIT_OK);
 }
 
 enum { OPT_ABTT = EMB_OPT_FIRST_PROGRAM, OPT_NORMALIZE, OPT_SAVE, OPT_LOAD, OPT_PARTIAL,
-       OPT_MERGE };
+       OPT_MERGE, OPT_REMOVE_PC };
 static const struct option long_options[] = {
 	EMB_COMMON_LONGOPTS,
 	{"abtt", optional_argument, NULL, OPT_ABTT},
+	{"remove-pc", required_argument, NULL, OPT_REMOVE_PC},
 	{"normalize", no_argument, NULL, OPT_NORMALIZE},
 	{"save", required_argument, NULL, OPT_SAVE},
 	{"load", required_argument, NULL, OPT_LOAD},
@@ -62,6 +69,7 @@ static const struct option long_options[] = {
 struct center_opts {
 	bool abtt, normalize, partial, merge;
 	long long top;      /* --abtt=D, 0 = the default */
+	long long remove_pc; /* --remove-pc=D, 0 = not asked */
 	const char *save, *load;
 };
 
@@ -85,10 +93,22 @@ static double *top_directions(size_t d, size_t top, struct emb_cov *cv)
 }
 
 /* The model of the rows summed in CV (D values each), by the one pass or
- * by merged partials. */
+ * by merged partials.  For --remove-pc, CV holds the uncentred X^T X
+ * (emb_cov_init_raw) and the model's mean row is zero. */
 static void fit_cov(struct emb_cov *cv, size_t d, const struct center_opts *co,
 		    struct emb_model *m)
 {
+	if (co->remove_pc) {
+		size_t top = (size_t)co->remove_pc;
+		if (d > 0 && top > d)
+			emb_usage_error("--remove-pc %lld is more than the input's dim %zu",
+					co->remove_pc, d);
+		double *zero = emb_xcalloc(d ? d : 1, sizeof *zero);
+		double *w = d > 0 ? top_directions(d, top, cv) : NULL;
+		emb_model_init(m, EMB_MODEL_REMOVE_PC, d, zero, w, d > 0 ? top : 0,
+			       co->normalize, cv->n);
+		return;
+	}
 	bool abtt = co->abtt && d > 0;
 	double *mean = emb_xmalloc((d ? d : 1) * sizeof *mean);
 	emb_cov_finish(cv, mean, NULL);
@@ -102,16 +122,18 @@ static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
 {
 	const struct center_opts *co = arg;
 	size_t d = sp->in->dim;
-	bool abtt = co->abtt && d > 0;
 	struct emb_cov cv;
 	struct emb_chunk c = EMB_CHUNK_INIT;
-	if (abtt) {
+	if (co->remove_pc) {
+		emb_cov_init_raw(&cv, d);
+	} else if (co->abtt && d > 0) {
 		emb_cov_init(&cv, d);
 		/* Only the top few directions are used: f32 batches lose
 		 * nothing that matters to them (emb_linalg.h). */
 		cv.f32_batches = true;
-	} else
+	} else {
 		emb_cov_init_mean(&cv, d);
+	}
 	while (emb_spill_read(sp, &c) > 0)
 		emb_cov_add(&cv, &c);
 	emb_chunk_free(&c);
@@ -128,7 +150,10 @@ static void merge(const struct center_opts *co, char *const *paths, int n)
 	emb_check_not_input("--save", co->save, (const char *const *)paths, (size_t)n);
 	struct emb_stream *ms = emb_model_save_open(co->save, NULL);
 	emb_moments_merge_files(&mo, paths, n);
-	emb_moments_to_cov(&mo, &cv);
+	if (co->remove_pc)
+		emb_moments_to_raw_cov(&mo, &cv);
+	else
+		emb_moments_to_cov(&mo, &cv);
 	fit_cov(&cv, mo.dim, co, &m);
 	emb_model_save(&m, ms);
 	emb_model_free(&m);
@@ -163,6 +188,9 @@ static void parse(int argc, char **argv, struct center_opts *co)
 			if (optarg)
 				co->top = emb_parse_int("--abtt", optarg, 1, EMB_MAX_DIM);
 			break;
+		case OPT_REMOVE_PC:
+			co->remove_pc = emb_parse_int("--remove-pc", optarg, 1, EMB_MAX_DIM);
+			break;
 		case OPT_NORMALIZE: co->normalize = true; break;
 		case OPT_SAVE: co->save = optarg; break;
 		case OPT_LOAD: co->load = optarg; break;
@@ -177,14 +205,17 @@ static void parse(int argc, char **argv, struct center_opts *co)
 		emb_usage_error("extra operand '%s'", argv[optind + 1]);
 	emb_partial_usage(co->partial, co->merge, argc - optind, co->load ? "--load" : NULL,
 			  EMB_SH_WRITE & ~EMB_SH_PROGRESS);
-	if (co->partial && (co->save || co->abtt || co->normalize))
+	if (co->partial && (co->save || co->abtt || co->remove_pc || co->normalize))
 		emb_usage_error("--partial writes statistics, not a model: %s belongs to --merge",
-				co->save ? "--save" : co->abtt ? "--abtt" : "--normalize");
+				co->save ? "--save" : co->abtt ? "--abtt" :
+				co->remove_pc ? "--remove-pc" : "--normalize");
 	if (co->merge && !co->save)
 		emb_usage_error("--merge writes a model: give --save=MODEL");
-	if (co->load && (co->save || co->abtt))
+	if (co->abtt && co->remove_pc)
+		emb_usage_error("--abtt and --remove-pc are two different removals: choose one");
+	if (co->load && (co->save || co->abtt || co->remove_pc))
 		emb_usage_error("--load applies a saved model; it cannot be used with %s",
-				co->save ? "--save" : "--abtt");
+				co->save ? "--save" : co->abtt ? "--abtt" : "--remove-pc");
 }
 
 int main(int argc, char **argv)

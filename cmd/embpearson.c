@@ -27,8 +27,9 @@ static void usage(int status)
 	      "FILE is -, read standard input.\n"
 	      "\n", stdout);
 	fputs(emb_corr_help, stdout);
-	fputs("                           (Fisher z)\n"
-	      "      --vectors            read two vector streams A and B instead and print\n"
+	fputs("                           (Fisher z)\n", stdout);
+	fputs(emb_corr_help_compare, stdout);
+	fputs("      --vectors            read two vector streams A and B instead and print\n"
 	      "                           'keyA keyB r' for each pair of rows\n"
 	      "      --partial            write the columns' sufficient statistics (a\n"
 	      "                           partial: n, means, co-moments) instead of r\n"
@@ -41,7 +42,8 @@ static void usage(int status)
 	      "  embpearson -x 2 -y 3,4 scores.tsv\n"
 	      "  embpearson --vectors a.emb b.emb | head\n"
 	      "  embpearson -x 2 -y 3 --partial shard1.tsv > p1.emb   (one per shard)\n"
-	      "  embpearson --merge --ci 0.95 p1.emb p2.emb\n", stdout);
+	      "  embpearson --merge --ci 0.95 p1.emb p2.emb\n"
+	      "  embpearson --compare -x 2 -y 3,4 --steiger scores.tsv\n", stdout);
 	exit(EMB_EXIT_OK);
 }
 
@@ -149,6 +151,19 @@ static const char *column_option(int opt)
 	}
 }
 
+/* The options that resample or pair the rows: no partial holds what
+ * they need. */
+static const char *rows_option(int opt)
+{
+	switch (opt) {
+	case EMB_OPT_CORR_COMPARE: return "--compare";
+	case EMB_OPT_CORR_STEIGER: return "--steiger";
+	case EMB_OPT_CORR_BOOTSTRAP: return "--bootstrap";
+	case EMB_OPT_CORR_SEED: return "--seed";
+	default: return NULL;
+	}
+}
+
 static const char *report_option(int opt)
 {
 	switch (opt) {
@@ -164,7 +179,7 @@ int main(int argc, char **argv)
 {
 	struct emb_corr_opts o = EMB_CORR_OPTS_INIT(EMB_PEARSON);
 	bool vec = false, partial = false, merge = false;
-	const char *column_opt = NULL, *report_opt = NULL;
+	const char *column_opt = NULL, *report_opt = NULL, *rows_opt = NULL;
 	int opt;
 
 	emb_proginit(argc, argv);
@@ -178,6 +193,9 @@ int main(int argc, char **argv)
 		name = report_option(opt);
 		if (name && !report_opt)
 			report_opt = name;
+		name = rows_option(opt);
+		if (name && !rows_opt)
+			rows_opt = name;
 		if (emb_corr_option(&o, opt, optarg) || emb_common_option(opt, optarg, usage))
 			continue;
 		if (opt == OPT_VECTORS)
@@ -192,12 +210,18 @@ int main(int argc, char **argv)
 	if (!vec)
 		emb_shared_only_for(SHARED, "--vectors");
 	emb_partial_usage(partial, merge, argc - optind, vec ? "--vectors" : NULL, 0);
+	if ((partial || merge) && rows_opt)
+		emb_usage_error("%s needs the rows themselves: it cannot be used with %s", rows_opt,
+				partial ? "--partial" : "--merge");
 	if (partial && report_opt)
 		emb_usage_error("--partial writes statistics, not a report: %s belongs to --merge",
 				report_opt);
 	if (merge && column_opt)
 		emb_usage_error("--merge takes the columns from the partials: %s belongs to --partial",
 				column_opt);
+	if (vec && o.compare)
+		emb_usage_error("--compare does not apply to --vectors");
+	emb_corr_options_done(&o);
 	if (partial) {
 		emb_corr_partial(&o, argv + optind, argc - optind);
 		return EMB_EXIT_OK;

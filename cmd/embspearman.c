@@ -6,7 +6,6 @@
 #include "emb_corr.h"
 
 #include <getopt.h>
-#include <limits.h>
 #include <stdlib.h>
 
 /* The shared options (emb.h) embspearman honours: none, for it reads
@@ -20,28 +19,24 @@ static void usage(int status)
 	fputs("Print Spearman's rank correlation (ties get average ranks) of column -x\n"
 	      "with each column -y of the TSV or blank-separated FILEs, as\n"
 	      "'x y n r p' rows after a header; p comes from Student's t with n-2\n"
-	      "degrees of freedom, as in scipy.stats.spearmanr.  With no FILE, or\n"
-	      "when FILE is -, read standard input.\n"
+	      "degrees of freedom, as in scipy.stats.spearmanr.  With --compare, r1,\n"
+	      "r2 and r12 are all Spearman's.  With no FILE, or when FILE is -, read\n"
+	      "standard input.\n"
 	      "\n", stdout);
 	fputs(emb_corr_help, stdout);
-	fputs("                           (Fisher z with the Bonett-Wright variance)\n"
-	      "      --bootstrap=N        make the --ci interval a percentile bootstrap\n"
-	      "                           of N resamples (default level 0.95)\n"
-	      "      --seed=S             seed of the bootstrap's generator (default 0)\n", stdout);
+	fputs("                           (Fisher z with the Bonett-Wright variance)\n", stdout);
+	fputs(emb_corr_help_compare, stdout);
 	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embspearman -x 2 -y 3,4 --group 1 --percent scores.tsv\n"
-	      "  embcos --pairs pairs.tsv vectors.emb | embspearman -x 3 -y 4\n", stdout);
+	      "  embcos --pairs pairs.tsv vectors.emb | embspearman -x 3 -y 4\n"
+	      "  embspearman --compare -x 2 -y 3,4 --bootstrap 1000 scores.tsv\n", stdout);
 	exit(EMB_EXIT_OK);
 }
-
-enum { OPT_BOOTSTRAP = EMB_OPT_FIRST_PROGRAM, OPT_SEED };
 
 static const struct option long_options[] = {
 	EMB_COMMON_LONGOPTS,
 	EMB_CORR_LONGOPTS,
-	{"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
-	{"seed", required_argument, NULL, OPT_SEED},
 	{NULL, 0, NULL, 0},
 };
 
@@ -56,15 +51,9 @@ int main(int argc, char **argv)
 				  long_options, NULL)) != -1) {
 		if (emb_corr_option(&o, opt, optarg) || emb_common_option(opt, optarg, usage))
 			continue;
-		if (opt == OPT_BOOTSTRAP)
-			o.bootstrap = (unsigned long)emb_parse_int("--bootstrap", optarg, 1, 10000000);
-		else if (opt == OPT_SEED)
-			o.seed = (unsigned long)emb_parse_int("--seed", optarg, 0, ULONG_MAX >> 1);
-		else
-			usage(EMB_EXIT_USAGE);
+		usage(EMB_EXIT_USAGE);
 	}
-	if (o.bootstrap && o.ci == 0)
-		o.ci = 0.95;
+	emb_corr_options_done(&o);
 	emb_corr_main(&o, argv + optind, argc - optind);
 	return EMB_EXIT_OK;
 }

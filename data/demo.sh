@@ -16,6 +16,8 @@ out=demo
 work=$out/work
 mkdir -p "$work"
 vec=$data/glove/glove.6B.100d.subset.emb
+# Word frequencies for SIF's weights: SUBTLEX-US counts (data/freq/PROVENANCE.md).
+freq=$data/freq/subtlex-us.freq
 wordsets=${DEMO_WORDSETS:-$(cd "$data/word-sim" && ls EN-*.txt)}
 tasks=${DEMO_TASKS:-STS12 STS13 STS14 STS15 STS16 STSB SICK}
 report=$out/report.md
@@ -92,21 +94,32 @@ sent_input() {
 }
 
 # Pool both sides of TASK into $work/s.TASK.{a,b}.emb, and their union
-# (the fit data of the "target" setting) into s.TASK.fit.emb.
+# (the fit data of the "target" setting) into s.TASK.fit.emb; the same
+# with SIF's weights (A = 1e-3, as Arora et al.) into s.TASK.sif.*.
 pool_task() {
 	embpool -v "$vec" -f 3 --empty=zero "$work/sent.$1.tsv" 2>> "$work/oov.sent.txt" > "$work/s.$1.a.emb"
 	embpool -v "$vec" -f 4 --empty=zero "$work/sent.$1.tsv" 2>> "$work/oov.sent.txt" > "$work/s.$1.b.emb"
 	embcat "$work/s.$1.a.emb" "$work/s.$1.b.emb" > "$work/s.$1.fit.emb"
+	for side in a:3 b:4; do
+		embpool -v "$vec" -f "${side#*:}" --empty=zero --sif 1e-3 --freq "$freq" \
+			"$work/sent.$1.tsv" 2> /dev/null > "$work/s.$1.sif.${side%:*}.emb"
+	done
+	embcat "$work/s.$1.sif.a.emb" "$work/s.$1.sif.b.emb" > "$work/s.$1.sif.fit.emb"
 }
 
-# fit NAME FITFILE: the three transforms fit on FITFILE, saved as models.
+# fit NAME FITFILE SIFFITFILE: the transforms fit on FITFILE, and SIF's
+# common component removal (D = 1 as Arora et al. and fse's SIF, D = 10 as
+# fse's SIF-10) on the SIF-weighted SIFFITFILE, saved as models.
 fit() {
 	embcenter --save "$work/m.$1.center" "$2" > /dev/null
 	embcenter --abtt=1 --save "$work/m.$1.abtt" "$2" > /dev/null
 	embwhiten --save "$work/m.$1.white" "$2" > /dev/null
+	for d in 1 10; do
+		embcenter --remove-pc="$d" --save "$work/m.$1.sif$d" "$3" > /dev/null
+	done
 }
 
-svariants="raw center.T abtt.T white.T center.B abtt.B white.B"
+svariants="raw center.T abtt.T white.T center.B abtt.B white.B sif1.T sif10.T"
 # apply TASK VARIANT SIDE: the side's vectors under the variant.
 apply() {
 	f=$work/s.$1.$3.emb
@@ -118,6 +131,8 @@ apply() {
 	center.B) embcenter --load "$work/m.stsbtrain.center" "$f" ;;
 	abtt.B) embcenter --load "$work/m.stsbtrain.abtt" "$f" ;;
 	white.B) embwhiten --load "$work/m.stsbtrain.white" "$f" ;;
+	sif1.T) embcenter --load "$work/m.$1.sif1" "$work/s.$1.sif.$3.emb" ;;
+	sif10.T) embcenter --load "$work/m.$1.sif10" "$work/s.$1.sif.$3.emb" ;;
 	esac
 }
 
@@ -132,38 +147,56 @@ score_task() {
 	done
 	cut -f1,2 "$work/sent.$1.tsv" | paste - $cols > "$work/scores.$1.tsv"
 	for c in spearman pearson; do
-		emb$c -x 2 -y 3,4,5,6,7,8,9 --group 1 --percent "$work/scores.$1.tsv" \
+		emb$c -x 2 -y 3,4,5,6,7,8,9,10,11 --group 1 --percent "$work/scores.$1.tsv" \
 			> "$work/scores.$1.$c.tsv"
 	done
+	# Is whitened (6) or SIF (10, 11) better than raw (3)?  Williams' t
+	# and a paired bootstrap on the same pairs; the rows with y2 = 3.
+	case $1 in STSB|SICK)
+		for c in spearman pearson; do
+			emb$c --compare -x 2 -y 6,10,11,3 --bootstrap 1000 --seed 1 --percent \
+				"$work/scores.$1.tsv" | awk -F'\t' 'NR == 1 || $3 == 3' \
+				> "$work/compare.$1.$c.tsv"
+		done ;;
+	esac
 }
 
 sentences() {
 	sent_input STSBtrain train > "$work/sent.stsbtrain.tsv"
 	pool_task stsbtrain
-	fit stsbtrain "$work/s.stsbtrain.fit.emb"
+	fit stsbtrain "$work/s.stsbtrain.fit.emb" "$work/s.stsbtrain.sif.fit.emb"
 	for t in $tasks; do
 		sent_input "$t" > "$work/sent.$t.tsv"
 		pool_task "$t"
 		fitfile=$work/s.$t.fit.emb
+		siffit=$work/s.$t.sif.fit.emb
 		if [ "$t" = STSB ]; then
 			# BERT-whitening's "target" fit for STS-B: train + dev + test.
 			sent_input STSBtrain dev > "$work/sent.stsbdev.tsv"
 			pool_task stsbdev
 			embcat "$fitfile" "$work/s.stsbtrain.fit.emb" "$work/s.stsbdev.fit.emb" \
 				> "$work/s.STSB.fit3.emb"
+			embcat "$siffit" "$work/s.stsbtrain.sif.fit.emb" "$work/s.stsbdev.sif.fit.emb" \
+				> "$work/s.STSB.sif.fit3.emb"
 			fitfile=$work/s.STSB.fit3.emb
+			siffit=$work/s.STSB.sif.fit3.emb
 		fi
-		fit "$t" "$fitfile"
+		fit "$t" "$fitfile" "$siffit"
 		score_task "$t"
 	done
 }
 
 sent_table() {
 	c=$1
-	echo "| task | subset | n | raw | centred | ABTT | whitened | centred (B) | ABTT (B) | whitened (B) |"
-	echo "|---|---|---|---|---|---|---|---|---|---|"
+	echo "| task | subset | n | raw | centred | ABTT | whitened | centred (B) | ABTT (B) | whitened (B) | SIF D=1 | SIF D=10 |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 	for t in $tasks; do
-		awk -F'\t' -v t="$t" '
+		cmp=$work/compare.$t.$c.tsv
+		[ -f "$cmp" ] || cmp=/dev/null
+		# Markers (STS-B and SICK), for a column better than raw: * Williams'
+		# p < 0.05, + the bootstrap interval of the difference is above 0.
+		awk -F'\t' -v t="$t" -v cmp="$cmp" '
+		FILENAME == cmp { if (FNR > 1 && $8 > 0) mark[$2] = ($10 < 0.05 ? "*" : "") ($11 > 0 ? "+" : ""); next }
 		FNR == 1 { next }
 		{ if (!($1 in seen)) { order[++n] = $1; seen[$1] = 1; cnt[$1] = $4 }
 		  r[$1, $3] = $5 }
@@ -172,10 +205,25 @@ sent_table() {
 				s = order[i]
 				if (n == 4 && (s == "mean" || s == "wmean" || s == "all")) continue
 				line = sprintf("| %s | %s | %d", t, s, cnt[s])
-				for (y = 3; y <= 9; y++) line = line " | " r[s, y]
+				for (y = 3; y <= 11; y++) line = line " | " r[s, y] mark[y]
 				print line " |"
 			}
-		}' "$work/scores.$t.$c.tsv"
+		}' "$cmp" "$work/scores.$t.$c.tsv"
+	done
+}
+
+# The comparisons behind the markers: each system against raw mean pooling.
+sig_table() {
+	echo "| task | correlation | system | n | system | raw | diff | Williams t | p | 95% bootstrap interval | p_boot |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
+	for t in $tasks; do
+		for c in spearman pearson; do
+			[ -f "$work/compare.$t.$c.tsv" ] || continue
+			awk -F'\t' -v t="$t" -v c="$c" '
+			BEGIN { name[6] = "whitened"; name[10] = "SIF D=1"; name[11] = "SIF D=10" }
+			NR > 1 { printf "| %s | %s | %s | %d | %s | %s | %s | %.2f | %.2g | [%s, %s] | %.3f |\n",
+				t, c, name[$2], $4, $5, $6, $8, $9, $10, $11, $12, $13 }' "$work/compare.$t.$c.tsv"
+		done
 	done
 }
 
@@ -203,19 +251,27 @@ isotropy() {
 # ---------------------------------------------------------------- plots
 plots() {
 	[ "${DEMO_PLOTS:-yes}" = yes ] || return 0
-	for v in raw center abtt1 abtt3 white50 white100; do
+	for v in center abtt1 abtt3 white50 white100; do
 		embstat --spectrum "$work/w.$v.emb" > "$work/spectrum.$v.tsv"
 	done
+	# raw: the spectrum of the uncentred second moment X^T X / n, the
+	# direction centring removes included.  The rows of X and of -X
+	# together have mean 0 and covariance 2 X^T X / (2n - 1): the same
+	# eigenvectors and the same shares of the trace (column 3).  (The
+	# covariance spectrum of raw is that of center: it hid the mean.)
+	embcat -O tsv "$work/w.raw.emb" > "$work/w.raw.tsv"
+	awk -F'\t' 'BEGIN { OFS = "\t" } { for (i = 2; i <= NF; i++) $i = substr($i, 1, 1) == "-" ? substr($i, 2) : "-" $i; print }' \
+		"$work/w.raw.tsv" | cat "$work/w.raw.tsv" - | embstat --spectrum > "$work/spectrum.raw.tsv"
 	for term in "svg size 800,500" "pngcairo size 800,500"; do
 		ext=${term%% *}; ext=${ext%cairo}
 		gnuplot <<-EOF
 		set terminal $term
 		set output "$out/spectrum.$ext"
-		set title "GloVe 6B 100d (27,030 words): covariance spectrum per transform"
+		set title "GloVe 6B 100d (27,030 words): spectrum per transform (raw: uncentred X^TX/n)"
 		set xlabel "principal component"
-		set ylabel "share of variance (eigenvalue / trace)"
+		set ylabel "eigenvalue / trace"
 		set logscale y
-		set yrange [1e-4:0.2]
+		set yrange [1e-4:1]
 		set key top right
 		plot for [v in "raw center abtt1 abtt3 white50 white100"] "$work/spectrum.".v.".tsv" \
 			using 1:3 with lines lw 2 title v
@@ -247,6 +303,16 @@ anchor() {
 	echo "quotes, abbreviations and multi-word contractions differs from"
 	echo "embpool's documented rules), and this vocabulary lacks the numbers and"
 	echo "one-letter words outside GloVe's 2604 most frequent (data/glove/PROVENANCE.md)."
+	echo
+	sif1=$(awk -F'\t' '$1 == "test" && $3 == 10 {print $5}' "$work/scores.STSB.pearson.tsv")
+	sif10=$(awk -F'\t' '$1 == "test" && $3 == 11 {print $5}' "$work/scores.STSB.pearson.tsv")
+	echo "SIF on STS-B test, Pearson x 100: the reference figure for fse's SIF"
+	echo "with this model is 68.34 (quoted in embutils issue 15, not re-checked"
+	echo "here).  Ours: $sif1 with D = 1, $sif10 with D = 10 ($(awk -v a="$sif1" 'BEGIN { printf "%+.2f", a - 68.34 }')"
+	echo "and $(awk -v a="$sif10" 'BEGIN { printf "%+.2f", a - 68.34 }') against it).  Beyond the tokeniser and the vocabulary"
+	echo "above, the weights differ: fse takes p(w) from wordfreq (many corpora,"
+	echo "not in Debian), we from SUBTLEX-US subtitles (data/freq/PROVENANCE.md),"
+	echo "where news and caption words are rarer or missing (p = 0, weight 1)."
 }
 
 word_variants
@@ -276,6 +342,19 @@ sentences
 	echo "pools every pair (as SimCSE).  Texts with no known token get a zero"
 	echo "vector and cosine 0 (SentEval's nan_to_num)."
 	echo
+	echo "SIF (Arora, Liang and Ma 2017) as fse computes it: embpool --sif 1e-3"
+	echo "weights, then embcenter --remove-pc=D removes the top D singular"
+	echo "vectors of the uncentred SIF sentence vectors (D = 1: SIF, D = 10:"
+	echo "fse's SIF-10), fit on the same sentences as the \"target\" columns."
+	echo "The word frequencies are SUBTLEX-US counts (51 million words of"
+	echo "subtitles; data/freq/PROVENANCE.md), as wordfreq, which fse uses, is"
+	echo "not packaged in Debian."
+	echo
+	echo "Markers on STS-B and SICK: * the column is better than raw with"
+	echo "Williams' p < 0.05 (two-sided), + its 95% paired-bootstrap interval"
+	echo "of the difference (1000 resamples, seed 1) lies above 0 (embspearman,"
+	echo "embpearson --compare; the table after the Pearson one)."
+	echo
 	echo "### Spearman x 100"
 	echo
 	sent_table spearman
@@ -284,6 +363,14 @@ sentences
 	echo
 	sent_table pearson
 	echo
+	case " $tasks " in *" STSB "*|*" SICK "*)
+		echo "### Against raw mean pooling: Williams' t and the paired bootstrap"
+		echo
+		echo "r x 100; diff = system - raw, both on the same pairs; p two-sided."
+		echo
+		sig_table
+		echo ;;
+	esac
 	anchor
 	echo
 	echo "## Isotropy (embstat)"
@@ -296,7 +383,7 @@ if [ "${DEMO_PLOTS:-yes}" = yes ]; then
 		echo
 		echo "## Plots"
 		echo
-		echo "![covariance spectrum](spectrum.svg)"
+		echo "![spectrum](spectrum.svg)"
 		[ -f "$out/stsb-scatter.svg" ] && echo "![STS-B test scatter](stsb-scatter.svg)"
 	} >> "$report.tmp"
 fi

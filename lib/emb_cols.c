@@ -357,7 +357,10 @@ static bool fast_line(struct emb_cols *c, struct reader *r, const char *p,
 	for (size_t j = 0;;) {
 		if (r->want[j]) {
 			const char *e;
-			if (!fast_num(p, &e, &r->vals[j]))
+			/* emb_parse_f64 skips blanks: an empty or blank cell
+			 * would take the next cell's number. */
+			if (!((unsigned)(*p - '0') < 10 || *p == '-' || *p == '.') ||
+			    !fast_num(p, &e, &r->vals[j]))
 				return false;
 			p = e;
 			if (!(*p == '\t' || p == nl || (*p == '\r' && p + 1 == nl)))

@@ -15,6 +15,7 @@
 #include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -562,9 +563,20 @@ const char emb_corr_help[] =
 "      --nan=POLICY         missing cells (empty, nan, NA): error (default),\n"
 "                           omit (drop the pair, count on stderr), propagate\n"
 "      --alternative=ALT    two-sided (default), less or greater\n"
-"      --ci=LEVEL           add the interval lo hi at LEVEL (e.g. 0.95)\n"
 "      --percent            print r, lo and hi times 100 with 2 decimals\n"
-"      --json               print a JSON array of objects instead of TSV\n";
+"      --json               print a JSON array of objects instead of TSV\n"
+"      --ci=LEVEL           add the interval lo hi at LEVEL (e.g. 0.95)\n";
+
+const char emb_corr_help_compare[] =
+"      --bootstrap=N        make the interval a percentile bootstrap of N\n"
+"                           resamples of the rows (default level 0.95)\n"
+"      --seed=S             seed of the bootstrap's generator (default 0)\n"
+"      --compare            compare every pair of -y columns against the same\n"
+"                           -x, on the rows where all are present: print\n"
+"                           'x y1 y2 n r1 r2 r12 diff t p', Williams' t with\n"
+"                           n-3 degrees of freedom for diff = r1 - r2; with\n"
+"                           --bootstrap also 'lo hi p_boot' for diff\n"
+"      --steiger            with --compare, add Steiger's (1980) z and p_z\n";
 
 static const char *const alt_names[] = {
 	[EMB_ALT_TWO_SIDED] = "two-sided", [EMB_ALT_LESS] = "less",
@@ -620,9 +632,36 @@ bool emb_corr_option(struct emb_corr_opts *o, int opt, const char *arg)
 	case EMB_OPT_CORR_JSON:
 		o->json = true;
 		return true;
+	case EMB_OPT_CORR_BOOTSTRAP:
+		o->bootstrap = (unsigned long)emb_parse_int("--bootstrap", arg, 1, 10000000);
+		return true;
+	case EMB_OPT_CORR_SEED:
+		o->seed = (unsigned long)emb_parse_int("--seed", arg, 0, ULONG_MAX >> 1);
+		return true;
+	case EMB_OPT_CORR_COMPARE:
+		o->compare = true;
+		return true;
+	case EMB_OPT_CORR_STEIGER:
+		o->steiger = true;
+		return true;
 	default:
 		return false;
 	}
+}
+
+void emb_corr_options_done(struct emb_corr_opts *o)
+{
+	if (o->steiger && !o->compare)
+		emb_usage_error("--steiger needs --compare");
+	if (o->compare) {
+		if (!strchr(o->cols.y, ','))
+			emb_usage_error("--compare needs at least two -y columns, not '%s'", o->cols.y);
+		/* The only interval of a difference here is the bootstrap's. */
+		if (o->ci > 0 && !o->bootstrap)
+			emb_usage_error("--ci with --compare needs --bootstrap");
+	}
+	if (o->bootstrap && o->ci == 0)
+		o->ci = 0.95;
 }
 
 /* ---- the report ---- */
@@ -827,6 +866,392 @@ static void score_column(struct report *rep, struct emb_cols *c, size_t k,
 	report_row(rep, c->xname, c->ynames[k], &all);
 }
 
+/* ---- comparing two correlations that share the gold ---- */
+
+double emb_t_p(double t, double df, enum emb_alternative alt)
+{
+	if (isnan(t) || !(df > 0))
+		return NAN;
+	switch (alt) {
+	case EMB_ALT_LESS:
+		return stdtr(df, t);
+	case EMB_ALT_GREATER:
+		return stdtr(df, -t);
+	default:
+		return 2 * stdtr(df, -fabs(t));
+	}
+}
+
+double emb_z_p(double z, enum emb_alternative alt)
+{
+	if (isnan(z))
+		return NAN;
+	switch (alt) {
+	case EMB_ALT_LESS:
+		return gsl_cdf_ugaussian_P(z);
+	case EMB_ALT_GREATER:
+		return gsl_cdf_ugaussian_Q(z);
+	default:
+		return 2 * gsl_cdf_ugaussian_Q(fabs(z));
+	}
+}
+
+double emb_williams_t(double r1, double r2, double r12, size_t n)
+{
+	if (n < 4 || isnan(r1) || isnan(r2) || isnan(r12))
+		return NAN;
+	double nn = (double)n, rb = (r1 + r2) / 2;
+	double det = 1 - r1 * r1 - r2 * r2 - r12 * r12 + 2 * r1 * r2 * r12;
+	double den = 2 * ((nn - 1) / (nn - 3)) * det + rb * rb * pow(1 - r12, 3);
+	return (r1 - r2) * sqrt((nn - 1) * (1 + r12) / den);
+}
+
+double emb_steiger_z(double r1, double r2, double r12, size_t n)
+{
+	if (n < 4 || isnan(r1) || isnan(r2) || isnan(r12))
+		return NAN;
+	double rb = (r1 + r2) / 2, rb2 = rb * rb;
+	double psi = r12 * (1 - 2 * rb2) - 0.5 * rb2 * (1 - 2 * rb2 - r12 * r12);
+	double cov = psi / ((1 - rb2) * (1 - rb2));
+	return (atanh(r1) - atanh(r2)) * sqrt(((double)n - 3) / (2 - 2 * cov));
+}
+
+/* r(x, a), r(x, b) and r(a, b) of N rows (no NaN) into R; SCRATCH holds
+ * 3n doubles for the ranks.  False when a column is constant. */
+static bool corr3(enum emb_corr_kind kind, const double *x, const double *a,
+		  const double *b, size_t n, double *scratch, double r[3])
+{
+	if (n < 2 || is_constant(x, n) || is_constant(a, n) || is_constant(b, n))
+		return false;
+	if (kind == EMB_SPEARMAN) {
+		double *rx = scratch, *ra = rx + n, *rb = ra + n;
+		emb_rankdata(x, n, rx);
+		emb_rankdata(a, n, ra);
+		emb_rankdata(b, n, rb);
+		r[0] = corrcoef_r(rx, ra, n);
+		r[1] = corrcoef_r(rx, rb, n);
+		r[2] = corrcoef_r(ra, rb, n);
+	} else {
+		r[0] = emb_pearson_r(x, a, n);
+		r[1] = emb_pearson_r(x, b, n);
+		r[2] = emb_pearson_r(a, b, n);
+	}
+	return true;
+}
+
+/* One output row of --compare. */
+struct cmp_result {
+	const char *group;
+	size_t n;
+	double r1, r2, r12, diff, t, p, z, pz, lo, hi, pboot;
+};
+
+static struct cmp_result cmp_nan(const char *group, size_t n)
+{
+	struct cmp_result r = {group, n, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+	return r;
+}
+
+/* Three columns of gathered rows; stratum g is rows off[g] .. off[g+1]. */
+struct triple {
+	double *x, *a, *b;
+	size_t *off, nstrata;
+};
+
+/*
+ * The paired bootstrap of diff = r1 - r2: B = o->bootstrap resamples, each
+ * drawing every stratum's rows with replacement from that stratum (one
+ * stratum: the plain paired bootstrap), so both correlations always see
+ * the same resampled rows.  D[g*B + b] is stratum g's diff in resample b
+ * (NaN if a column of it came out constant); with more than one stratum,
+ * MEAN[b] and WMEAN[b] are the mean of the strata's diffs and their mean
+ * weighted by rows (NaN if any is).  GSL's mt19937 seeded with o->seed.
+ */
+static void compare_boot(const struct emb_corr_opts *o, const struct triple *t,
+			 double *d, double *mean, double *wmean)
+{
+	size_t nb = o->bootstrap, ng = t->nstrata, most = 0, total = t->off[ng];
+	for (size_t g = 0; g < ng; g++)
+		most = t->off[g + 1] - t->off[g] > most ? t->off[g + 1] - t->off[g] : most;
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	double *buf = emb_xmalloc(emb_xmul(most ? most : 1, 6 * sizeof *buf));
+	double *bx = buf, *ba = bx + most, *bb = ba + most, *scratch = bb + most;
+
+	gsl_rng_set(rng, o->seed);
+	for (size_t b = 0; b < nb; b++) {
+		double sum = 0, wsum = 0;
+		for (size_t g = 0; g < ng; g++) {
+			size_t lo = t->off[g], m = t->off[g + 1] - lo;
+			double r[3];
+			for (size_t i = 0; i < m; i++) {
+				size_t k = lo + gsl_rng_uniform_int(rng, m);
+				bx[i] = t->x[k];
+				ba[i] = t->a[k];
+				bb[i] = t->b[k];
+			}
+			double v = m && corr3(o->kind, bx, ba, bb, m, scratch, r) ? r[0] - r[1] : NAN;
+			d[g * nb + b] = v;
+			sum += v;
+			wsum += v * (double)m;
+		}
+		if (ng > 1) {
+			mean[b] = sum / (double)ng;
+			wmean[b] = wsum / (double)total;
+		}
+	}
+	free(buf);
+	gsl_rng_free(rng);
+}
+
+/* The percentile interval at o->ci of the N bootstrap differences D
+ * (NaN ones left out, and counted in a warning naming WHAT), and p_boot:
+ * the share of differences on the far side of 0 (two-sided: twice the
+ * smaller side, at most 1), so that p_boot < 1 - LEVEL when the interval
+ * excludes 0. */
+static void boot_summary(const struct emb_corr_opts *o, double *d, size_t n,
+			 const char *what, struct cmp_result *res)
+{
+	size_t m = 0, le = 0, ge = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(d[i])) {
+			d[m++] = d[i];
+			le += d[i] <= 0;
+			ge += d[i] >= 0;
+		}
+	if (m < n)
+		emb_warn("%s: bootstrap: %zu of %zu resamples had a constant column and %s left out",
+			 what, n - m, n, emb_plural(n - m, "is", "are"));
+	res->lo = res->hi = res->pboot = NAN;
+	if (m == 0)
+		return;
+	gsl_sort(d, 1, m);
+	double q = o->alt == EMB_ALT_TWO_SIDED ? (1 - o->ci) / 2 : 1 - o->ci;
+	res->lo = o->alt == EMB_ALT_LESS ? -2.0 : gsl_stats_quantile_from_sorted_data(d, 1, m, q);
+	res->hi = o->alt == EMB_ALT_GREATER ? 2.0
+					    : gsl_stats_quantile_from_sorted_data(d, 1, m, 1 - q);
+	double pl = (double)le / (double)m, pg = (double)ge / (double)m;
+	res->pboot = o->alt == EMB_ALT_GREATER ? pl : o->alt == EMB_ALT_LESS ? pg
+			: fmin(1.0, 2 * fmin(pl, pg));
+}
+
+/* The comparison on rows [lo, hi) of T (no NaN), without the bootstrap. */
+static struct cmp_result compare_rows(const struct emb_corr_opts *o, const struct triple *t,
+				      size_t lo, size_t hi, const char *what)
+{
+	size_t n = hi - lo;
+	struct cmp_result res = cmp_nan(NULL, n);
+	double r[3];
+	double *scratch = emb_xmalloc(emb_xmul(n ? n : 1, 3 * sizeof *scratch));
+	bool ok = corr3(o->kind, t->x + lo, t->a + lo, t->b + lo, n, scratch, r);
+	free(scratch);
+	if (!ok) {
+		emb_warn("%s: %s; the correlations are not defined", what,
+			 n < 2 ? "fewer than 2 pairs" : "an input is constant");
+		return res;
+	}
+	res.r1 = r[0];
+	res.r2 = r[1];
+	res.r12 = r[2];
+	res.diff = r[0] - r[1];
+	if (n < 4) {
+		emb_warn("%s: fewer than 4 pairs; Williams' t is not defined", what);
+		return res;
+	}
+	res.t = emb_williams_t(r[0], r[1], r[2], n);
+	res.p = emb_t_p(res.t, (double)n - 3, o->alt);
+	if (o->steiger) {
+		res.z = emb_steiger_z(r[0], r[1], r[2], n);
+		res.pz = emb_z_p(res.z, o->alt);
+	}
+	return res;
+}
+
+static void cmp_header(struct report *rep)
+{
+	const struct emb_corr_opts *o = rep->o;
+	if (o->json) {
+		rep->json = cJSON_CreateArray();
+		return;
+	}
+	printf("%sx\ty1\ty2\tn\tr1\tr2\tr12\tdiff\tt\tp%s%s\n", o->cols.group ? "group\t" : "",
+	       o->steiger ? "\tz\tp_z" : "", o->bootstrap ? "\tlo\thi\tp_boot" : "");
+}
+
+static void cmp_row(struct report *rep, const char *xn, const char *an, const char *bn,
+		    const struct cmp_result *r)
+{
+	const struct emb_corr_opts *o = rep->o;
+	static const char *const names[] = {"r1", "r2", "r12", "diff", "t", "p", "z", "p_z",
+					    "lo", "hi", "p_boot"};
+	double v[] = {r->r1, r->r2, r->r12, r->diff, r->t, r->p, r->z, r->pz, r->lo, r->hi,
+		      r->pboot};
+	bool scaled[] = {1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0};
+	bool shown[] = {1, 1, 1, 1, 1, 1, o->steiger, o->steiger, o->bootstrap, o->bootstrap,
+			o->bootstrap};
+	cJSON *obj = NULL;
+	if (rep->json) {
+		obj = cJSON_CreateObject();
+		if (o->cols.group)
+			cJSON_AddStringToObject(obj, "group", r->group);
+		cJSON_AddStringToObject(obj, "x", xn);
+		cJSON_AddStringToObject(obj, "y1", an);
+		cJSON_AddStringToObject(obj, "y2", bn);
+		cJSON_AddNumberToObject(obj, "n", (double)r->n);
+	} else {
+		if (o->cols.group)
+			printf("%s\t", r->group);
+		printf("%s\t%s\t%s\t%zu", xn, an, bn, r->n);
+	}
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		if (!shown[i])
+			continue;
+		if (obj)
+			json_number(rep, obj, names[i], v[i], scaled[i]);
+		else
+			put_num(rep, v[i], scaled[i]);
+	}
+	if (obj)
+		cJSON_AddItemToArray(rep->json, obj);
+	else
+		putchar('\n');
+}
+
+/* Gather the rows ROWS[0..m) (all rows if ROWS is NULL) of columns X, A, B
+ * where all three are present, appending to T from T->off[T->nstrata] on,
+ * and close that stratum.  Returns the number of rows left out. */
+static size_t gather3(const double *x, const double *a, const double *b,
+		      const size_t *rows, size_t m, struct triple *t)
+{
+	size_t n = t->off[t->nstrata];
+	for (size_t j = 0; j < m; j++) {
+		size_t i = rows ? rows[j] : j;
+		t->x[n] = x[i];
+		t->a[n] = a[i];
+		t->b[n] = b[i];
+		n += !isnan(x[i]) && !isnan(a[i]) && !isnan(b[i]);
+	}
+	size_t missing = m - (n - t->off[t->nstrata]);
+	t->off[++t->nstrata] = n;
+	return missing;
+}
+
+/* Compare y columns KA and KB: one row, or with groups a row per group,
+ * then mean, wmean (bootstrap only) and all. */
+static void compare_pair(struct report *rep, struct emb_cols *c, size_t ka, size_t kb,
+			 const struct groups *g, struct triple *t)
+{
+	const struct emb_corr_opts *o = rep->o;
+	const char *xn = c->xname, *an = c->ynames[ka], *bn = c->ynames[kb];
+	size_t ng = c->group ? c->ngroups : 0, nb = o->bootstrap;
+	char what[512];
+
+	t->nstrata = 0;
+	size_t missing = gather3(c->x, c->y[ka], c->y[kb], NULL, c->rows, t);
+	if (missing && o->cols.nan == EMB_NAN_OMIT)
+		emb_warn("%s vs %s vs %s: omitted %zu of %zu %s with a missing value", xn, an,
+			 bn, missing, c->rows, emb_plural(c->rows, "row", "rows"));
+	bool propagate = o->cols.nan == EMB_NAN_PROPAGATE;
+	struct cmp_result all;
+	snprintf(what, sizeof what, "%s%s vs %s vs %s", ng ? "all: " : "", xn, an, bn);
+	if (missing && propagate) {
+		all = cmp_nan("all", c->rows);
+	} else {
+		all = compare_rows(o, t, 0, t->off[1], what);
+		all.group = "all";
+		/* No resample of an undefined comparison is defined either. */
+		if (nb && !isnan(all.r1)) {
+			double *d = emb_xmalloc(emb_xmul(nb, sizeof *d));
+			compare_boot(o, t, d, NULL, NULL);
+			boot_summary(o, d, nb, what, &all);
+			free(d);
+		}
+	}
+	if (!ng) {
+		cmp_row(rep, xn, an, bn, &all);
+		return;
+	}
+	/* The groups, one stratum each; a group with a missing value under
+	 * --nan propagate is an empty stratum whose row is nan. */
+	struct cmp_result *res = emb_xmalloc(emb_xmul(ng, sizeof *res));
+	bool *gnan = emb_xcalloc(ng, sizeof *gnan);
+	double sum1 = 0, sum2 = 0, w1 = 0, w2 = 0;
+	size_t ntot = 0;
+	t->nstrata = 0;
+	for (size_t gi = 0; gi < ng; gi++) {
+		size_t m = g->start[gi + 1] - g->start[gi];
+		size_t miss = gather3(c->x, c->y[ka], c->y[kb], g->order + g->start[gi], m, t);
+		snprintf(what, sizeof what, "group %s: %s vs %s vs %s", c->group_names[gi], xn,
+			 an, bn);
+		if (miss && propagate) {
+			t->off[gi + 1] = t->off[gi];
+			gnan[gi] = true;
+			res[gi] = cmp_nan(NULL, m);
+		} else {
+			res[gi] = compare_rows(o, t, t->off[gi], t->off[gi + 1], what);
+		}
+		res[gi].group = c->group_names[gi];
+		sum1 += res[gi].r1;
+		sum2 += res[gi].r2;
+		w1 += res[gi].r1 * (double)res[gi].n;
+		w2 += res[gi].r2 * (double)res[gi].n;
+		ntot += res[gi].n;
+	}
+	struct cmp_result mean = cmp_nan("mean", ntot), wmean = cmp_nan("wmean", ntot);
+	mean.r1 = sum1 / (double)ng;
+	mean.r2 = sum2 / (double)ng;
+	mean.diff = mean.r1 - mean.r2;
+	wmean.r1 = w1 / (double)ntot;
+	wmean.r2 = w2 / (double)ntot;
+	wmean.diff = wmean.r1 - wmean.r2;
+	if (nb) {
+		double *d = emb_xmalloc(emb_xmul(emb_xmul(nb, ng + 2), sizeof *d));
+		double *dm = d + ng * nb, *dw = dm + nb;
+		compare_boot(o, t, d, ng > 1 ? dm : NULL, ng > 1 ? dw : NULL);
+		if (ng == 1) {
+			memcpy(dm, d, nb * sizeof *d);
+			memcpy(dw, d, nb * sizeof *d);
+		}
+		for (size_t gi = 0; gi < ng; gi++) {
+			snprintf(what, sizeof what, "group %s: %s vs %s vs %s",
+				 c->group_names[gi], xn, an, bn);
+			if (!isnan(res[gi].r1))
+				boot_summary(o, d + gi * nb, nb, what, &res[gi]);
+		}
+		if (!isnan(mean.diff)) {
+			/* The groups' own warnings already counted the bad resamples. */
+			snprintf(what, sizeof what, "mean: %s vs %s vs %s", xn, an, bn);
+			boot_summary(o, dm, nb, what, &mean);
+			snprintf(what, sizeof what, "wmean: %s vs %s vs %s", xn, an, bn);
+			boot_summary(o, dw, nb, what, &wmean);
+		}
+		free(d);
+	}
+	for (size_t gi = 0; gi < ng; gi++)
+		cmp_row(rep, xn, an, bn, &res[gi]);
+	cmp_row(rep, xn, an, bn, &mean);
+	cmp_row(rep, xn, an, bn, &wmean);
+	cmp_row(rep, xn, an, bn, &all);
+	free(gnan);
+	free(res);
+}
+
+static void compare_main(struct report *rep, struct emb_cols *c, const struct groups *g)
+{
+	struct triple t;
+	size_t cap = c->rows + 1;
+	t.x = emb_xmalloc(emb_xmul(cap, 3 * sizeof *t.x));
+	t.a = t.x + cap;
+	t.b = t.a + cap;
+	t.off = emb_xcalloc(c->ngroups + 2, sizeof *t.off);
+	cmp_header(rep);
+	for (size_t ka = 0; ka < c->ny; ka++)
+		for (size_t kb = ka + 1; kb < c->ny; kb++)
+			compare_pair(rep, c, ka, kb, g, &t);
+	report_end(rep);
+	free(t.off);
+	free(t.x);
+}
+
 void emb_corr_main(const struct emb_corr_opts *o, char *const *files, int nfiles)
 {
 	struct emb_cols c;
@@ -839,6 +1264,15 @@ void emb_corr_main(const struct emb_corr_opts *o, char *const *files, int nfiles
 		emb_warn("no data rows");
 	if (c.group)
 		g = group_rows(&c);
+	if (o->compare) {
+		if (c.ny < 2)
+			emb_usage_error("--compare needs at least two -y columns");
+		compare_main(&rep, &c, &g);
+		free(g.order);
+		free(g.start);
+		emb_cols_free(&c);
+		return;
+	}
 	double *xs = emb_xmalloc(emb_xmul(c.rows + 1, 2 * sizeof *xs)), *ys = xs + c.rows + 1;
 	report_header(&rep);
 	for (size_t k = 0; k < c.ny; k++)

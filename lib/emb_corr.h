@@ -86,9 +86,11 @@ struct emb_corr_opts {
 	struct emb_cols_spec cols;
 	enum emb_alternative alt;
 	double ci;            /* interval level, 0 = none */
-	unsigned long bootstrap; /* Spearman: resamples, 0 = Fisher z */
+	unsigned long bootstrap; /* resamples, 0 = Fisher z (or none) */
 	unsigned long seed;
 	bool percent, json;
+	bool compare;         /* compare every pair of y columns (Williams' t) */
+	bool steiger;         /* ... and add Steiger's z */
 };
 #define EMB_CORR_OPTS_INIT(k) {.kind = (k), .cols = {.x = "1", .y = "2"}}
 
@@ -97,7 +99,8 @@ struct emb_corr_opts {
 enum {
 	EMB_OPT_CORR_HEADER = EMB_OPT_FIRST_PROGRAM + 0x40, EMB_OPT_CORR_GROUP,
 	EMB_OPT_CORR_NAN, EMB_OPT_CORR_ALT, EMB_OPT_CORR_CI,
-	EMB_OPT_CORR_PERCENT, EMB_OPT_CORR_JSON
+	EMB_OPT_CORR_PERCENT, EMB_OPT_CORR_JSON, EMB_OPT_CORR_BOOTSTRAP,
+	EMB_OPT_CORR_SEED, EMB_OPT_CORR_COMPARE, EMB_OPT_CORR_STEIGER
 };
 #define EMB_CORR_SHORTOPTS "x:y:"
 #define EMB_CORR_LONGOPTS \
@@ -107,10 +110,20 @@ enum {
 	{"alternative", required_argument, NULL, EMB_OPT_CORR_ALT}, \
 	{"ci", required_argument, NULL, EMB_OPT_CORR_CI}, \
 	{"percent", no_argument, NULL, EMB_OPT_CORR_PERCENT}, \
-	{"json", no_argument, NULL, EMB_OPT_CORR_JSON}
-extern const char emb_corr_help[];
+	{"json", no_argument, NULL, EMB_OPT_CORR_JSON}, \
+	{"bootstrap", required_argument, NULL, EMB_OPT_CORR_BOOTSTRAP}, \
+	{"seed", required_argument, NULL, EMB_OPT_CORR_SEED}, \
+	{"compare", no_argument, NULL, EMB_OPT_CORR_COMPARE}, \
+	{"steiger", no_argument, NULL, EMB_OPT_CORR_STEIGER}
+/* The help of the shared options: emb_corr_help ends with the --ci line,
+ * which the program continues with its interval's name; then
+ * emb_corr_help_compare (bootstrap, seed, compare, steiger). */
+extern const char emb_corr_help[], emb_corr_help_compare[];
 /* Handle one getopt result if it is a shared correlation option. */
 bool emb_corr_option(struct emb_corr_opts *o, int opt, const char *arg);
+/* After the options: defaults that depend on others (--bootstrap's level)
+ * and usage errors for combinations that mean nothing. */
+void emb_corr_options_done(struct emb_corr_opts *o);
 
 /* Read the columns from FILES and print the report: one row per y column
  * (and per group, then the mean, wmean and all aggregates with --group). */
@@ -130,5 +143,18 @@ void emb_corr_merge(const struct emb_corr_opts *o, char *const *files, int nfile
 struct emb_corr_result emb_corr_compute(const struct emb_corr_opts *o,
 					 const double *x, const double *y,
 					 size_t n, const char *what);
+
+/* ---- two correlations that share the gold (emb_corr.c) ----
+ *
+ * R1 = r(x, y1) and R2 = r(x, y2) on the same N rows, R12 = r(y1, y2).
+ * Williams' t (Williams 1959, Steiger 1980 eq. 7) has N-3 degrees of
+ * freedom; Steiger's z (1980, eq. 14 with the pooled mean of R1 and R2)
+ * compares Fisher's z of R1 and R2 and is standard normal.  Both are NaN
+ * when N < 4 or an r is NaN; +-inf when R1 or R2 is +-1. */
+double emb_williams_t(double r1, double r2, double r12, size_t n);
+double emb_steiger_z(double r1, double r2, double r12, size_t n);
+/* p-values of a t with DF degrees of freedom, and of a standard normal z. */
+double emb_t_p(double t, double df, enum emb_alternative alt);
+double emb_z_p(double z, enum emb_alternative alt);
 
 #endif /* EMB_CORR_H */

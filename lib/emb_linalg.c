@@ -79,6 +79,12 @@ void emb_cov_init(struct emb_cov *cv, size_t dim)
 		cv->cross = emb_xcalloc(emb_xmul(dim ? dim : 1, dim ? dim : 1), sizeof *cv->cross);
 }
 
+void emb_cov_init_raw(struct emb_cov *cv, size_t dim)
+{
+	emb_cov_init(cv, dim);
+	cv->raw = true;
+}
+
 void emb_cov_init_mean(struct emb_cov *cv, size_t dim)
 {
 	memset(cv, 0, sizeof *cv);
@@ -228,7 +234,7 @@ void emb_cov_add(struct emb_cov *cv, const struct emb_chunk *c)
 	if (c->rows == 0 || cv->dim == 0)
 		return;
 	emb_require_finite(c);
-	if (cv->n == 0)
+	if (cv->n == 0 && !cv->raw)
 		set_shift(cv, c);
 	/* ssyrk squares shifted values in f32: above F32_SAFE their sums of
 	 * squares could overflow (a batch of 2048 rows stays below 1e36),
@@ -271,7 +277,9 @@ void emb_cov_finish(struct emb_cov *cv, double *mean, double *cov)
 	for (size_t i = 0; i < d; i++) {
 		for (size_t j = i; j < d; j++) {
 			double v = 0;
-			if (cv->n >= 2)
+			if (cv->raw)
+				v = cv->n ? cv->cross[i * d + j] / n : 0;
+			else if (cv->n >= 2)
 				v = (cv->cross[i * d + j] - cv->sum[i] * cv->sum[j] / n) / (n - 1);
 			cov[i * d + j] = cov[j * d + i] = v;
 		}
@@ -290,6 +298,23 @@ void emb_cov_set_moments(struct emb_cov *cv, size_t dim, uint64_t n, const doubl
 		memcpy(cv->shift, mean, dim * sizeof *cv->shift);
 		alloc_cross(cv);
 		memcpy(cv->cross, m2, dim * dim * sizeof *cv->cross);
+	}
+}
+
+void emb_cov_set_raw_moments(struct emb_cov *cv, size_t dim, uint64_t n, const double *mean,
+			     const double *m2)
+{
+	emb_cov_init_raw(cv, dim);
+	cv->n = n;
+	if (!dim)
+		return;
+	/* X^T X = M2 + n mean mean^T: a sum of two positive terms, so nothing
+	 * cancels (the reverse, M2 from X^T X, is what partials avoid). */
+	alloc_cross(cv);
+	for (size_t i = 0; i < dim; i++) {
+		cv->sum[i] = (double)n * mean[i];
+		for (size_t j = 0; j < dim; j++)
+			cv->cross[i * dim + j] = m2[i * dim + j] + (double)n * mean[i] * mean[j];
 	}
 }
 
@@ -335,12 +360,14 @@ static size_t gram_eigen(struct emb_cov *cv, double *evals, double **vecs)
 	memset(evals, 0, d * sizeof *evals);
 	if (vecs)
 		*vecs = NULL;
-	if (n < 2)
+	if (n < (cv->raw ? 1u : 2u))
 		return 0;
+	/* Uncentred (raw): X X^T, whose eigenvalues over n are X^T X / n's. */
+	double centre = cv->raw ? 0 : 1, denom = cv->raw ? (double)n : (double)(n - 1);
 	double *xc = emb_xmalloc(emb_xmul(emb_xmul(n, d), sizeof *xc));
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < d; j++)
-			xc[i * d + j] = cv->buf[i * d + j] - cv->sum[j] / (double)n;
+			xc[i * d + j] = cv->buf[i * d + j] - centre * cv->sum[j] / (double)n;
 	double *g = emb_xcalloc(n * n, sizeof *g);
 	double *mu = emb_xmalloc(n * sizeof *mu);
 	double *u = emb_xmalloc(n * n * sizeof *u);
@@ -348,7 +375,7 @@ static size_t gram_eigen(struct emb_cov *cv, double *evals, double **vecs)
 		    0.0, g, (int)n);
 	emb_eigen_sym(n, g, mu, u);
 	for (size_t j = 0; j < n; j++)
-		evals[j] = mu[j] / (double)(n - 1);
+		evals[j] = mu[j] / denom;
 	/* Directions whose eigenvalue is rounding noise have no reliable
 	 * vector here: they join the null space (the covariance route's
 	 * vectors for them are noise too). */

@@ -52,6 +52,7 @@ struct emb_cov {
 	uint64_t n;        /* rows added so far */
 	bool f32_batches;  /* set by the caller: allow the f32 path above */
 	bool mean_only;    /* emb_cov_init_mean: no covariance */
+	bool raw;          /* emb_cov_init_raw: no shift, no centring */
 	uint64_t n_f32;    /* rows of n that went through ssyrk */
 	/* private */
 	double *shift;     /* dim: subtracted from every row (first chunk's mean) */
@@ -67,6 +68,12 @@ void emb_cov_init(struct emb_cov *cv, size_t dim);
 /* The same, for the mean only (no O(d^2) work: emb_cov_finish's COV
  * must then be NULL). */
 void emb_cov_init_mean(struct emb_cov *cv, size_t dim);
+/* The same for the uncentred second moment X^T X (--remove-pc): rows are
+ * never shifted, so cross holds X^T X itself and sum X^T 1, and two
+ * accumulators of disjoint rows merge by adding them.  emb_cov_finish's
+ * COV is then X^T X / n, and emb_cov_eigen/emb_cov_top give its
+ * eigenpairs (the Gram route uses X X^T, uncentred, from n = 1 on). */
+void emb_cov_init_raw(struct emb_cov *cv, size_t dim);
 /* Add C's rows (f32 or f64; C->dim must equal cv->dim). */
 void emb_cov_add(struct emb_cov *cv, const struct emb_chunk *c);
 /* MEAN (dim values) and COV (dim*dim, full symmetric, N-1 normaliser as
@@ -80,6 +87,10 @@ void emb_cov_free(struct emb_cov *cv);
  * the covariance route (emb_moments.h: merged partials).  Copies both. */
 void emb_cov_set_moments(struct emb_cov *cv, size_t dim, uint64_t n, const double *mean,
 			 const double *m2);
+/* The same for emb_cov_init_raw's uncentred sums: CV then holds
+ * X^T X = M2 + n MEAN MEAN^T of the rows behind the moments. */
+void emb_cov_set_raw_moments(struct emb_cov *cv, size_t dim, uint64_t n, const double *mean,
+			     const double *m2);
 
 /*
  * Every value a fit reads passes through emb_cov_add(), which dies on a
@@ -185,6 +196,8 @@ void emb_spill_end(struct emb_spill *sp);
  * with KIND one of:
  *   center  y = x - mu                            (K = 0)
  *   abtt    y = (x-mu) - sum_i ((x-mu).w_i) w_i   (w_i: top K directions)
+ *   remove-pc  y = x - sum_i (x.w_i) w_i          (mu = 0: w_i are the top K
+ *           eigenvectors of X^T X, the right singular vectors of X)
  *   whiten  y = (x-mu) W, y_j = (x-mu).w_j        (whitening, ZCA, PCA)
  * and "normalize": true when outputs are L2-normalised afterwards.  A
  * whiten model fitted on fewer rows than dims may have "null_rows": M and
@@ -193,7 +206,7 @@ void emb_spill_end(struct emb_spill *sp);
  * emb_model_load checks all of this against the rows and dims, and that
  * every value is finite.
  */
-enum emb_model_kind { EMB_MODEL_CENTER, EMB_MODEL_ABTT, EMB_MODEL_WHITEN };
+enum emb_model_kind { EMB_MODEL_CENTER, EMB_MODEL_ABTT, EMB_MODEL_WHITEN, EMB_MODEL_REMOVE_PC };
 struct emb_model {
 	enum emb_model_kind kind;
 	size_t dim_in, dim_out;

@@ -17,6 +17,7 @@
 
 static const char *const kind_names[] = {
 	[EMB_MODEL_CENTER] = "center", [EMB_MODEL_ABTT] = "abtt", [EMB_MODEL_WHITEN] = "whiten",
+	[EMB_MODEL_REMOVE_PC] = "remove-pc",
 };
 
 void emb_model_init(struct emb_model *m, enum emb_model_kind kind, size_t dim_in,
@@ -164,6 +165,11 @@ void emb_model_load(struct emb_model *m, const char *path)
 	if (kk >= 0 && (size_t)kk != k)
 		emb_die(EMB_EXIT_DATA, "%s: transform.k %lld but the model has %zu %s", path, kk,
 			k, emb_plural(k, "direction row", "direction rows"));
+	/* remove-pc has the layout of every kind, with a zero mean: nothing
+	 * is subtracted, and a reader that applies it as abtt agrees. */
+	for (size_t j = 0; kd == EMB_MODEL_REMOVE_PC && j < d; j++)
+		if (rows[j] != 0)
+			emb_die(EMB_EXIT_DATA, "%s: a remove-pc model's mean row is not zero", path);
 	if (kd == EMB_MODEL_CENTER && k != 0)
 		emb_die(EMB_EXIT_DATA, "%s: a center model has %zu rows, not 1", path, n);
 	if (kd != EMB_MODEL_CENTER && k > d)
@@ -326,8 +332,8 @@ size_t emb_model_apply(struct emb_model *m, const struct emb_chunk *in, struct e
 		else
 			project(m, m->centred, out->data, in->rows, in->type);
 	} else {
-		subtract_mean(m, in, out->data);
-		if (m->kind == EMB_MODEL_ABTT && m->k > 0)
+		subtract_mean(m, in, out->data);  /* remove-pc: a copy (mean 0) */
+		if ((m->kind == EMB_MODEL_ABTT || m->kind == EMB_MODEL_REMOVE_PC) && m->k > 0)
 			remove_top(m, out->data, in->rows, in->type);
 	}
 	/* Finite input can still leave a value the output type cannot hold

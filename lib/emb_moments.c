@@ -346,13 +346,27 @@ void emb_moments_merge_files(struct emb_moments *m, char *const *paths, int n)
 	}
 }
 
-void emb_moments_to_cov(const struct emb_moments *m, struct emb_cov *cv)
+/* M2 as a full symmetric matrix (caller frees). */
+static double *full_m2(const struct emb_moments *m)
 {
 	size_t d = m->dim;
 	double *full = emb_xmalloc(emb_xmul(emb_xmul(d ? d : 1, d ? d : 1), sizeof *full));
 	for (size_t i = 0; i < d; i++)
 		for (size_t j = 0; j < d; j++)
 			full[i * d + j] = j >= i ? m->m2[i * d + j] : m->m2[j * d + i];
-	emb_cov_set_moments(cv, d, m->n, m->mean, full);
+	return full;
+}
+
+void emb_moments_to_cov(const struct emb_moments *m, struct emb_cov *cv)
+{
+	double *full = full_m2(m);
+	emb_cov_set_moments(cv, m->dim, m->n, m->mean, full);
+	free(full);
+}
+
+void emb_moments_to_raw_cov(const struct emb_moments *m, struct emb_cov *cv)
+{
+	double *full = full_m2(m);
+	emb_cov_set_raw_moments(cv, m->dim, m->n, m->mean, full);
 	free(full);
 }

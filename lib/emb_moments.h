@@ -73,6 +73,9 @@ void emb_moments_merge_files(struct emb_moments *m, char *const *paths, int n);
  * one-pass programs runs on them: mean, covariance M2/(N-1) by the
  * covariance route (never the Gram route, which needs the rows). */
 void emb_moments_to_cov(const struct emb_moments *m, struct emb_cov *cv);
+/* The same for embcenter --remove-pc: CV (emb_cov_init_raw's kind) holds
+ * the uncentred X^T X of the rows. */
+void emb_moments_to_raw_cov(const struct emb_moments *m, struct emb_cov *cv);
 
 /* The usage checks every program with --partial and --merge shares:
  * not both; not with CONFLICT (an option given, or NULL); --merge reads

@@ -240,3 +240,86 @@ save("nneg.emb", np.ones((1, 8)), {"kind": "center", "n": -3})'
 	run -1 --separate-stderr embcenter --load nneg.emb x.emb
 	assert_equal "$stderr" "embcenter: nneg.emb: bad transform.n in its header"
 }
+
+# remove_pc X D: numpy's X - X V V^T, V the top D right singular vectors
+# of the uncentred X (np.linalg.svd), as Arora et al. and fse do.
+REMOVE_PC='
+def remove_pc(x, d):
+    v = np.linalg.svd(x)[2][:d].T
+    return x - x @ v @ v.T'
+
+@test "--remove-pc=D equals numpy's X - X V V^T, V from svd(X) (f32 rounding), several D and shapes" {
+	# Shapes: many rows, rows = dim, fewer rows than dims (Gram route), one row;
+	# a large common offset makes the uncentred top direction the mean's.
+	for shape in "600 16 1" "600 16 4" "600 16 10" "40 40 3" "9 30 2" "9 30 8" "1 6 1"; do
+		set -- $shape
+		oracle - "$@" <<'PY'
+import sys, numpy as np, oracle as o
+n, d, _ = map(int, sys.argv[1:])
+rng = np.random.default_rng(n + d)
+x = (rng.standard_normal((n, d)) * np.linspace(3, 0.2, d) + 4 * rng.standard_normal(d)).astype(np.float32)
+open("x.emb", "wb").write(o.header(d, "f32") + o.chunk(x, "f32") + o.end(n))
+PY
+		embcenter --remove-pc="$3" x.emb > y.emb
+		py "$REMOVE_PC"'
+x = load("x.emb"); y = load("y.emb"); d = int(sys.argv[1])
+ref = remove_pc(x, d)
+err = np.abs(y - ref).max() / max(1, np.abs(x).max())
+assert y.shape == x.shape and err < 1e-5, (d, err)' "$3"
+	done
+}
+
+@test "--remove-pc: no mean subtracted (unlike --abtt), f64 exact, --normalize after" {
+	embgen -n 300 -d 10 --seed 5 --anisotropic --dtype f64 > a.emb
+	embcenter --remove-pc=2 a.emb > r.emb
+	embcenter --abtt=2 a.emb > t.emb
+	embcenter --remove-pc=2 --normalize a.emb > rn.emb
+	py "$REMOVE_PC"'
+x = load("a.emb"); r = load("r.emb"); t = load("t.emb"); rn = load("rn.emb")
+ref = remove_pc(x, 2)
+assert np.abs(r - ref).max() < 1e-12 * np.abs(x).max(), np.abs(r - ref).max()
+# ABTT centres first: its rows have mean 0, remove-pc ones need not.
+assert np.abs(t.mean(0)).max() < 1e-9 and np.abs(r.mean(0)).max() > 1e-3
+assert np.abs(r - t).max() > 1e-3
+assert np.abs(rn - ref / np.linalg.norm(ref, axis=1, keepdims=True)).max() < 1e-12'
+}
+
+@test "--remove-pc --save: a remove-pc model (zero mean row); --load applies it to other data" {
+	embgen -n 500 -d 12 --seed 6 --anisotropic --keys > a.emb
+	embgen -n 30 -d 12 --seed 9 > q.emb
+	for d in 1 3 12; do
+		embcenter --remove-pc="$d" --save m$d a.emb > r.emb
+		embcenter --load m$d a.emb > r2.emb
+		same r.emb r2.emb
+		embcenter --load m$d < q.emb > qr.emb
+		run embinfo m$d
+		assert_output --partial '"kind":	"remove-pc"'
+		py "$REMOVE_PC"'
+x = load("a.emb"); q = load("q.emb"); m = load(sys.argv[2]); d = int(sys.argv[1])
+assert m.shape == (d + 1, 12) and not m[0].any()
+v = np.linalg.svd(x)[2][:d].T
+assert np.abs(load("qr.emb") - (q - q @ v @ v.T)).max() < 1e-5 * max(1, np.abs(q).max())' "$d" "m$d"
+	done
+	run embcat -O tsv m3
+	assert_line --index 1 --regexp '^w1	'
+}
+
+@test "--remove-pc: usage and model errors" {
+	embgen -n 20 -d 4 > d4.emb
+	run -2 --separate-stderr embcenter --remove-pc=5 d4.emb
+	assert_output ""
+	assert_equal "$stderr" "embcenter: --remove-pc 5 is more than the input's dim 4
+Try 'embcenter --help' for more information."
+	run -2 --separate-stderr embcenter --remove-pc=0 d4.emb
+	assert_equal "${stderr_lines[0]}" "embcenter: --remove-pc must be between 1 and 16777216, not 0"
+	run -2 --separate-stderr embcenter --remove-pc=1 --abtt=1 d4.emb
+	assert_equal "${stderr_lines[0]}" "embcenter: --abtt and --remove-pc are two different removals: choose one"
+	run -2 --separate-stderr embcenter --load m --remove-pc=1 d4.emb
+	assert_equal "${stderr_lines[0]}" "embcenter: --load applies a saved model; it cannot be used with --remove-pc"
+	oracle -c 'import numpy as np, oracle as o
+x = np.eye(4)[:2]; x[0, 1] = 0.5
+open("bad.emb", "wb").write(o.header(4, "f64", False, {"transform": {"kind": "remove-pc", "dim_in": 4, "k": 1}}) + o.chunk(x, "f64") + o.end(2))'
+	run -1 --separate-stderr embcenter --load bad.emb d4.emb
+	assert_output ""
+	assert_equal "$stderr" "embcenter: bad.emb: a remove-pc model's mean row is not zero"
+}

@@ -170,7 +170,8 @@ print(" ".join(repr(np.corrcoef(x, y)[0, 1]) for x, y in zip(a, b)))')
 	assert_equal "${stderr_lines[0]}" "embpearson: -x: 'abc' is not a column number (use --header for names)"
 	run -2 --separate-stderr embpearson --alternative=up bad.tsv
 	assert_equal "${stderr_lines[0]}" "embpearson: --alternative must be two-sided, less or greater, not 'up'"
-	run -2 --separate-stderr embpearson --bootstrap 10 bad.tsv
+	run -2 --separate-stderr embpearson --bootstrap 0 bad.tsv
+	assert_equal "${stderr_lines[0]}" "embpearson: --bootstrap must be between 1 and 10000000, not 0"
 	assert_equal "${stderr_lines[1]}" "Try 'embpearson --help' for more information."
 }
 

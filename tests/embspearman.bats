@@ -348,3 +348,19 @@ assert abs(float(line[3]) - r) < 1e-12, (line, r)'
 	run -1 --separate-stderr embspearman hex.tsv
 	assert_equal "$stderr" "embspearman: hex.tsv:2: column 1: not a number: '0x10'"
 }
+
+@test "an empty or blank cell past the first line is missing, never the next cell's number" {
+	# The fast reader once let its number parser skip the tab of an empty
+	# cell and read the next column's value in its place.
+	printf '1\t5\t3\t9\n2\t6\t\t4\n3\t7\t2\t5\n4\t1\t7\t1\n5\t2\t8\t3\n' > e.tsv
+	run --separate-stderr embspearman --nan omit -x 1 -y 3 e.tsv
+	assert_success
+	assert_equal "$stderr" "embspearman: 1 vs 3: omitted 1 of 5 rows with a missing value"
+	check e.tsv -x 1 -y 3 --nan omit
+	check e.tsv -x 1 -y 3,4 --nan propagate
+	run -1 --separate-stderr embspearman -x 1 -y 3 e.tsv
+	assert_equal "$stderr" "embspearman: e.tsv:2: column 3: missing value (see --nan)"
+	printf '1\t5\t3\t9\n2\t6\t \t4\n3\t7\t2\t5\n' > b.tsv
+	run -1 --separate-stderr embspearman -x 1 -y 3 b.tsv
+	assert_equal "$stderr" "embspearman: b.tsv:2: column 3: not a number: ' '"
+}

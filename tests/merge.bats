@@ -154,6 +154,30 @@ assert np.abs(a - b).max() <= 1e-8 * np.abs(b).max(), np.abs(a - b).max()'
 assert np.abs(m[0] - x.mean(0)).max() <= 1e-12 * np.abs(x).max()'
 }
 
+@test "embcenter --remove-pc: merged partials give the one-pass uncentred directions and numpy's" {
+	for seed in 15 16 17; do
+		for dt in f64 f32; do
+			mksplit "$seed" 300 8 7 "$dt" 3
+			partials embcenter
+			for opts in "--remove-pc=1" "--remove-pc=3 --normalize"; do
+				embcenter $opts --save one.model all.emb > /dev/null
+				embcenter --merge $opts --save merged.model p.*
+				close merged.model one.model 1e-9
+			done
+			# X - X V V^T with V from np.linalg.svd(X), as the issue states it
+			embcenter --load merged.model all.emb > out.emb
+			py 'x = o.load("all.emb"); y = o.load("out.emb")
+v = np.linalg.svd(x, full_matrices=False)[2][:3].T
+want = x - x @ v @ v.T
+# f32 rounding of x, relative to what is left of each row after removal
+bound = 64 * 2.0**-24 * np.linalg.norm(x, axis=1) / np.linalg.norm(want, axis=1)
+want /= np.linalg.norm(want, axis=1, keepdims=True)
+err = np.abs(y - want).max(axis=1)
+assert (err <= bound).all(), (err / bound).max()'
+		done
+	done
+}
+
 @test "one partial feeds embcenter, embwhiten and embstat alike" {
 	mksplit 11 300 6 5 f32
 	partials embstat
