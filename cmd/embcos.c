@@ -408,7 +408,7 @@ static char *put_uint(char *o, uint64_t v)
 static char *put_key(char *o, const struct side *x)
 {
 	if (!x->c.keys)
-		return put_uint(o, x->row);
+		return put_uint(o, x->c.first_row + x->pos);
 	const char *k = x->c.keys[x->pos];
 	size_t l = strlen(k);
 	memcpy(o, k, l);
@@ -693,7 +693,9 @@ static void run_topk(const char *queries)
 			if (c.keys)
 				keys_add(&dbk, c.keys[i]);
 		}
-		emb_knn_block(knn, top, c.data, c.rows, base, cfg.exclude_self, lse, cfg.tau);
+		/* keyless rows are named by their global number (emb.5) */
+		emb_knn_block(knn, top, c.data, c.rows, c.keys ? base : c.first_row - 1,
+			      cfg.exclude_self, lse, cfg.tau);
 		base += c.rows;
 	}
 	print_topk(q, top, &dbk, db->has_keys, lse);
@@ -786,7 +788,7 @@ static void run_matrix(const char *pa, const char *pb)
 		while (emb_read_chunk(a, &c) > 0) {
 			for (size_t i = 0; i < c.rows; i++)
 				check_chunk_row(&c, i);
-			matrix_rows(knn, out, c.data, c.keys, c.rows, a->recno - c.rows + 1,
+			matrix_rows(knn, out, c.data, c.keys, c.rows, c.first_row,
 				    b->rows, b->dim);
 		}
 		emb_close(a);
