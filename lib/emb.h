@@ -40,6 +40,11 @@
  * concatenate; the later header must agree on dim, dtype and keys).  End of
  * file anywhere but right after an END record is a truncated stream.
  *
+ * Row numbers (emb.5): a keyless segment whose JSON holds "row_offset"
+ * numbers its first row row_offset + 1; one without goes on from the row
+ * before it (1 at the start).  Writers keep the numbers of the chunks they
+ * are given (emb_chunk.first_row), starting a new segment where they jump.
+ *
  * Version bump rule: EMB_FORMAT_VERSION changes when a reader of the old
  * version would misread the new bytes.  New JSON header members never need
  * a bump: readers keep unknown members and pass them on.
