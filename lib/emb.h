@@ -193,8 +193,9 @@ struct emb_stream {
 	/* Row numbers (emb.5, "Row numbers"): the number the next row read
 	 * or written gets, and whether it is fixed by a "row_offset" (reader:
 	 * one was seen; writer: the current binary segment carries one).
-	 * emb_open_w_like copies both from its input, so a row-wise filter's
-	 * output is numbered as its input is. */
+	 * emb_open_w_like starts its output where its input started (not
+	 * where it is now), so a row-wise filter's output is numbered as its
+	 * input is. */
 	uint64_t row_next;
 	bool row_pinned;
 	/* private */
@@ -245,6 +246,8 @@ struct emb_stream {
 	unsigned char rec_h[EMB_RECORD_HEADER_LEN]; /* ... header, read and checked */
 	uint64_t rec_start;    /* ... starting at this offset */
 	bool renumber_warned;  /* writer: said that the format loses row numbers */
+	uint64_t open_row;     /* reader: row_next and row_pinned as opened */
+	bool open_pinned;
 	struct emb_save *save; /* writer: emb_open_w_path()'s file */
 	/* private: the list of open input streams (emb_close_inputs) */
 	struct emb_stream *next_input, *prev_input;

@@ -866,6 +866,8 @@ struct emb_stream *emb_open_r_fp(FILE *fp, const char *name, const struct emb_op
 		s->mtype = EMB_F32;
 	}
 	emb_codecs[f].read_header(s);
+	s->open_row = s->row_next;
+	s->open_pinned = s->row_pinned;
 	return s;
 }
 
@@ -882,8 +884,8 @@ static struct emb_stream *open_w(FILE *fp, const char *name, const struct emb_st
 		s->has_keys = in->has_keys;
 		s->format = in->format;
 		s->meta = cJSON_Duplicate(in->meta, true);
-		s->row_next = in->row_next;
-		s->row_pinned = in->row_pinned;
+		s->row_next = in->writing ? in->row_next : in->open_row;
+		s->row_pinned = in->writing ? in->row_pinned : in->open_pinned;
 	}
 	if (!s->row_next)
 		s->row_next = 1;
