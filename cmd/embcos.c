@@ -427,7 +427,7 @@ static char *put_uint(char *o, uint64_t v)
 static char *put_key(char *o, const struct side *x)
 {
 	if (!x->c.keys)
-		return put_uint(o, x->row);
+		return put_uint(o, x->c.first_row + x->pos);
 	const char *k = x->c.keys[x->pos];
 	size_t l = strlen(k);
 	memcpy(o, k, l);
@@ -683,13 +683,13 @@ static void keys_free(struct keys *k)
 	free(k->rk);
 }
 
-/* The global row number of the first row of the DB chunk just read, whose
- * rows are LOCAL onwards in DB: --db-offset plus LOCAL.  (Where the stream
- * records global row numbers, issue 12, they are taken here.) */
-static uint64_t chunk_global_row(const struct emb_stream *db, uint64_t local)
+/* The 0-based global row number of the first row of chunk C, the DB's
+ * rows LOCAL onwards: --db-offset plus LOCAL when given (a shard cut
+ * without embcat, e.g. by split), else the number the stream carries
+ * (emb.5, "Row numbers"), which embcat --shard and --rows keep. */
+static uint64_t chunk_global_row(const struct emb_chunk *c, uint64_t local)
 {
-	(void)db;
-	return cfg.db_offset + local;
+	return cfg.db_offset_given ? cfg.db_offset + local : c->first_row - 1;
 }
 
 static void keys_add(struct keys *k, const char *key)
@@ -845,7 +845,7 @@ static void run_topk(const char *queries)
 	 * --exclude-self pairs query i with global row i. */
 	uint64_t db_rows = 0;
 	while (emb_read_chunk(db, &c) > 0) {
-		uint64_t base = chunk_global_row(db, db_rows);
+		uint64_t base = chunk_global_row(&c, db_rows);
 		if (c.keys)
 			keys_run(&dbk, base);
 		for (size_t i = 0; i < c.rows; i++) {
@@ -946,7 +946,7 @@ static void run_matrix(const char *pa, const char *pb)
 		while (emb_read_chunk(a, &c) > 0) {
 			for (size_t i = 0; i < c.rows; i++)
 				check_chunk_row(&c, i);
-			matrix_rows(knn, out, c.data, c.keys, c.rows, a->recno - c.rows + 1,
+			matrix_rows(knn, out, c.data, c.keys, c.rows, c.first_row,
 				    b->rows, b->dim);
 		}
 		emb_close(a);

@@ -4,11 +4,17 @@
  * component, and "contextual-embedding-like" anisotropic data (a shared
  * offset plus a few dominant directions).
  *
- * Every random number comes from one GSL taus2 generator (L'Ecuyer's;
- * 1.6x faster than mt19937 here, and Gaussian draws dominate the run time)
- * seeded by --seed, drawn in a fixed order (model parameters first, then rows in
- * order), so the output depends only on the options, never on chunking.
- * Rows are generated a chunk at a time: memory is O(chunk + K*dim).
+ * The model parameters come from a GSL taus2 generator (L'Ecuyer's)
+ * seeded by --seed.  Rows come in blocks of GEN_BLOCK: the rows of block b
+ * are drawn in order from their own xoshiro256++ generator, whose state is
+ * derived from (seed, b) by splitmix64.  So row i depends only on the
+ * options and i, never on chunking or on where the run starts: --first=M
+ * writes rows M.. of the run from row 0, byte for byte, after drawing at
+ * most GEN_BLOCK - 1 rows of M's block, and runs of disjoint row ranges
+ * can be made in parallel.  (xoshiro256++ rather than a second taus2:
+ * GSL seeds taus2 from 32 bits, and a large run has more blocks than
+ * 32-bit seeds can keep apart.)  Rows are generated a chunk at a time:
+ * memory is O(chunk + K*dim).
  */
 #include <config.h>
 #include "emb.h"
@@ -39,15 +45,81 @@ struct gen {
 	const char *means_file; /* mixture means, or NULL for random ones */
 	const char *prefix;     /* key prefix, or NULL for no keys */
 	unsigned long seed;
+	size_t first;           /* --first: the first row written (from 0) */
+	bool first_given;
 	/* model parameters, drawn before any row */
 	double *means;          /* k*dim: component means, or the directions */
 	double *off;            /* dim: the anisotropic offset */
-	gsl_rng *rng;
+	gsl_rng *rng;           /* the model's generator */
+	gsl_rng *row_rng;       /* the rows' generator, reseeded per block */
+};
+
+/* Rows per block of the row generator (see the top of this file). */
+#define GEN_BLOCK 1024
+
+/* ---- xoshiro256++ (Blackman and Vigna) as a GSL generator type ---- */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15u);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+static inline uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t xoshiro_next(void *state)
+{
+	uint64_t *s = state;
+	uint64_t r = rotl(s[0] + s[3], 23) + s[0], t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return r;
+}
+
+/* The state for block BLOCK of seed SEED (never all zero: splitmix64
+ * outputs are a bijection of distinct inputs). */
+static void xoshiro_seed(void *state, uint64_t seed, uint64_t block)
+{
+	uint64_t *s = state, h = seed, b = block;
+	uint64_t x = splitmix64(&h) ^ splitmix64(&b);
+	for (int i = 0; i < 4; i++)
+		s[i] = splitmix64(&x);
+}
+
+static void xoshiro_set(void *state, unsigned long seed)
+{
+	xoshiro_seed(state, seed, 0);
+}
+
+/* 32 bits per call: GSL's ziggurat takes one call for a whole draw. */
+static unsigned long xoshiro_get(void *state)
+{
+	return (unsigned long)(xoshiro_next(state) >> 32);
+}
+
+static double xoshiro_get_double(void *state)
+{
+	return (double)(xoshiro_next(state) >> 11) * 0x1.0p-53;
+}
+
+static const gsl_rng_type xoshiro_type = {
+	"xoshiro256++", 0xffffffffUL, 0, 4 * sizeof(uint64_t),
+	xoshiro_set, xoshiro_get, xoshiro_get_double,
 };
 
 enum {
 	OPT_ISOTROPIC = EMB_OPT_FIRST_PROGRAM, OPT_MIXTURE, OPT_MEANS, OPT_ANISOTROPIC,
 	OPT_ALPHA, OPT_BETA, OPT_MEAN_SCALE, OPT_OFFSET, OPT_DIRECTIONS, OPT_PREFIX,
+	OPT_FIRST,
 };
 
 static void usage(int status)
@@ -60,6 +132,10 @@ static void usage(int status)
 	      "  -n, --rows=N             rows to write (default 1000)\n"
 	      "  -d, --dim=D              values per row (default 16)\n"
 	      "  -s, --seed=S             seed of the generator (default 1)\n"
+	      "      --first=M            write rows M to M+N-1 (from 0) of the run that\n"
+	      "                           starts at row 0, the same values and keys, and\n"
+	      "                           numbered so (emb(5), \"Row numbers\"): parts of a\n"
+	      "                           run made in parallel (default 0)\n"
 	      "      --isotropic          rows ~ N(0, alpha I) (the default)\n"
 	      "      --mixture=K          K equally likely Gaussian components with\n"
 	      "                           means mu_k and covariance alpha I + beta mu_k mu_k^T\n"
@@ -101,6 +177,7 @@ static const struct option long_options[] = {
 	{"offset", required_argument, NULL, OPT_OFFSET},
 	{"directions", required_argument, NULL, OPT_DIRECTIONS},
 	{"prefix", required_argument, NULL, OPT_PREFIX},
+	{"first", required_argument, NULL, OPT_FIRST},
 	{NULL, 0, NULL, 0},
 };
 
@@ -153,6 +230,10 @@ static void parse_args(struct gen *g, int argc, char **argv)
 			dirs_given = true;
 			break;
 		case OPT_PREFIX: g->prefix = optarg; break;
+		case OPT_FIRST:
+			g->first = (size_t)emb_parse_int("--first", optarg, 0, (long long)1 << 50);
+			g->first_given = true;
+			break;
 		default: usage(EMB_EXIT_USAGE);
 		}
 	}
@@ -247,10 +328,11 @@ static void draw_model(struct gen *g)
 static void draw_row(struct gen *g, double *x)
 {
 	size_t d = g->dim;
-	gaussian_fill(g->rng, x, d, sqrt(g->alpha));
+	gsl_rng *r = g->row_rng;
+	gaussian_fill(r, x, d, sqrt(g->alpha));
 	if (g->mode == MIXTURE) {
-		const double *mu = g->means + gsl_rng_uniform_int(g->rng, g->k) * d;
-		double s = 1 + gsl_ran_gaussian_ziggurat(g->rng, sqrt(g->beta));
+		const double *mu = g->means + gsl_rng_uniform_int(r, g->k) * d;
+		double s = 1 + gsl_ran_gaussian_ziggurat(r, sqrt(g->beta));
 		for (size_t i = 0; i < d; i++)
 			x[i] += s * mu[i];
 	} else if (g->mode == ANISOTROPIC) {
@@ -258,7 +340,7 @@ static void draw_row(struct gen *g, double *x)
 			x[i] += g->off[i];
 		for (size_t j = 0; j < g->k; j++) {
 			const double *u = g->means + j * d;
-			double s = gsl_ran_gaussian_ziggurat(g->rng, sqrt(g->beta * (double)d / (double)(j + 1)));
+			double s = gsl_ran_gaussian_ziggurat(r, sqrt(g->beta * (double)d / (double)(j + 1)));
 			for (size_t i = 0; i < d; i++)
 				x[i] += s * u[i];
 		}
@@ -275,11 +357,26 @@ static void generate(struct gen *g, struct emb_stream *out)
 	size_t plen = g->prefix ? strlen(g->prefix) : 0;
 	char *key = emb_xmalloc(plen + 32);
 
+	/* --first numbers the rows (a header "row_offset"), so that parts
+	 * written apart concatenate, in any order, into the numbers of the
+	 * whole run. */
+	out->row_next = (uint64_t)g->first + 1;
+	out->row_pinned = g->first_given;
 	emb_write_header(out);
 	for (size_t done = 0; done < g->n; ) {
 		size_t rows = g->n - done < per ? g->n - done : per;
 		emb_chunk_reserve(&c, rows, g->dim, t, g->prefix != NULL);
+		c.first_row = (uint64_t)(g->first + done) + 1;
+		c.numbered = g->first_given;
 		for (size_t i = 0; i < rows; i++) {
+			uint64_t row = (uint64_t)(g->first + done + i);
+			if (row % GEN_BLOCK == 0 || done + i == 0) {
+				/* a new block; or the first row, after the rows of its
+				 * block before it */
+				xoshiro_seed(gsl_rng_state(g->row_rng), g->seed, row / GEN_BLOCK);
+				for (uint64_t skip = row % GEN_BLOCK; skip > 0; skip--)
+					draw_row(g, x);
+			}
 			draw_row(g, x);
 			for (size_t j = 0; j < g->dim; j++) {
 				if (t == EMB_F64)
@@ -288,7 +385,7 @@ static void generate(struct gen *g, struct emb_stream *out)
 					emb_row_f32(&c, i)[j] = (float)x[j];
 			}
 			if (g->prefix) {
-				int len = snprintf(key, plen + 32, "%s%zu", g->prefix, done + i);
+				int len = snprintf(key, plen + 32, "%s%zu", g->prefix, g->first + done + i);
 				emb_chunk_set_key(&c, i, key, (size_t)len);
 			}
 		}
@@ -313,6 +410,7 @@ int main(int argc, char **argv)
 	gsl_rng_env_setup();
 	g.rng = gsl_rng_alloc(gsl_rng_taus2);
 	gsl_rng_set(g.rng, g.seed);
+	g.row_rng = gsl_rng_alloc(&xoshiro_type);
 	draw_model(&g);
 
 	struct emb_stream *out = emb_open_w_like(NULL, &emb_opts);
@@ -324,6 +422,7 @@ int main(int argc, char **argv)
 	emb_close(out);
 
 	gsl_rng_free(g.rng);
+	gsl_rng_free(g.row_rng);
 	free(g.means);
 	free(g.off);
 	return EMB_EXIT_OK;

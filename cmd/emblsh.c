@@ -280,18 +280,16 @@ static void run_hash(const struct cfg *c, const char *path)
 	float *proj = proj_buffer(h);
 	uint64_t *ids = NULL;
 	struct emb_chunk ch = EMB_CHUNK_INIT;
-	uint64_t rowno = 0;
 	size_t n;
 	while ((n = emb_read_chunk(in, &ch)) > 0) {
 		check_chunk(&ch);
 		ids = emb_xrealloc(ids, emb_xmul(emb_xmul(n, c->p.tables), sizeof *ids));
 		hash_rows(h, ch.data, n, proj, ids);
 		for (size_t i = 0; i < n; i++) {
-			rowno++;
 			if (ch.keys)
 				fputs(ch.keys[i], stdout);
 			else
-				printf("%llu", (unsigned long long)rowno);
+				printf("%llu", (unsigned long long)(ch.first_row + i));
 			for (size_t t = 0; t < c->p.tables; t++)
 				printf("\t%llu", (unsigned long long)ids[i * c->p.tables + t]);
 			putchar('\n');
@@ -681,7 +679,8 @@ static void search_chunk(struct searcher *s, const struct emb_chunk *ch, float *
 			const char *qkey = ch->keys ? ch->keys[a + i] : num;
 			s->queries++;
 			if (!ch->keys)
-				snprintf(num, sizeof num, "%llu", (unsigned long long)s->queries);
+				snprintf(num, sizeof num, "%llu",
+					 (unsigned long long)(ch->first_row + a + i));
 			size_t nh = search_one(s, emb_row_f32(ch, a + i), proj + i * s->h->ncols,
 					       (uint32_t)s->queries);
 			s->short_lists += nh < s->c->topk;

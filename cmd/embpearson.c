@@ -73,7 +73,7 @@ static const double *cursor_row(struct cursor *k, const char **key, uint64_t *ro
 			return NULL;
 		k->next = 0;
 	}
-	*rowno = k->s->recno - k->c.rows + k->next + 1;
+	*rowno = k->c.first_row + k->next;
 	*key = k->c.keys ? k->c.keys[k->next] : NULL;
 	return emb_row_f64(&k->c, k->next++);
 }

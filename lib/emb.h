@@ -40,6 +40,11 @@
  * concatenate; the later header must agree on dim, dtype and keys).  End of
  * file anywhere but right after an END record is a truncated stream.
  *
+ * Row numbers (emb.5): a keyless segment whose JSON holds "row_offset"
+ * numbers its first row row_offset + 1; one without goes on from the row
+ * before it (1 at the start).  Writers keep the numbers of the chunks they
+ * are given (emb_chunk.first_row), starting a new segment where they jump.
+ *
  * Version bump rule: EMB_FORMAT_VERSION changes when a reader of the old
  * version would misread the new bytes.  New JSON header members never need
  * a bump: readers keep unknown members and pass them on.
@@ -69,6 +74,7 @@
 #define EMB_MAX_JSON_LEN (16u << 20)         /* header JSON bytes */
 #define EMB_MAX_CHUNK_BYTES ((uint64_t)1 << 30) /* one record's payload */
 #define EMB_MAX_KEY_LEN 65535                /* bytes of one key */
+#define EMB_MAX_ROW_OFFSET ((uint64_t)1 << 53) /* header "row_offset" (exact in JSON) */
 /* Writers aim for chunks of about this many payload bytes, and text
  * readers batch rows to it.  make fuzz defines a small one: batch
  * boundaries within small inputs, and no 65536-row batches per input. */
@@ -149,6 +155,18 @@ struct emb_chunk {
 	uint64_t *pos;        /* per-row positions (npos of them), or unused */
 	size_t npos, pos_cap;
 	uint64_t pos0, pos_step;
+	/* Row numbers (emb.5, "Row numbers"): row i is number first_row + i,
+	 * counted from 1, the number programs print for a keyless row.
+	 * emb_read_chunk sets both.  numbered: the input fixed the numbers
+	 * (a binary header's "row_offset": a shard, a slice, embgen --first),
+	 * and writers keep them, starting a new segment where they jump;
+	 * false: they only count this input's rows, and a writer numbers the
+	 * rows on from those it wrote before (so `embcat a b` counts on).
+	 * emb_chunk_reserve clears them: a chunk a program fills itself is
+	 * unnumbered, unless it copies them from the input rows it was made
+	 * from (emb_chunk_number_like). */
+	uint64_t first_row;
+	bool numbered;
 };
 #define EMB_CHUNK_INIT {0}
 
@@ -172,6 +190,14 @@ struct emb_stream {
 	uint64_t chunks;       /* chunk records read or written so far */
 	uint64_t offset;       /* bytes consumed/produced so far */
 	uint64_t lineno;       /* TSV: lines read so far */
+	/* Row numbers (emb.5, "Row numbers"): the number the next row read
+	 * or written gets, and whether it is fixed by a "row_offset" (reader:
+	 * one was seen; writer: the current binary segment carries one).
+	 * emb_open_w_like starts its output where its input started (not
+	 * where it is now), so a row-wise filter's output is numbered as its
+	 * input is. */
+	uint64_t row_next;
+	bool row_pinned;
 	/* private */
 	FILE *fp;
 	bool writing, header_done, own_fp, at_eof;
@@ -216,6 +242,12 @@ struct emb_stream {
 	bool map_stdin;        /* the mapped file is standard input: keep its
 				  offset at what was consumed */
 	bool seg_dim0;         /* the current binary segment's header says dim 0 */
+	bool rec_held;         /* binary reader: rec_h is the next chunk's record */
+	unsigned char rec_h[EMB_RECORD_HEADER_LEN]; /* ... header, read and checked */
+	uint64_t rec_start;    /* ... starting at this offset */
+	bool renumber_warned;  /* writer: said that the format loses row numbers */
+	uint64_t open_row;     /* reader: row_next and row_pinned as opened */
+	bool open_pinned;
 	struct emb_save *save; /* writer: emb_open_w_path()'s file */
 	/* private: the list of open input streams (emb_close_inputs) */
 	struct emb_stream *next_input, *prev_input;
@@ -468,9 +500,27 @@ void emb_write_header(struct emb_stream *s);
  * EMB_CHUNK_TARGET_BYTES.  Dies on any data error. */
 size_t emb_read_chunk(struct emb_stream *s, struct emb_chunk *c);
 
+/* Pass over the next chunk without handing its rows out; returns its
+ * rows, 0 at the end of all input.  Binary emb input reads only the
+ * 24-byte record header (checked as emb_read_chunk checks it, and the
+ * payload against the size of a regular file), then seeks past the
+ * payload, or reads and drops it from a pipe: the keys and values of a
+ * skipped chunk are never checksummed.  Other formats read the batch into
+ * SCRATCH and drop it.  Row numbers and counts advance as for a read. */
+size_t emb_skip_chunk(struct emb_stream *s, struct emb_chunk *scratch);
+/* Whether the size of the next chunk is known before reading it: for
+ * binary emb input, reads (and keeps) its record header and sets *ROWS
+ * to its rows, or 0 at the end of input, and returns true; other formats
+ * return false and read nothing. */
+bool emb_peek_chunk(struct emb_stream *s, uint64_t *rows);
+
 /* Append C's rows to the output (buffered into chunks of s->chunk_rows).
  * C's dim must equal s->dim; C's keys are written if s->has_keys (rows
- * without keys get their 1-based row number as key). */
+ * without keys get their row number as key: see emb_chunk.first_row).
+ * A keyless binary output starts a new segment, with "row_offset", where
+ * a numbered chunk does not continue the numbers written before; a format
+ * that cannot record numbers (TSV, npy, fvecs ...) warns once when its
+ * rows would read back with other numbers than they have. */
 void emb_write_chunk(struct emb_stream *s, const struct emb_chunk *c);
 /* Append one row (values of type T, DIM of them); KEY may be NULL. */
 void emb_write_row(struct emb_stream *s, const char *key, const void *row, enum emb_dtype t);
@@ -494,6 +544,9 @@ void emb_chunk_reserve(struct emb_chunk *c, size_t rows, size_t dim,
 		       enum emb_dtype type, bool with_keys);
 /* Set row I's key (copied). */
 void emb_chunk_set_key(struct emb_chunk *c, size_t i, const char *key, size_t len);
+/* Give DST, built from the rows of SRC one for one, SRC's row numbers. */
+static inline void emb_chunk_number_like(struct emb_chunk *dst, const struct emb_chunk *src)
+{ dst->first_row = src->first_row; dst->numbered = src->numbered; }
 /* Row I as f32/f64 (type must match). */
 static inline float *emb_row_f32(const struct emb_chunk *c, size_t i)
 { return (float *)c->data + i * c->dim; }
@@ -560,7 +613,8 @@ static inline uint64_t emb_get_u64(const unsigned char *p)
 struct emb_table {
 	size_t rows, dim;
 	float *data;          /* rows*dim, row-major */
-	char **keys;          /* rows keys (row numbers "1".. if the stream has none) */
+	char **keys;          /* rows keys (if the stream has none, row numbers:
+				 emb_chunk.first_row + i, "1".. for most input) */
 	struct cJSON *meta;   /* the stream's header (owned) */
 	bool ignore_case;     /* lookups fold ASCII case */
 	bool has_keys;        /* the stream had keys (else keys are row numbers) */

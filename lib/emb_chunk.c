@@ -21,6 +21,8 @@ static void shape(struct emb_chunk *c, size_t rows, size_t dim, enum emb_dtype t
 	c->dim = dim;
 	c->type = type;
 	c->keybuf_len = 0;
+	c->first_row = 0;
+	c->numbered = false;
 	if (with_keys) {
 		for (size_t i = 0; i < rows; i++)
 			c->keys[i] = NULL;

@@ -97,8 +97,9 @@ void emb_swap_bytes(void *buf, size_t n, size_t size);
  * of the chunk being written to S, V being nan or an infinity: "row N:
  * value J is nan, which FMT cannot hold".  Binary formats carry them. */
 _Noreturn void emb_refuse_nonfinite(const struct emb_stream *s, size_t i, size_t j, double v);
-/* Key of row I of C for writing: its key, or the 1-based row number
- * FIRST_ROWNO + I formatted into NUM (24 bytes). */
+/* Key of row I of C for writing: its key, or its row number
+ * FIRST_ROWNO + I (the output's s->row_next while the chunk is being
+ * written) formatted into NUM (24 bytes). */
 const char *emb_row_key(const struct emb_chunk *c, size_t i, uint64_t first_rowno, char *num);
 
 /* emb_f16.c: IEEE half <-> single for N values, F16C when the CPU has it. */

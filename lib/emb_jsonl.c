@@ -462,7 +462,7 @@ void emb_jsonl_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 	size_t fixed = c->dim * 26 + strlen(s->vector_field) * 6 + strlen(s->key_field) * 6 + 32;
 	for (size_t i = 0; i < c->rows; i++) {
 		char num[24];
-		const char *key = s->has_keys ? emb_row_key(c, i, s->recno + 1, num) : NULL;
+		const char *key = s->has_keys ? emb_row_key(c, i, s->row_next, num) : NULL;
 		if (key && !utf8_valid((const unsigned char *)key, strlen(key)))
 			emb_die(EMB_EXIT_DATA, "row %llu: key is not valid UTF-8; it cannot be "
 				"written as jsonl", (unsigned long long)(s->recno + i + 1));

@@ -314,6 +314,7 @@ static void apply_null(struct emb_model *m, size_t rows, enum emb_dtype t, struc
 size_t emb_model_apply(struct emb_model *m, const struct emb_chunk *in, struct emb_chunk *out)
 {
 	emb_chunk_reserve(out, in->rows, m->dim_out, in->type, in->keys != NULL);
+	emb_chunk_number_like(out, in);
 	for (size_t i = 0; in->keys && i < in->rows; i++)
 		emb_chunk_set_key(out, i, in->keys[i], strlen(in->keys[i]));
 	if (in->rows == 0 || m->dim_in == 0)

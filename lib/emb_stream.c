@@ -314,6 +314,22 @@ static void header_from_json(struct emb_stream *s, cJSON *j, uint64_t off)
 	s->has_keys = cJSON_IsTrue(keys);
 }
 
+/* A segment's "row_offset" (emb.5, "Row numbers"): its first row is
+ * number row_offset + 1.  Without one, the numbers go on from the rows
+ * before it. */
+static void read_row_offset(struct emb_stream *s, cJSON *j, uint64_t off)
+{
+	cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "row_offset");
+	if (!r)
+		return;
+	double v = cJSON_IsNumber(r) ? r->valuedouble : NAN;
+	if (!(v >= 0 && v <= (double)EMB_MAX_ROW_OFFSET && v == floor(v)))
+		emb_die_offset(s->name, off, "header \"row_offset\" is not a whole number "
+			       "from 0 to 2^53");
+	s->row_next = (uint64_t)v + 1;
+	s->row_pinned = true;
+}
+
 /* Read a binary header whose magic is already consumed. */
 static void read_binary_header(struct emb_stream *s, bool first)
 {
@@ -339,6 +355,7 @@ static void read_binary_header(struct emb_stream *s, bool first)
 
 	if (first) {
 		header_from_json(s, j, start + 20);
+		read_row_offset(s, j, start + 20);
 		s->meta = j;
 		s->format = EMB_FMT_EMB;
 		s->mtype = s->dtype == EMB_F64 ? EMB_F64 : EMB_F32;
@@ -347,6 +364,7 @@ static void read_binary_header(struct emb_stream *s, bool first)
 	/* A later stream: it must agree with the first. */
 	struct emb_stream next = *s;
 	header_from_json(&next, j, start + 20);
+	read_row_offset(s, j, start + 20);
 	cJSON_Delete(j);
 	s->seg_dim0 = next.dim == 0; /* "dim 0 only in a stream with no rows" */
 	if (s->dim == 0 && s->recno == 0) {
@@ -719,6 +737,7 @@ static enum emb_format sniff(const struct emb_stream *s, const unsigned char *b,
 }
 
 static bool next_segment(struct emb_stream *s);
+static void write_header_emb(struct emb_stream *s);
 
 /* Read the next record header of a binary stream into H; returns the
  * byte offset it starts at.  End of file here is a truncated stream. */
@@ -821,6 +840,7 @@ struct emb_stream *emb_open_r_fp(FILE *fp, const char *name, const struct emb_op
 	s->vector_field = o->vector_field ? o->vector_field : "embedding";
 	s->key_field = o->key_field ? o->key_field : "id";
 	s->hdr_pos = -1;
+	s->row_next = 1;
 	setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
 
 	enum emb_format f = o->in_format;
@@ -846,6 +866,8 @@ struct emb_stream *emb_open_r_fp(FILE *fp, const char *name, const struct emb_op
 		s->mtype = EMB_F32;
 	}
 	emb_codecs[f].read_header(s);
+	s->open_row = s->row_next;
+	s->open_pinned = s->row_pinned;
 	return s;
 }
 
@@ -862,7 +884,11 @@ static struct emb_stream *open_w(FILE *fp, const char *name, const struct emb_st
 		s->has_keys = in->has_keys;
 		s->format = in->format;
 		s->meta = cJSON_Duplicate(in->meta, true);
+		s->row_next = in->writing ? in->row_next : in->open_row;
+		s->row_pinned = in->writing ? in->row_pinned : in->open_pinned;
 	}
+	if (!s->row_next)
+		s->row_next = 1;
 	if (!s->meta)
 		s->meta = meta_new();
 	if (o->out_format != EMB_FMT_AUTO)
@@ -913,7 +939,10 @@ static void write_header_emb(struct emb_stream *s)
 	meta_set(s->meta, "dim", cJSON_CreateNumber((double)s->dim));
 	meta_set(s->meta, "dtype", cJSON_CreateString(emb_dtype_name(s->dtype)));
 	meta_set(s->meta, "keys", cJSON_CreateBool(s->has_keys));
-	emb_history_append(s->meta, emb_cmdline());
+	if (s->row_pinned)
+		meta_set(s->meta, "row_offset", cJSON_CreateNumber((double)(s->row_next - 1)));
+	else
+		cJSON_DeleteItemFromObjectCaseSensitive(s->meta, "row_offset");
 	char *json = cJSON_PrintUnformatted(s->meta);
 	if (!json)
 		emb_die(EMB_EXIT_DATA, "out of memory");
@@ -1019,6 +1048,7 @@ void emb_write_header(struct emb_stream *s)
 	const struct emb_codec *k = &emb_codecs[s->format];
 	if (!k->write_rows)
 		emb_die(EMB_EXIT_DATA, "writing %s is not supported", k->name);
+	emb_history_append(s->meta, emb_cmdline());
 	s->chunk_rows = emb_batch_rows(s->dim, s->dtype);
 	if (k->count_header)
 		begin_counted(s);
@@ -1138,17 +1168,19 @@ static void flush_pending(struct emb_stream *s)
 	s->pend_keys_len = 0;
 }
 
-static void pend_key(struct emb_stream *s, const char *key, uint64_t rowno)
+/* Queue the key of the row numbered NUMBER, output row POS (1-based):
+ * KEY, or the number when it has none. */
+static void pend_key(struct emb_stream *s, const char *key, uint64_t number, uint64_t pos)
 {
 	char num[24];
 	if (!key) {
-		snprintf(num, sizeof num, "%llu", (unsigned long long)rowno);
+		snprintf(num, sizeof num, "%llu", (unsigned long long)number);
 		key = num;
 	}
 	size_t len = strlen(key) + 1;
 	if (len - 1 > EMB_MAX_KEY_LEN)
 		emb_die(EMB_EXIT_DATA, "%s: row %llu: key longer than %d bytes", s->name,
-			(unsigned long long)rowno, EMB_MAX_KEY_LEN);
+			(unsigned long long)pos, EMB_MAX_KEY_LEN);
 	if (s->pend_keys_len + len + 8 > s->pend_keys_cap) {
 		s->pend_keys_cap = (s->pend_keys_len + len + 8) * 2;
 		s->pend_keys = emb_xrealloc(s->pend_keys, s->pend_keys_cap);
@@ -1163,7 +1195,8 @@ static void write_rows_binary(struct emb_stream *s, const struct emb_chunk *c)
 	if (!s->pend_vals)
 		s->pend_vals = emb_xmalloc(emb_xmul(s->chunk_rows, vsize ? vsize : 1));
 	size_t esize = emb_dtype_size(c->type);
-	uint64_t base = s->recno; /* emb_write_chunk counts the rows after us */
+	/* emb_write_chunk counts the rows after us */
+	uint64_t base = s->recno, number = s->row_next;
 	for (size_t i = 0; i < c->rows;) {
 		size_t take = s->chunk_rows - s->pend_rows;
 		if (take > c->rows - i)
@@ -1174,7 +1207,8 @@ static void write_rows_binary(struct emb_stream *s, const struct emb_chunk *c)
 			 * (embcat's binary pass-through stays at pipe speed). */
 			if (s->has_keys)
 				for (size_t r = 0; r < take; r++)
-					pend_key(s, c->keys ? c->keys[i + r] : NULL, base + i + r + 1);
+					pend_key(s, c->keys ? c->keys[i + r] : NULL, number + i + r,
+						 base + i + r + 1);
 			size_t keybytes = pad_keys(s);
 			write_record(s, take, s->pend_keys, keybytes,
 				     (const char *)c->data + i * c->dim * esize, take * vsize);
@@ -1188,7 +1222,8 @@ static void write_rows_binary(struct emb_stream *s, const struct emb_chunk *c)
 				    c->type, s->dtype);
 		if (s->has_keys)
 			for (size_t r = 0; r < take; r++)
-				pend_key(s, c->keys ? c->keys[i + r] : NULL, base + i + r + 1);
+				pend_key(s, c->keys ? c->keys[i + r] : NULL, number + i + r,
+					 base + i + r + 1);
 		s->pend_rows += take;
 		s->seg_rows += take;
 		i += take;
@@ -1197,25 +1232,61 @@ static void write_rows_binary(struct emb_stream *s, const struct emb_chunk *c)
 	}
 }
 
+static void write_end_emb(struct emb_stream *s);
+
+/* End the binary segment and start another whose first row is number
+ * FIRST: numbered rows that do not go on from the ones before. */
+static void begin_segment(struct emb_stream *s, uint64_t first)
+{
+	write_end_emb(s);
+	s->seg_rows = 0;
+	s->row_next = first;
+	s->row_pinned = true;
+	write_header_emb(s);
+}
+
 void emb_write_chunk(struct emb_stream *s, const struct emb_chunk *c)
 {
 	if (c->rows == 0)
 		return;
+	const struct emb_codec *k = &emb_codecs[s->format];
+	uint64_t first = c->numbered ? c->first_row : s->row_next;
 	if (!s->header_done) {
 		if (s->dim == 0)
 			s->dim = c->dim;
+		if (c->numbered) {
+			s->row_next = first;
+			s->row_pinned = true;
+		}
 		emb_write_header(s);
 	}
 	if (c->dim != s->dim)
 		emb_die(EMB_EXIT_DATA, "%s: row %llu has dim %zu, the stream %zu", s->name,
 			(unsigned long long)s->recno + 1, c->dim, s->dim);
-	const struct emb_codec *k = &emb_codecs[s->format];
+	if (c->numbered && s->format == EMB_FMT_EMB &&
+	    (!s->row_pinned || first != s->row_next))
+		begin_segment(s, first);
+	/* Keyless rows in a format that holds no numbers read back numbered
+	 * by their place in the file: say so once if that is not theirs.
+	 * Word-vector text gives every row a key: the number. */
+	bool numbers_kept = s->format == EMB_FMT_EMB || (s->has_keys && k->keys) ||
+			    s->format == EMB_FMT_W2V || s->format == EMB_FMT_W2VBIN ||
+			    s->format == EMB_FMT_GLOVE || s->format == EMB_FMT_VEC;
+	if (!c->keys && !numbers_kept &&
+	    first != s->recno + 1 && !s->renumber_warned) {
+		emb_warn("%s: %s holds no row numbers: row %llu is written as row %llu "
+			 "(write emb to keep them)", s->name, k->name, (unsigned long long)first,
+			 (unsigned long long)s->recno + 1);
+		s->renumber_warned = true;
+	}
+	s->row_next = first;
 	k->write_rows(s, c);
 	if (ferror(s->fp)) /* text codecs print with stdio: stop at the first failure */
 		write_failed(s, errno);
 	if (s->real_fp)
 		check_reader(s);
 	s->recno += c->rows;
+	s->row_next = first + c->rows;
 	if (s->has_keys && !k->keys)
 		s->dropped_keys += c->rows;
 	emb_progress(s->recno, s->offset);
@@ -1329,10 +1400,16 @@ static void grow_raw(struct emb_stream *s, size_t need, size_t limit)
 	s->raw_cap = cap;
 }
 
-static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
+/* Read the next chunk's record header into s->rec_h, through end
+ * records and the headers of later segments, and check it: a chunk
+ * tag, a row count and a key block within the limits.  False at the end
+ * of input (s->at_eof). */
+static bool next_chunk_header(struct emb_stream *s)
 {
+	if (s->rec_held)
+		return true;
 	for (;;) {
-		unsigned char h[EMB_RECORD_HEADER_LEN];
+		unsigned char *h = s->rec_h;
 		uint64_t start = read_record_header(s, h);
 		uint32_t crc = emb_get_u32(h + 4);
 		uint64_t rows = emb_get_u64(h + 8), keybytes = emb_get_u64(h + 16);
@@ -1346,7 +1423,7 @@ static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
 					       (unsigned long long)s->seg_rows);
 			if (!next_segment(s)) {
 				s->at_eof = true;
-				return 0;
+				return false;
 			}
 			continue;
 		}
@@ -1365,79 +1442,182 @@ static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
 		    (!s->has_keys && keybytes != 0) || (s->has_keys && keybytes < rows))
 			emb_die_offset(s->name, start + 16, "chunk claims a key block of %llu bytes",
 				       (unsigned long long)keybytes);
-
-		size_t n = (size_t)rows * s->dim;
-		size_t valbytes = n * esize;
-		/* Read values straight into the chunk when no conversion is needed. */
-		bool direct = s->dtype == s->mtype && host_is_le();
-		uint64_t keyoff = s->offset;
-		/* Memory follows the bytes that are there, never the sizes the
-		 * record claims: a mapped file is checked against its size before
-		 * anything is allocated; from a pipe, buffers grow as bytes
-		 * arrive; key pointers are made only once keys and values are in. */
-		if (s->map) {
-			size_t left = s->map_len - s->map_pos;
-			if (keybytes > left)
-				emb_die_offset(s->name, keyoff + left, "truncated stream: chunk keys "
-					       "cut short (%zu of %zu bytes)", left, (size_t)keybytes);
-			if (valbytes > left - keybytes)
-				emb_die_offset(s->name, keyoff + left, "truncated stream: chunk values "
-					       "cut short (%zu of %zu bytes)", left - (size_t)keybytes,
-					       valbytes);
-		}
-		for (size_t at = 0; at < keybytes;) {
-			size_t piece = keybytes - at < READ_PIECE ? keybytes - at : READ_PIECE;
-			grow_raw(s, at + piece, (size_t)keybytes);
-			size_t part = read_full(s, s->raw + at, piece);
-			at += part;
-			if (part < piece)
-				emb_die_offset(s->name, keyoff + at, "truncated stream: chunk keys "
-					       "cut short (%zu of %zu bytes)", at, (size_t)keybytes);
-		}
-		s->offset += keybytes;
-		/* A mapped file whose values are all there (checked above, before
-		 * any mapped byte is read): in place when they need no conversion
-		 * and are aligned, else converted from there. */
-		unsigned char *mapped = emb_map_take(s, valbytes, direct ? esize : 1);
-		uint32_t sum = emb_crc32c(0, s->raw, (size_t)keybytes);
-		unsigned char *vals = mapped;
-		if (mapped)
-			sum = emb_crc32c(sum, mapped, valbytes);
-		/* Checksum each piece as soon as it is read, while it is still in
-		 * the CPU's cache: a whole chunk read first and summed after would
-		 * come back from memory for the checksum. */
-		for (size_t at = 0; !mapped && at < valbytes;) {
-			size_t piece = valbytes - at < READ_PIECE ? valbytes - at : READ_PIECE;
-			if (direct) {
-				emb_chunk_grow(c, at + piece, valbytes);
-				vals = c->data;
-			} else {
-				grow_raw(s, (size_t)keybytes + at + piece, (size_t)keybytes + valbytes);
-				vals = s->raw + keybytes;
-			}
-			size_t part = read_full(s, vals + at, piece);
-			at += part;
-			if (part < piece)
-				emb_die_offset(s->name, s->offset + at, "truncated stream: chunk values "
-					       "cut short (%zu of %zu bytes)", at, valbytes);
-			sum = emb_crc32c(sum, vals + at - part, part);
-		}
-		if (mapped && direct)
-			emb_chunk_borrow(c, mapped, (size_t)rows, s->dim, s->mtype, s->has_keys);
-		else
-			emb_chunk_reserve(c, (size_t)rows, s->dim, s->mtype, s->has_keys);
-		s->offset += valbytes;
-		if (sum != crc)
-			emb_die_offset(s->name, start, "chunk checksum mismatch (corrupt data)");
-		if (!direct)
-			emb_from_disk(c->data, vals, n, s->dtype, s->mtype);
-		if (s->has_keys)
-			decode_keys(s, c, (const char *)s->raw, (size_t)keybytes, keyoff);
-		s->seg_rows += rows;
-		s->recno += rows;
-		s->chunks++;
-		return (size_t)rows;
+		s->rec_start = start;
+		s->rec_held = true;
+		return true;
 	}
+}
+
+bool emb_peek_chunk(struct emb_stream *s, uint64_t *rows)
+{
+	*rows = 0;
+	if (s->at_eof)
+		return true;
+	if (s->format != EMB_FMT_EMB || s->writing)
+		return false;
+	if (next_chunk_header(s))
+		*rows = emb_get_u64(s->rec_h + 8);
+	return true;
+}
+
+/* Is S's file a regular file that fseeko() can move in?  Gives its size. */
+static bool seekable(const struct emb_stream *s, uint64_t *size)
+{
+	struct stat st;
+	if (s->src_fp || fstat(fileno(s->fp), &st) != 0 || !S_ISREG(st.st_mode))
+		return false;
+	*size = (uint64_t)st.st_size;
+	return true;
+}
+
+/* Pass over the payload of the chunk whose header is held, without
+ * checksumming it: the map or a regular file moves past it (after a
+ * check that the file holds it all), a pipe is read and dropped. */
+static void skip_payload(struct emb_stream *s)
+{
+	uint64_t rows = emb_get_u64(s->rec_h + 8), keybytes = emb_get_u64(s->rec_h + 16);
+	uint64_t valbytes = rows * s->dim * emb_dtype_size(s->dtype);
+	uint64_t keyoff = s->offset, have = UINT64_MAX, size, total = keybytes + valbytes;
+	off_t at = -1;
+	if (s->map)
+		have = s->map_len - s->map_pos;
+	else if (seekable(s, &size) && (at = ftello(s->fp)) >= 0)
+		have = size > (uint64_t)at ? size - (uint64_t)at : 0;
+	if (keybytes > have)
+		emb_die_offset(s->name, keyoff + have, "truncated stream: chunk keys cut short "
+			       "(%llu of %llu bytes)", (unsigned long long)have,
+			       (unsigned long long)keybytes);
+	if (valbytes > have - keybytes)
+		emb_die_offset(s->name, keyoff + have, "truncated stream: chunk values cut "
+			       "short (%llu of %llu bytes)", (unsigned long long)(have - keybytes),
+			       (unsigned long long)valbytes);
+	if (s->map) {
+		s->map_pos += (size_t)total;
+	} else if (at >= 0) {
+		if (fseeko(s->fp, (off_t)total, SEEK_CUR) != 0)
+			emb_die(EMB_EXIT_DATA, "%s: %s", s->name, strerror(errno));
+	} else {
+		for (uint64_t done = 0; done < total;) {
+			size_t piece = total - done < READ_PIECE ? (size_t)(total - done) : READ_PIECE;
+			grow_raw(s, piece, READ_PIECE);
+			size_t part = read_full(s, s->raw, piece);
+			done += part;
+			if (part < piece && done < keybytes)
+				emb_die_offset(s->name, keyoff + done, "truncated stream: chunk keys "
+					       "cut short (%llu of %llu bytes)", (unsigned long long)done,
+					       (unsigned long long)keybytes);
+			if (part < piece)
+				emb_die_offset(s->name, keyoff + done, "truncated stream: chunk values "
+					       "cut short (%llu of %llu bytes)",
+					       (unsigned long long)(done - keybytes),
+					       (unsigned long long)valbytes);
+		}
+	}
+	s->offset += total;
+}
+
+size_t emb_skip_chunk(struct emb_stream *s, struct emb_chunk *scratch)
+{
+	if (s->at_eof)
+		return 0;
+	if (s->format != EMB_FMT_EMB)
+		return emb_read_chunk(s, scratch);
+	if (!next_chunk_header(s))
+		return 0;
+	s->rec_held = false;
+	uint64_t rows = emb_get_u64(s->rec_h + 8);
+	skip_payload(s);
+	map_sync_offset(s);
+	s->seg_rows += rows;
+	s->recno += rows;
+	s->chunks++;
+	s->row_next += rows;
+	emb_progress(s->recno, s->offset);
+	return (size_t)rows;
+}
+
+static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
+{
+	if (!next_chunk_header(s))
+		return 0;
+	s->rec_held = false;
+	const unsigned char *h = s->rec_h;
+	uint64_t start = s->rec_start;
+	uint32_t crc = emb_get_u32(h + 4);
+	uint64_t rows = emb_get_u64(h + 8), keybytes = emb_get_u64(h + 16);
+	size_t esize = emb_dtype_size(s->dtype);
+
+	size_t n = (size_t)rows * s->dim;
+	size_t valbytes = n * esize;
+	/* Read values straight into the chunk when no conversion is needed. */
+	bool direct = s->dtype == s->mtype && host_is_le();
+	uint64_t keyoff = s->offset;
+	/* Memory follows the bytes that are there, never the sizes the
+	 * record claims: a mapped file is checked against its size before
+	 * anything is allocated; from a pipe, buffers grow as bytes
+	 * arrive; key pointers are made only once keys and values are in. */
+	if (s->map) {
+		size_t left = s->map_len - s->map_pos;
+		if (keybytes > left)
+			emb_die_offset(s->name, keyoff + left, "truncated stream: chunk keys "
+				       "cut short (%zu of %zu bytes)", left, (size_t)keybytes);
+		if (valbytes > left - keybytes)
+			emb_die_offset(s->name, keyoff + left, "truncated stream: chunk values "
+				       "cut short (%zu of %zu bytes)", left - (size_t)keybytes,
+				       valbytes);
+	}
+	for (size_t at = 0; at < keybytes;) {
+		size_t piece = keybytes - at < READ_PIECE ? keybytes - at : READ_PIECE;
+		grow_raw(s, at + piece, (size_t)keybytes);
+		size_t part = read_full(s, s->raw + at, piece);
+		at += part;
+		if (part < piece)
+			emb_die_offset(s->name, keyoff + at, "truncated stream: chunk keys "
+				       "cut short (%zu of %zu bytes)", at, (size_t)keybytes);
+	}
+	s->offset += keybytes;
+	/* A mapped file whose values are all there (checked above, before
+	 * any mapped byte is read): in place when they need no conversion
+	 * and are aligned, else converted from there. */
+	unsigned char *mapped = emb_map_take(s, valbytes, direct ? esize : 1);
+	uint32_t sum = emb_crc32c(0, s->raw, (size_t)keybytes);
+	unsigned char *vals = mapped;
+	if (mapped)
+		sum = emb_crc32c(sum, mapped, valbytes);
+	/* Checksum each piece as soon as it is read, while it is still in
+	 * the CPU's cache: a whole chunk read first and summed after would
+	 * come back from memory for the checksum. */
+	for (size_t at = 0; !mapped && at < valbytes;) {
+		size_t piece = valbytes - at < READ_PIECE ? valbytes - at : READ_PIECE;
+		if (direct) {
+			emb_chunk_grow(c, at + piece, valbytes);
+			vals = c->data;
+		} else {
+			grow_raw(s, (size_t)keybytes + at + piece, (size_t)keybytes + valbytes);
+			vals = s->raw + keybytes;
+		}
+		size_t part = read_full(s, vals + at, piece);
+		at += part;
+		if (part < piece)
+			emb_die_offset(s->name, s->offset + at, "truncated stream: chunk values "
+				       "cut short (%zu of %zu bytes)", at, valbytes);
+		sum = emb_crc32c(sum, vals + at - part, part);
+	}
+	if (mapped && direct)
+		emb_chunk_borrow(c, mapped, (size_t)rows, s->dim, s->mtype, s->has_keys);
+	else
+		emb_chunk_reserve(c, (size_t)rows, s->dim, s->mtype, s->has_keys);
+	s->offset += valbytes;
+	if (sum != crc)
+		emb_die_offset(s->name, start, "chunk checksum mismatch (corrupt data)");
+	if (!direct)
+		emb_from_disk(c->data, vals, n, s->dtype, s->mtype);
+	if (s->has_keys)
+		decode_keys(s, c, (const char *)s->raw, (size_t)keybytes, keyoff);
+	s->seg_rows += rows;
+	s->recno += rows;
+	s->chunks++;
+	return (size_t)rows;
 }
 
 /* Fill in where C's rows came from, unless the codec recorded a
@@ -1477,6 +1657,9 @@ size_t emb_read_chunk(struct emb_stream *s, struct emb_chunk *c)
 	n = emb_codecs[s->format].read_rows(s, c);
 	map_sync_offset(s);
 	if (n) {
+		c->first_row = s->row_next;
+		c->numbered = s->row_pinned;
+		s->row_next += n;
 		locate_rows(s, c);
 		emb_progress(s->recno, s->offset);
 	} else {

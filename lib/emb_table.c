@@ -99,7 +99,7 @@ struct emb_table *emb_table_load(const char *path, const struct emb_opts *o, boo
 			char num[24];
 			const char *k = c.keys ? c.keys[i] : num;
 			if (!c.keys)
-				snprintf(num, sizeof num, "%zu", t->rows + i + 1);
+				snprintf(num, sizeof num, "%llu", (unsigned long long)(c.first_row + i));
 			size_t len = strlen(k) + 1;
 			if (keylen + len > keycap) {
 				keycap = (keylen + len) * 2;

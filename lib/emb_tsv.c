@@ -418,7 +418,7 @@ void emb_tsv_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 			if (c->keys && c->keys[i]) {
 				key = c->keys[i];
 			} else {
-				snprintf(num, sizeof num, "%llu", (unsigned long long)s->recno + i + 1);
+				snprintf(num, sizeof num, "%llu", (unsigned long long)s->row_next + i);
 				key = num;
 			}
 			if (strpbrk(key, "\t\n\r"))

@@ -206,7 +206,7 @@ void emb_w2v_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 	size_t cap = c->dim * 26 + 16;
 	for (size_t i = 0; i < c->rows; i++) {
 		char num[24];
-		const char *key = check_key(s, emb_row_key(c, i, s->recno + 1, num),
+		const char *key = check_key(s, emb_row_key(c, i, s->row_next, num),
 					    s->recno + i + 1, false);
 		size_t klen = strlen(key);
 		if (cap + klen > s->raw_cap) {
@@ -242,7 +242,7 @@ void emb_w2vbin_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 	}
 	for (size_t i = 0; i < c->rows; i++) {
 		char num[24];
-		const char *key = check_key(s, emb_row_key(c, i, s->recno + 1, num),
+		const char *key = check_key(s, emb_row_key(c, i, s->row_next, num),
 					    s->recno + i + 1, true);
 		emb_write_bytes(s, key, strlen(key));
 		emb_write_bytes(s, " ", 1);

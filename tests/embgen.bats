@@ -177,3 +177,71 @@ assert y.shape == (1000, 16), y.shape'
 	assert_output ""
 	assert_equal "$stderr" "embgen: missing.tsv: No such file or directory"
 }
+
+# parts SEED N: random cut points of 0..N, as "0 c1 c2 ... N" (cuts inside
+# blocks of 1024 rows and on their edges, empty and 1-row parts).
+parts() {
+	py 'rng = np.random.default_rng(int(sys.argv[1])); n = int(sys.argv[2])
+c = list(rng.integers(0, n + 1, 4)) + [1024, 1025, 2048, n - 1, 1, 1]
+print(" ".join(map(str, sorted(set([0, n] + [int(v) for v in c if 0 <= v <= n])))))' "$@"
+}
+
+@test "--first=M -n K: the parts of a run are its rows, byte for byte, numbered as in the run" {
+	n=3100
+	for opts in "-d 5" "-d 3 --mixture 4 --beta 0.3" "-d 7 --anisotropic --keys" "-d 2 --dtype f64"; do
+		embgen -n $n $opts --seed 3 -O tsv > whole.tsv
+		embgen -n $n $opts --seed 3 > whole.emb
+		for seed in 1 2; do
+			set -- $(parts $seed $n)
+			rm -f p*.emb
+			: > parts.tsv
+			while [ $# -gt 1 ]; do
+				embgen --first=$1 -n $(($2 - $1)) $opts --seed 3 -O tsv 2> /dev/null >> parts.tsv
+				embgen --first=$1 -n $(($2 - $1)) $opts --seed 3 > p$1.emb
+				shift
+			done
+			cmp parts.tsv whole.tsv
+			# binary: the same bits, each part headed by its first row's offset,
+			# and the parts, cat in any order, numbered as the run
+			cat $(ls p*.emb | shuf --random-source=<(yes $seed)) > all.emb
+			py 'x, keys, h = o.read(open("whole.emb", "rb").read())
+assert "row_offset" not in h[0], h[0]
+got = {}
+for f in sys.argv[1:]:
+    y, k, hy = o.read(open(f, "rb").read())
+    m = int(f[1:-4])
+    assert hy[0].get("row_offset") == (m if not hy[0]["keys"] else None), (f, hy[0])
+    assert y.dtype == x.dtype and (y.view(np.uint8) == x[m:m + len(y)].view(np.uint8)).all(), f
+    assert k == keys[m:m + len(y)], f
+' p*.emb
+			if ! grep -q keys <<< "$opts"; then
+				emblsh all.emb | sort | cmp - <(emblsh whole.emb | sort)
+			fi
+		done
+	done
+}
+
+@test "--first=M draws no row before M's block" {
+	# 1e12 rows before M would take hours; a block takes microseconds
+	timeout 20 embgen --first=1000000000000 -n 3 -d 4 > far.emb
+	run embinfo far.emb
+	assert_output --partial '"rows":	3,'
+	run bash -c "emblsh far.emb | cut -f1 | tr '\n' ' '"
+	assert_output "1000000000001 1000000000002 1000000000003 "
+	# and it is the same row the long run would write there (last rows of
+	# a shorter run with the same M block checked by the test above)
+	embgen --first=1000000000002 -n 1 -d 4 > one.emb
+	py 'a = load("far.emb"); b = load("one.emb")
+assert (a[2] == b[0]).all()'
+}
+
+@test "--first: bad values are usage errors" {
+	run -2 --separate-stderr embgen --first=-1
+	assert_output ""
+	assert_equal "${stderr_lines[0]}" "embgen: --first must be between 0 and 1125899906842624, not -1"
+	assert_equal "${stderr_lines[1]}" "Try 'embgen --help' for more information."
+	run -2 --separate-stderr embgen --first=x
+	assert_equal "${stderr_lines[0]}" "embgen: invalid number for --first: 'x'"
+	run -2 --separate-stderr embgen --first=1125899906842625
+	assert_equal "${stderr_lines[0]}" "embgen: --first must be between 0 and 1125899906842624, not 1125899906842625"
+}

@@ -162,6 +162,7 @@ Try 'embcos --help' for more information."
 				-I|-O|--input-format|--output-format) v=tsv ;;
 				--dtype) v=f64 ;;
 				--shard) v=0/2 ;;
+				--rows) [ "$p" = embcat ] && v=0:2 || v=2 ;;
 				--scheme) v=rotation ;;
 				--oov) v=skip ;;
 				--zero) v=nan ;;

@@ -452,7 +452,7 @@ sys.stdout.buffer.write(oracle.write(x, chunk_rows=5))' > g.emb
 
 @test "--merge: shards cut by embcat --shard, keyless and keyed, with no --db-offset" {
 	cd "$D"
-	global_rows || skip "embcat --shard does not carry global row numbers yet (issue 12)"
+	global_rows   # shards carry global row numbers (emb.5)
 	for keys in nokeys keys; do
 		make_db 150 11 111 $keys > db.tsv
 		oracle -c '
