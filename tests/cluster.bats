@@ -233,7 +233,7 @@ close("whitened", sys.argv[3], sys.argv[4], 2.0 ** -21, False)
 	cat > map.sh <<-'EOF'
 	#!/bin/bash
 	. "$CL_HELPER" || exit 1
-	read -r k a b < <(grep "^$SLURM_ARRAY_TASK_ID " shards.txt)
+	read -r k a b < <(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" shards.txt)
 	fit_split "$a" "$b" db.emb > s$k.emb && map_job s$k.emb q.emb
 	EOF
 	cat > reduce.sh <<-'EOF'
