@@ -252,8 +252,6 @@ close("whitened", sys.argv[3], sys.argv[4], 2.0 ** -21, False)
 }
 
 @test "every daemon stops and nothing is left listening" {
-	need_sshd
-	need_slurm
 	stop_all
 	local f
 	for f in "$CL_T/ssh/sshd.pid" "$CL_T/slurm/slurmd.pid" "$CL_T/slurm/slurmctld.pid"; do

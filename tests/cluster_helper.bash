@@ -141,7 +141,7 @@ stop() {
 why() {
 	local name=$1 f
 	shift
-	echo "$name did not start; its logs:"
+	echo "$name did not start or does not accept the test's jobs; its logs:"
 	for f; do
 		[ -s "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }
 	done
@@ -190,7 +190,11 @@ start_sshd() {
 
 # start_slurm: a private single-node slurmctld + slurmd on 127.0.0.1 ports
 # $CL_SLURM_PORTS, configured in $CL_T/slurm (auth/none, so no munged);
-# exports SLURM_CONF.  On failure prints why.
+# exports SLURM_CONF.  On failure prints why.  Slurm 22.05 has no listen
+# address setting: both daemons bind every address, and with auth/none
+# whoever reaches those ports while the test runs can submit jobs as this
+# user.  Run it where a firewall closes high ports, or in a network
+# namespace (unshare -n, then ip link set lo up).
 start_slurm() {
 	local d=$CL_T/slurm user ctld_port slurmd_port
 	read -r ctld_port slurmd_port <<< "$CL_SLURM_PORTS"
