@@ -23,9 +23,6 @@ setup_file() {
 	export PARALLEL_HOME=$CL_T/parallel
 	mkdir -p "$PARALLEL_HOME" "$CL_T/slurm/job"
 	touch "$PARALLEL_HOME/will-cite"
-	local ports
-	read -r -a ports <<< "$(free_ports 3)"
-	export CL_SSH_PORT=${ports[0]} CL_SLURM_PORTS="${ports[1]} ${ports[2]}"
 
 	# Row-wise data: keyed pieces of random sizes (one of 1 row, one empty)
 	# in one file, one chunk each, so --shard deals several chunks.
@@ -47,13 +44,29 @@ setup_file() {
 	embgen -n 40 -d 16 -s "$((RANDOM + 1))" --anisotropic > "$d/q.emb"
 	export CL_DB=$d/db.emb CL_ROWS=3000
 
-	if start_sshd > "$CL_T/sshd.why" 2>&1; then
-		touch "$CL_T/sshd.up"
-	fi
+	# A port found free can be taken before the daemon binds it: then try
+	# other ports, up to three times.
+	local try
+	for try in 1 2 3; do
+		export CL_SSH_PORT=$(free_ports 1)
+		if start_sshd > "$CL_T/sshd.why" 2>&1; then
+			touch "$CL_T/sshd.up"
+			break
+		fi
+		stop "$CL_T/ssh/sshd.pid" "$CL_T/sshd.run"
+		grep -qi 'address already in use' "$CL_T/sshd.why" || break
+	done
 	export CL_SSH CL_SSH_LOGIN
-	if start_slurm > "$CL_T/slurm.why" 2>&1; then
-		touch "$CL_T/slurm.up"
-	fi
+	for try in 1 2 3; do
+		export CL_SLURM_PORTS=$(free_ports 2)
+		if start_slurm > "$CL_T/slurm.why" 2>&1; then
+			touch "$CL_T/slurm.up"
+			break
+		fi
+		stop "$CL_T/slurm/slurmd.pid" "$CL_T/slurm/slurmctld.pid" "$CL_T/slurmd.run" \
+			"$CL_T/slurmctld.run"
+		grep -qi 'address already in use' "$CL_T/slurm.why" || break
+	done
 }
 
 teardown_file() {

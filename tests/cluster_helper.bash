@@ -153,7 +153,7 @@ why() {
 start_sshd() {
 	local d=$CL_T/ssh user
 	user=$(id -un)
-	mkdir -p "$d" || return 1
+	rm -rf "$d" && mkdir -p "$d" || return 1
 	if [ "$(id -u)" = 0 ]; then
 		# OpenSSH 9.2 as root chroots its pre-auth child into /run/sshd
 		# (made by openssh-server's postinst, but /run is a tmpfs).
@@ -199,7 +199,7 @@ start_slurm() {
 	local d=$CL_T/slurm user ctld_port slurmd_port
 	read -r ctld_port slurmd_port <<< "$CL_SLURM_PORTS"
 	user=$(id -un)
-	mkdir -p "$d/state" "$d/spool" || return 1
+	rm -rf "$d/state" "$d/spool" && mkdir -p "$d/state" "$d/spool" || return 1
 	cat > "$d/slurm.conf" <<-EOF
 	ClusterName=embt
 	SlurmctldHost=localhost(127.0.0.1)
