@@ -23,7 +23,7 @@ set -eu
 
 # Extra flags for the per-shard top-k that embcos --merge reads (see
 # tests/cluster_helper.bash, CL_TOPK_FLAGS).
-TOPK_FLAGS=${TOPK_FLAGS-}
+TOPK_FLAGS=${TOPK_FLAGS---partial}
 K=10
 REPS=${REPS:-3}
 

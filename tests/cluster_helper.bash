@@ -11,10 +11,10 @@
 # Neighbours per query, and the flags of the whitening fit.
 CL_K=${CL_K:-10}
 CL_WHITEN_FLAGS=${CL_WHITEN_FLAGS:--k 8}
-# Extra flags for the per-shard embcos --topk whose output embcos --merge
-# reads: the lossless-score flag, if knnmerge gives --topk one.  The
-# one-process run never gets them: the merge must print what it prints.
-CL_TOPK_FLAGS=${CL_TOPK_FLAGS-}
+# Flags of the per-shard embcos --topk whose lists embcos --merge reads:
+# --partial (global rows and exact scores).  The one-process run never
+# gets them: the merge must print what it prints.
+CL_TOPK_FLAGS=${CL_TOPK_FLAGS---partial}
 export CL_K CL_WHITEN_FLAGS CL_TOPK_FLAGS
 
 # A row-wise job, runnable on main today: apply a transform fitted once on
