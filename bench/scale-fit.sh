@@ -13,9 +13,7 @@
 #      prints the speed-up and whether the merged lines equal one process.
 # Wall times are medians of REPS runs (default 3).  Shard jobs run with
 # OPENBLAS_NUM_THREADS=1, one process with OpenBLAS's default (all cores).
-# Needs GNU parallel and the options of the branches shard (embcat --rows),
-# partial (--partial/--merge) and knnmerge (embcos --merge); the script
-# says which are missing.  Smoke test: bench/scale-fit.sh 20000 32 100.
+# Needs GNU parallel.  Smoke test: bench/scale-fit.sh 20000 32 100.
 # Run from a build directory (uses ./cmd) or set EMB_BIN.
 # The two sections are the functions fits_by_partials and topk_by_parallel,
 # callable on their own after sourcing this file (then call setup first).
@@ -36,9 +34,6 @@ setup() {
 	export PATH="$bin:$PATH"
 	local missing=
 	command -v parallel > /dev/null || missing="$missing GNU parallel;"
-	embcat --help | grep -q -e '--rows' || missing="$missing embcat --rows (branch shard);"
-	embwhiten --help | grep -q -e '--partial' || missing="$missing --partial/--merge (branch partial);"
-	embcos --help | grep -q -e '--merge' || missing="$missing embcos --merge (branch knnmerge);"
 	if [ -n "$missing" ]; then
 		echo "scale-fit.sh: needs$missing" >&2
 		exit 1

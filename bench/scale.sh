@@ -5,8 +5,8 @@
 #      regular file against a full pass, and from a pipe (which must read
 #      everything);
 #   2. making the data in parallel parts with embgen --first;
-#   3. fits by partials (--partial / --merge): see the marked section;
-#   4. exact top-k by GNU parallel: see the marked section.
+#   3. fits by partials (--partial / --merge) and
+#   4. exact top-k by GNU parallel: bench/scale-fit.sh.
 # Run from a build directory (uses ./cmd) or set EMB_BIN.  Not a test:
 # it prints figures.  Times are medians of 3 runs, with the file in the
 # page cache (one untimed pass first), so they measure CPU and memory
@@ -80,18 +80,8 @@ cat "$work/g0.emb" "$work/g1.emb" | embcat -O fvecs 2> /dev/null | cmp -s - <(em
 	{ echo "the parts differ from the one-process run" >&2; exit 1; }
 rm -f "$work/g0.emb" "$work/g1.emb" "$work/out.emb"
 
+# 3 and 4 are bench/scale-fit.sh, on 2000000 rows and 2000 queries by
+# default (FIT_ROWS, QUERIES), the issue's sizes.
 echo
-echo "== 3. fits by partials"
-# ---- TO BE FILLED (fits by partials): centring + whitening fitted with
-# ---- embcenter/embwhiten --partial on shards and --merge, then applied;
-# ---- one process against GNU parallel with 2 shards on the 2 cores;
-# ---- speed-up and the largest difference between merged and one-pass models.
-echo "(not written yet)"
-
-echo
-echo "== 4. exact top-k by GNU parallel"
-# ---- TO BE FILLED (top-k by GNU parallel): embcos --topk of 2000 queries
-# ---- against the DB in one process, and as 2 shards (embcat --shard or
-# ---- --rows) under GNU parallel -j 2 merged with embcos --merge; speed-up
-# ---- and a check that the merged output equals the one-process output.
-echo "(not written yet)"
+echo "== 3, 4. fits by partials and exact top-k by GNU parallel (bench/scale-fit.sh)"
+EMB_BIN=$bin bash "$(dirname "$0")/scale-fit.sh" "${FIT_ROWS:-2000000}" "$dim" "${QUERIES:-2000}"

@@ -128,9 +128,6 @@ static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
 		emb_cov_init_raw(&cv, d);
 	} else if (co->abtt && d > 0) {
 		emb_cov_init(&cv, d);
-		/* Only the top few directions are used: f32 batches lose
-		 * nothing that matters to them (emb_linalg.h). */
-		cv.f32_batches = true;
 	} else {
 		emb_cov_init_mean(&cv, d);
 	}

@@ -76,15 +76,11 @@ struct whiten_opts {
 };
 
 /* Eigenvalues below this are zero up to rounding: the covariance is
- * singular there (fewer rows than dims, duplicates, constant columns).
- * F32 says some rows went through f32 ssyrk batches (emb_cov), whose
- * rounding leaves zero eigenvalues near 1e-8 of the largest (measured,
- * 50000 x 64 of rank 40): the tolerance is then FLT_EPSILON relative. */
-static size_t numerical_rank(size_t d, const double *s, bool f32)
+ * singular there (fewer rows than dims, duplicates, constant columns);
+ * every sum is in double (emb_cov), f32 input included. */
+static size_t numerical_rank(size_t d, const double *s)
 {
 	double rel = (double)d * DBL_EPSILON;
-	if (f32 && rel < FLT_EPSILON)
-		rel = FLT_EPSILON;
 	double tol = (s[0] > 0 ? s[0] : 0) * rel;
 	size_t r = 0;
 	while (r < d && s[r] > tol)
@@ -155,7 +151,7 @@ static void fit_cov(struct emb_cov *cv, size_t d, const struct whiten_opts *wo,
 	 * data are computed (the Gram route); the rest is the null space. */
 	size_t mdir = emb_cov_eigen(cv, s, &v);
 	double eps = d == 0 ? 0 : wo->eps >= 0 ? wo->eps : default_eps(d, s);
-	size_t rank = d ? numerical_rank(d, s, cv->n_f32 > 0) : 0;
+	size_t rank = d ? numerical_rank(d, s) : 0;
 	if (cv->n > 0 && rank < d && wo->power != 0)
 		emb_warn("covariance is singular (rank %zu < dim %zu, %llu %s): "
 			 "%zu %s scaled by --eps alone",
@@ -184,7 +180,6 @@ static void fit(struct emb_spill *sp, void *arg, struct emb_model *m)
 	struct emb_cov cv;
 	struct emb_chunk c = EMB_CHUNK_INIT;
 	emb_cov_init(&cv, d);
-	cv.f32_batches = true;
 	while (emb_spill_read(sp, &c) > 0)
 		emb_cov_add(&cv, &c);
 	emb_chunk_free(&c);

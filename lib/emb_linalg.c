@@ -166,69 +166,6 @@ static void load_shifted(struct emb_cov *cv, const struct emb_chunk *c)
 	cv->pend_rows += c->rows;
 }
 
-/* One f32 batch: ssyrk from scratch, then the result joins the double
- * sums. */
-static void flush_f32(struct emb_cov *cv)
-{
-	size_t d = cv->dim;
-	if (!cv->fpend_rows)
-		return;
-	cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)cv->fpend_rows, 1.0f,
-		    cv->fbuf, (int)d, 0.0f, cv->fcross, (int)d);
-	for (size_t i = 0; i < d; i++)
-		for (size_t j = i; j < d; j++)
-			cv->cross[i * d + j] += cv->fcross[i * d + j];
-	cv->fpend_rows = 0;
-}
-
-/* B = R - SHIFT rounded once to f32 for ssyrk; SUM += R - SHIFT unrounded
- * (the mean keeps double precision).  Blocks of 8 let GCC's -O2
- * vectorizer (no epilogues) use SIMD: this runs on one thread between
- * ssyrk calls. */
-static void shift_row_f32(float *restrict b, double *restrict sum, const float *restrict r,
-			  const double *restrict shift, size_t d)
-{
-	size_t j = 0;
-	for (; j + 8 <= d; j += 8)
-		for (size_t l = 0; l < 8; l++) {
-			double v = (double)r[j + l] - shift[j + l];
-			b[j + l] = (float)v;
-			sum[j + l] += v;
-		}
-	for (; j < d; j++) {
-		double v = (double)r[j] - shift[j];
-		b[j] = (float)v;
-		sum[j] += v;
-	}
-}
-
-static void load_shifted_f32(struct emb_cov *cv, const struct emb_chunk *c)
-{
-	size_t d = cv->dim;
-	if (!cv->fbuf) {
-		cv->fbuf = emb_xmalloc(emb_xmul(emb_xmul(EMB_COV_F32_BATCH, d), sizeof *cv->fbuf));
-		cv->fcross = emb_xmalloc(emb_xmul(emb_xmul(d, d), sizeof *cv->fcross));
-	}
-	for (size_t i = 0; i < c->rows; i++) {
-		if (cv->fpend_rows == EMB_COV_F32_BATCH)
-			flush_f32(cv);
-		shift_row_f32(cv->fbuf + cv->fpend_rows * d, cv->sum, emb_row_f32(c, i), cv->shift, d);
-		cv->fpend_rows++;
-	}
-}
-
-/* Largest |value| of an f32 chunk. */
-static double max_abs_f32(const struct emb_chunk *c)
-{
-	float m = 0;
-	const float *r = c->data;
-	for (size_t i = 0; i < c->rows * c->dim; i++) {
-		float a = fabsf(r[i]);
-		m = a > m ? a : m;
-	}
-	return m;
-}
-
 void emb_cov_add(struct emb_cov *cv, const struct emb_chunk *c)
 {
 	if (c->rows == 0 || cv->dim == 0)
@@ -236,22 +173,7 @@ void emb_cov_add(struct emb_cov *cv, const struct emb_chunk *c)
 	emb_require_finite(c);
 	if (cv->n == 0 && !cv->raw)
 		set_shift(cv, c);
-	/* ssyrk squares shifted values in f32: above F32_SAFE their sums of
-	 * squares could overflow (a batch of 2048 rows stays below 1e36),
-	 * so such data stays in double from here on. */
-	if (cv->f32_batches && c->type == EMB_F32 && cv->cross && cv->n >= EMB_COV_F64_ROWS) {
-		double big = max_abs_f32(c);
-		for (size_t j = 0; j < cv->dim; j++)
-			big = fabs(cv->shift[j]) > big ? fabs(cv->shift[j]) : big;
-		if (big > 1e15) {
-			flush_f32(cv);
-			cv->f32_batches = false;
-		}
-	}
-	if (cv->cross && cv->f32_batches && c->type == EMB_F32 && cv->n >= EMB_COV_F64_ROWS) {
-		load_shifted_f32(cv, c);
-		cv->n_f32 += c->rows;
-	} else if (!cv->mean_only) {
+	if (!cv->mean_only) {
 		load_shifted(cv, c);
 	} else {
 		for (size_t i = 0; i < c->rows; i++)
@@ -266,8 +188,6 @@ void emb_cov_finish(struct emb_cov *cv, double *mean, double *cov)
 	if (cov && !cv->mean_only)
 		alloc_cross(cv);
 	flush_batch(cv);
-	if (cv->cross)
-		flush_f32(cv);
 	size_t d = cv->dim;
 	double n = (double)cv->n;
 	for (size_t j = 0; mean && j < d; j++)
@@ -324,8 +244,6 @@ void emb_cov_free(struct emb_cov *cv)
 	free(cv->sum);
 	free(cv->cross);
 	free(cv->buf);
-	free(cv->fbuf);
-	free(cv->fcross);
 	memset(cv, 0, sizeof *cv);
 }
 

@@ -35,34 +35,23 @@
  * loses nothing to cancellation.  All buffers are owned by the struct
  * (emb_cov_free).
  *
- * A caller that sets f32_batches (after emb_cov_init, before adding rows)
- * trades some precision for half the cost on large f32 inputs: past the
- * first EMB_COV_F64_ROWS rows, f32 chunks go through ssyrk in batches of
- * EMB_COV_F32_BATCH shifted rows, each batch's f32 result summed in double,
- * so rounding grows with the batch, not with the whole input.  Measured at
- * 200000 x 768 (eigenvalues spanning 870x): eigenvalues within 7e-8
- * relative of the all-double ones, W^T C W = I to 7e-8.  Rounding noise
- * then puts exact zero eigenvalues near FLT_EPSILON times the largest, not
- * DBL_EPSILON (see n_f32).  The sums, hence the mean, stay in double.
+ * f32 rows are widened to double before dsyrk too: an f32 product
+ * (ssyrk) would halve the fit's cost but lose the directions whose
+ * variance is below about 1e-7 of the largest, so a one-pass fit would no
+ * longer equal the merge of its shards' partials (emb_moments.h), nor
+ * numpy.
  */
-#define EMB_COV_F64_ROWS 8192
-#define EMB_COV_F32_BATCH 2048
 struct emb_cov {
 	size_t dim;        /* values per row, fixed by emb_cov_init */
 	uint64_t n;        /* rows added so far */
-	bool f32_batches;  /* set by the caller: allow the f32 path above */
 	bool mean_only;    /* emb_cov_init_mean: no covariance */
 	bool raw;          /* emb_cov_init_raw: no shift, no centring */
-	uint64_t n_f32;    /* rows of n that went through ssyrk */
 	/* private */
 	double *shift;     /* dim: subtracted from every row (first chunk's mean) */
 	double *sum;       /* dim: sum of shifted rows */
 	double *cross;     /* dim*dim: upper triangle of sum of shifted outer products */
 	double *buf;       /* shifted rows waiting for dsyrk (a batch) */
 	size_t buf_rows, pend_rows; /* capacity and fill of buf, in rows */
-	float *fbuf;       /* shifted f32 rows waiting for ssyrk */
-	float *fcross;     /* dim*dim: one ssyrk batch's result */
-	size_t fpend_rows; /* fill of fbuf (capacity EMB_COV_F32_BATCH rows) */
 };
 void emb_cov_init(struct emb_cov *cv, size_t dim);
 /* The same, for the mean only (no O(d^2) work: emb_cov_finish's COV

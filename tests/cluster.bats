@@ -2,12 +2,9 @@
 # Sharded jobs on real engines: GNU parallel on this machine's cores, GNU
 # parallel over ssh to a private sshd, and Slurm job arrays on a private
 # single-node slurmctld + slurmd, all on 127.0.0.1.  Each engine runs
-#  - a row-wise job (a saved transform and paired cosine per shard: runs on
-#    main today), and
-#  - the fit-and-search job of issue 12 (whitening fitted from per-shard
-#    partials, exact top-k merged from per-shard searches), which needs the
-#    branches shard, partial and knnmerge and fails, naming them, until
-#    they are merged.
+#  - a row-wise job (a saved transform and paired cosine per shard), and
+#  - the fit-and-search job (whitening fitted from per-shard partials,
+#    exact top-k merged from per-shard embcos --partial lists).
 # Every merged result is compared with one process over the whole stream.
 # The job commands live in tests/cluster_helper.bash.  Run by
 # 'make check-cluster', not by 'make check'.  A daemon that does not start
@@ -157,9 +154,7 @@ close("whitened", sys.argv[3], sys.argv[4], 2.0 ** -21, False)
 	check_rowwise merged
 }
 
-# NEEDS the branches shard, partial and knnmerge.
 @test "GNU parallel -j: fit by partials and top-k by shards equal one process" {
-	need_options
 	workdir par-fit fit
 	random_shards > shards.txt
 	echo "shards (K A B): $(cat shards.txt)"
@@ -189,10 +184,8 @@ close("whitened", sys.argv[3], sys.argv[4], 2.0 ** -21, False)
 	[ ! -e "$CL_T/remote/s0.out" ]
 }
 
-# NEEDS the branches shard, partial and knnmerge.
 @test "GNU parallel over ssh: fit by partials and top-k by shards equal one process" {
 	need_sshd
-	need_options
 	workdir ssh-fit fit
 	random_shards > shards.txt
 	echo "shards (K A B): $(cat shards.txt)"
@@ -236,10 +229,8 @@ close("whitened", sys.argv[3], sys.argv[4], 2.0 ** -21, False)
 	check_rowwise merged
 }
 
-# NEEDS the branches shard, partial and knnmerge.
 @test "Slurm array + afterok: fit by partials and top-k by shards equal one process" {
 	need_slurm
-	need_options
 	workdir slurm-fit fit
 	random_shards > shards.txt
 	echo "shards (K A B): $(cat shards.txt)"

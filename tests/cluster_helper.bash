@@ -29,10 +29,8 @@ rowwise_map() { embcenter --load "$2" "$1" | embcos - "$1"; }
 rowwise_reduce() { cat -- "$@" | sort; }
 rowwise_one() { rowwise_map "$1" "$2" | sort; }
 
-# The fit-and-search job (issue 12).  NEEDS THE BRANCHES shard (embcat
-# --rows, global row numbers of keyless rows), partial (embwhiten --partial
-# and --merge) and knnmerge (embcos --merge): until they are merged the
-# tests that run it fail, naming the missing option (need_options).
+# The fit-and-search job: embcat --rows keeps global row numbers,
+# embwhiten --partial/--merge fits, embcos --partial/--merge searches.
 #   fit_split A B DB > SHARD     rows A..B-1 of DB, keeping their numbers
 #   map_job SHARD.emb Q          SHARD.part (whitening statistics) and
 #                                SHARD.top (top-k of Q's rows in SHARD)
@@ -62,19 +60,6 @@ one_job() {
 }
 export -f rowwise_split rowwise_map rowwise_reduce rowwise_one
 export -f fit_split map_job reduce_job one_job
-
-# need_options: fail, saying which branch is missing, unless the programs
-# take the options the fit-and-search job uses.
-need_options() {
-	local missing=
-	embcat --help | grep -q -e '--rows' || missing="$missing embcat --rows (branch shard);"
-	embwhiten --help | grep -q -e '--partial' ||
-		missing="$missing embwhiten --partial/--merge (branch partial);"
-	embcos --help | grep -q -e '--merge' || missing="$missing embcos --merge (branch knnmerge);"
-	[ -z "$missing" ] && return 0
-	echo "the fit-and-search job needs:$missing not merged yet" >&2
-	return 1
-}
 
 #### Part 2: private daemons ###############################################
 

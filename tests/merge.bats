@@ -109,12 +109,14 @@ print("outputs differ by %.3g" % d)
 assert d < 1e-6, d'
 }
 
-@test "embwhiten: merged f32 partials stay in double, where one pass uses f32 batches" {
-	# 20000 rows: past 8192, one pass sums f32 batches and loses the
-	# smallest direction (eigenvalue ~4e-8 of the largest) to rounding.
+@test "embwhiten: 20000 f32 rows: merged and one-pass models equal numpy's, smallest direction too" {
+	# the smallest direction's eigenvalue is ~4e-8 of the largest: below
+	# f32 rounding, so an f32 sum of products would lose it
 	mksplit 7 20000 32 6 f32 5
 	partials embwhiten
 	embwhiten --merge --save m.model p.*
+	embwhiten --save one.model all.emb > /dev/null
+	close m.model one.model 1e-9
 	py 'x = o.load("all.emb"); m = o.load("m.model")
 t = o.read(open("m.model", "rb").read())[2][0]["transform"]
 assert t["rank"] == 32, t
