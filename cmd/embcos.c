@@ -153,18 +153,6 @@ static void set_sim(enum emb_sim sim, const char *opt)
 	given = opt;
 }
 
-static int parse_name(const char *opt, const char *arg, const char *const names[], size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(arg, names[i]) == 0)
-			return (int)i;
-	char list[128] = "";
-	for (size_t i = 0; i < n; i++)
-		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
-			 i ? ", " : "", names[i]);
-	emb_usage_error("unknown %s '%s' (known: %s)", opt, arg, list);
-}
-
 /*
  * A score as text: printf's "%.9g" (enough digits for 1e-9 relative), and
  * plain "nan".  printf costs about as much as scoring a pair at dim 768,
@@ -1329,7 +1317,7 @@ static void parse_options(int argc, char **argv)
 			continue;
 		switch (opt) {
 		case OPT_PAIRS: set_mode(MODE_PAIRS, "--pairs", optarg); cfg.pairs = optarg; break;
-		case OPT_OOV: cfg.oov = parse_name("--oov", optarg, oov_names, 4); break;
+		case OPT_OOV: cfg.oov = emb_parse_name("--oov", optarg, oov_names, 4); break;
 		case OPT_IGNORE_CASE: cfg.ignore_case = true; break;
 		case 'k':
 			cfg.k = emb_parse_int("--topk", optarg, 1, INT_MAX);
@@ -1349,7 +1337,7 @@ static void parse_options(int argc, char **argv)
 		case OPT_DOT: set_sim(EMB_SIM_DOT, "--dot"); break;
 		case OPT_EUCLIDEAN: set_sim(EMB_SIM_EUCLIDEAN, "--euclidean"); break;
 		case OPT_MANHATTAN: set_sim(EMB_SIM_MANHATTAN, "--manhattan"); break;
-		case OPT_ZERO: cfg.zero = parse_name("--zero", optarg, zero_names, 3); break;
+		case OPT_ZERO: cfg.zero = emb_parse_name("--zero", optarg, zero_names, 3); break;
 		case OPT_PARTIAL: cfg.partial = true; break;
 		case OPT_MERGE: cfg.merge = true; break;
 		case OPT_DB_OFFSET:

@@ -146,18 +146,6 @@ static void set_sim(enum emb_sim sim, const char *opt)
 	given = opt;
 }
 
-static int parse_name(const char *opt, const char *arg, const char *const names[], size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(arg, names[i]) == 0)
-			return (int)i;
-	char list[128] = "";
-	for (size_t i = 0; i < n; i++)
-		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
-			 i ? ", " : "", names[i]);
-	emb_usage_error("unknown %s '%s' (known: %s)", opt, arg, list);
-}
-
 static struct measure *add_measure(enum emb_measure m, long cutoff)
 {
 	for (size_t i = 0; i < cfg.nmeas; i++)
@@ -261,7 +249,7 @@ static void parse_options(int argc, char **argv)
 			if (cfg.eps < 0)
 				emb_usage_error("--epsilon wants a number from 0, not '%s'", optarg);
 			break;
-		case OPT_TIES: cfg.ties = (enum emb_ties)parse_name("--ties", optarg, ties_names, 3); break;
+		case OPT_TIES: cfg.ties = (enum emb_ties)emb_parse_name("--ties", optarg, ties_names, 3); break;
 		case OPT_COS: set_sim(EMB_SIM_COS, "--cos"); break;
 		case OPT_DOT: set_sim(EMB_SIM_DOT, "--dot"); break;
 		case OPT_EUCLIDEAN: set_sim(EMB_SIM_EUCLIDEAN, "--euclidean"); break;
@@ -269,14 +257,14 @@ static void parse_options(int argc, char **argv)
 		case OPT_DB: cfg.db = optarg; break;
 		case OPT_QUERIES: cfg.queries = optarg; break;
 		case OPT_TRUTH_FORMAT:
-			cfg.truth_format = parse_name("--truth-format", optarg, truth_names, 2)
+			cfg.truth_format = emb_parse_name("--truth-format", optarg, truth_names, 2)
 				? EMB_LIST_IVECS : EMB_LIST_TOPK;
 			break;
 		case OPT_QRELS: set_mode(MODE_QRELS, "--qrels"); cfg.qrels = optarg; break;
 		case 'm': parse_measure(optarg); break;
 		case 'c': cfg.complete = true; break;
 		case OPT_RUN_FORMAT:
-			cfg.run_format = parse_name("--run-format", optarg, run_names, 2)
+			cfg.run_format = emb_parse_name("--run-format", optarg, run_names, 2)
 				? EMB_LIST_TREC : EMB_LIST_TOPK;
 			break;
 		case 'q': cfg.per_query = true; break;

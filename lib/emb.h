@@ -465,6 +465,9 @@ size_t emb_dtype_size(enum emb_dtype t);
 long long emb_parse_int(const char *opt, const char *arg, long long min, long long max);
 /* A finite number; an underflow gives 0 or a subnormal, as in data. */
 double emb_parse_double(const char *opt, const char *arg);
+/* The index of ARG in NAMES[0..N), else the usage error
+ * "unknown OPT 'ARG' (known: a, b, c)". */
+int emb_parse_name(const char *opt, const char *arg, const char *const names[], size_t n);
 /* The whole of S as a decimal integer into *V; false (and *V untouched)
  * if S is not one or does not fit, for options that hold several numbers. */
 bool emb_parse_ll(const char *s, long long *v);
@@ -562,6 +565,11 @@ static inline double emb_get(const struct emb_chunk *c, size_t i, size_t j)
 				  : (double)((float *)c->data)[i * c->dim + j];
 }
 void emb_chunk_free(struct emb_chunk *c);
+/* Every remaining row of S as f64, row-major, into *ROWS (malloc'd, the
+ * caller frees; NULL when there are none); returns how many.  For the
+ * small streams read whole (models, partials).  With FINITE, a NaN or an
+ * infinity is an error naming its row. */
+size_t emb_read_all_f64(struct emb_stream *s, double **rows, bool finite);
 
 /* ---- numbers (emb_num.c) ---- */
 

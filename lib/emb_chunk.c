@@ -4,6 +4,7 @@
  */
 #include <config.h>
 #include "emb_impl.h"
+#include "emb_linalg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -139,4 +140,24 @@ void emb_chunk_free(struct emb_chunk *c)
 	free(c->keys);
 	free(c->keybuf);
 	memset(c, 0, sizeof *c);
+}
+
+size_t emb_read_all_f64(struct emb_stream *s, double **rows, bool finite)
+{
+	struct emb_chunk c = EMB_CHUNK_INIT;
+	size_t n = 0, cap = 0, d = s->dim;
+	*rows = NULL;
+	s->mtype = EMB_F64;
+	while (emb_read_chunk(s, &c) > 0) {
+		if (finite)
+			emb_require_finite(&c);
+		if (n + c.rows > cap) {
+			cap = 2 * (n + c.rows);
+			*rows = emb_xrealloc(*rows, emb_xmul(emb_xmul(cap, d ? d : 1), sizeof **rows));
+		}
+		memcpy(*rows + n * d, c.data, c.rows * d * sizeof **rows);
+		n += c.rows;
+	}
+	emb_chunk_free(&c);
+	return n;
 }

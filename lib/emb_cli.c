@@ -264,6 +264,18 @@ bool emb_parse_ll(const char *s, long long *v)
 	return true;
 }
 
+int emb_parse_name(const char *opt, const char *arg, const char *const names[], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(arg, names[i]) == 0)
+			return (int)i;
+	char list[128] = "";
+	for (size_t i = 0; i < n; i++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+			 i ? ", " : "", names[i]);
+	emb_usage_error("unknown %s '%s' (known: %s)", opt, arg, list);
+}
+
 long long emb_parse_int(const char *opt, const char *arg, long long min, long long max)
 {
 	size_t n = decimal_span(arg, false);

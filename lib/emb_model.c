@@ -92,23 +92,6 @@ static int kind_parse(const char *name)
 	return -1;
 }
 
-/* The whole model is O(k * dim) doubles: read it row by row. */
-static size_t read_rows(struct emb_stream *s, double **rows)
-{
-	struct emb_chunk c = EMB_CHUNK_INIT;
-	size_t n = 0, cap = 0, d = s->dim;
-	s->mtype = EMB_F64;
-	while (emb_read_chunk(s, &c) > 0) {
-		if (n + c.rows > cap) {
-			cap = 2 * (n + c.rows);
-			*rows = emb_xrealloc(*rows, emb_xmul(emb_xmul(cap, d), sizeof **rows));
-		}
-		memcpy(*rows + n * d, c.data, c.rows * d * sizeof **rows);
-		n += c.rows;
-	}
-	emb_chunk_free(&c);
-	return n;
-}
 
 /* A whole-number member of T in [0, MAX], or -1 if absent; dies if it is
  * present but not such a number. */
@@ -138,7 +121,9 @@ void emb_model_load(struct emb_model *m, const char *path)
 		emb_die(EMB_EXIT_DATA, "%s: unknown transform kind '%s'", path, kind->valuestring);
 	const char *kn = kind->valuestring;
 	double *rows = NULL;
-	size_t n = read_rows(s, &rows);
+	/* The whole model is O(k * dim) doubles; finiteness is checked below,
+	 * with messages that name the model. */
+	size_t n = emb_read_all_f64(s, &rows, false);
 	size_t d = s->dim;
 	if (n == 0 || d == 0)
 		emb_die(EMB_EXIT_DATA, "%s: a %s model needs a mean row", path, kn);

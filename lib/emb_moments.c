@@ -247,21 +247,7 @@ struct emb_stream *emb_partial_open_r(const char *path, const char *kind, cJSON 
 
 size_t emb_partial_rows(struct emb_stream *s, double **rows)
 {
-	struct emb_chunk c = EMB_CHUNK_INIT;
-	size_t n = 0, cap = 0, d = s->dim;
-	*rows = NULL;
-	s->mtype = EMB_F64;
-	while (emb_read_chunk(s, &c) > 0) {
-		emb_require_finite(&c);
-		if (n + c.rows > cap) {
-			cap = 2 * (n + c.rows);
-			*rows = emb_xrealloc(*rows, emb_xmul(emb_xmul(cap, d ? d : 1), sizeof **rows));
-		}
-		memcpy(*rows + n * d, c.data, c.rows * d * sizeof **rows);
-		n += c.rows;
-	}
-	emb_chunk_free(&c);
-	return n;
+	return emb_read_all_f64(s, rows, true);
 }
 
 void emb_moments_write(struct emb_moments *m)
