@@ -50,15 +50,19 @@ out = sys.stdout.buffer
 
 # ---- C1: a mapped file that shrinks ----
 
-# shrink_while PROG ARGS...: run PROG on t.FILE stopped after 0.1 s,
-# truncate the file to 1 MB, let it go on; its status and stderr are left
-# in $status and $stderr.
+# shrink_while FILE PROG ARGS...: run PROG, stop it as soon as it has FILE
+# mapped (a fixed sleep raced with a fast reader: a 50 MB file can be read
+# whole in 0.1 s), truncate FILE to 1 MB, let it go on; its status and
+# stderr are left in $status and $stderr.
 shrink_while() {
-	local f=$1
+	local f=$1 i
 	shift
 	"$@" > /dev/null 2> err &
 	local p=$!
-	sleep 0.1
+	for i in $(seq 20000); do
+		grep -q "/$f\$" "/proc/$p/maps" 2> /dev/null && break
+		kill -0 "$p" 2> /dev/null || break
+	done
 	kill -STOP "$p"
 	truncate -s 1000000 "$f"
 	kill -CONT "$p"
