@@ -204,7 +204,9 @@ assert all(l == "%d\t%s\t0.5" % (i, np.format_float_positional(np.float32(i / 4)
 	else
 		ulimit -v 400000
 	fi
-	embinfo l.jsonl 2> >(grep -v "^==" >&2)'
+	# a pipe, not 2> >(...): bash would not wait for the filter
+	{ embinfo l.jsonl 2>&1 >&3 | grep -v "^==" >&2; } 3>&1
+	exit "${PIPESTATUS[0]}"'
 	assert_output ""
 	assert_equal "$stderr" "embinfo: l.jsonl:3: out of memory reading the line"
 }
