@@ -81,7 +81,7 @@ void emb_chunk_grow(struct emb_chunk *c, size_t bytes, size_t limit);
 size_t emb_grow_cap(size_t cap, size_t need, size_t limit);
 /* Rows per batch so that a batch is about EMB_CHUNK_TARGET_BYTES. */
 size_t emb_batch_rows(size_t dim, enum emb_dtype t);
-/* N values between memory type FROM and little-endian disk dtype TO. */
+/* emb_dtype.c: N values between memory type FROM and little-endian disk dtype TO. */
 void emb_to_disk(unsigned char *dst, const void *src, size_t n,
 		 enum emb_dtype from, enum emb_dtype to);
 /* emb_to_disk for output stream S, counting in s->overflowed the finite
@@ -93,6 +93,8 @@ void emb_from_disk(void *dst, const unsigned char *src, size_t n,
 		   enum emb_dtype from, enum emb_dtype to);
 /* Byte-swap N elements of SIZE bytes in place (big-endian .npy). */
 void emb_swap_bytes(void *buf, size_t n, size_t size);
+/* emb_dtype.c: whether the host is little-endian, like every disk format. */
+bool emb_host_is_le(void);
 /* emb_w2v.c: the text writers' refusal of value J (0-based) of row I
  * of the chunk being written to S, V being nan or an infinity: "row N:
  * value J is nan, which FMT cannot hold".  Binary formats carry them. */
