@@ -146,6 +146,8 @@ int main(int argc, char **argv)
 		struct emb_stream *in = emb_open_r(files[f], &emb_opts);
 		if (!out) {
 			out = emb_open_w_like(in, &emb_opts);
+			if (emb_opts.out_dtype < 0) /* a copy keeps codes codes */
+				out->dtype = in->dtype;
 		} else if (in->dim != 0) {
 			if (out->dim == 0) {
 				out->dim = in->dim;

@@ -32,7 +32,10 @@
  *   tag      := "CHNK" (rows of vectors) | "END\0" (end of this stream)
  *   keys     := rows NUL-terminated UTF-8 strings, NUL-padded to a
  *               multiple of 8 bytes (keybytes = 0 when the stream has no keys)
- *   values   := rows * dim values of dtype, row-major (f16, f32 or f64)
+ *   values   := rows * dim values of dtype, row-major (f16, f32, f64, i8
+ *               or u8), or for dtype bit rows * ceil(dim/8) bytes: each
+ *               row's bits packed 8 per byte, first bit in the high bit
+ *               (np.packbits), the last byte padded with zero bits
  *   crc      := CRC-32C over keys then values (CHNK), or over the 8 bytes
  *               of rows (END, where rows is the row count of the stream)
  *
@@ -47,7 +50,11 @@
  *
  * Version bump rule: EMB_FORMAT_VERSION changes when a reader of the old
  * version would misread the new bytes.  New JSON header members never need
- * a bump: readers keep unknown members and pass them on.
+ * a bump: readers keep unknown members and pass them on.  Nor do new
+ * dtypes: every reader checks "dtype" against the names it knows and
+ * refuses the stream otherwise (version 1 readers before i8, u8 and bit
+ * stop with 'header has no valid "dtype"'), so a new dtype is never
+ * misread as an old one.
  */
 #ifndef EMB_H
 #define EMB_H
@@ -89,8 +96,15 @@ enum emb_exit {
 	EMB_EXIT_USAGE = 2, /* bad command line */
 };
 
-/* Element type of vector values, on disk and in memory. */
-enum emb_dtype { EMB_F32 = 0, EMB_F64 = 1, EMB_F16 = 2 };
+/* Element type of vector values, on disk and in memory.  I8, U8 and BIT
+ * are quantized codes (embquant): in memory a program normally gets them
+ * as f32 (the integer codes; 0 or 1 for each bit); one that asks for
+ * mtype EMB_BIT gets the packed rows as they are on disk, ceil(dim/8)
+ * bytes each (emb_row_bytes). */
+enum emb_dtype { EMB_F32 = 0, EMB_F64 = 1, EMB_F16 = 2, EMB_I8 = 3, EMB_U8 = 4, EMB_BIT = 5 };
+/* Whether T holds quantized codes (i8, u8, bit) rather than real numbers. */
+static inline bool emb_dtype_is_code(enum emb_dtype t)
+{ return t == EMB_I8 || t == EMB_U8 || t == EMB_BIT; }
 
 /* Stream encodings (emb.5, "Other formats").  EMB_FMT_AUTO sniffs the
  * bytes on input and, on output, means "the same as the input".  The
@@ -455,7 +469,9 @@ int emb_format_parse(const char *name);    /* -1 if unknown */
 const char *emb_format_list(void);
 const char *emb_dtype_name(enum emb_dtype t);
 int emb_dtype_parse(const char *name);     /* -1 if unknown */
-size_t emb_dtype_size(enum emb_dtype t);
+size_t emb_dtype_size(enum emb_dtype t);   /* bytes per value; 1 for bit (per byte) */
+/* Bytes of one row of DIM values of T: DIM * size, ceil(DIM/8) for bit. */
+size_t emb_row_bytes(enum emb_dtype t, size_t dim);
 
 /* Numbers in option values are decimal, as emb(5) says of numbers in
  * data: an optional sign and digits, for emb_parse_double also a fraction
@@ -558,11 +574,13 @@ static inline double *emb_row_f64(const struct emb_chunk *c, size_t i)
 /* ONE if N is 1, else MANY: "1 row", "2 rows" in messages. */
 static inline const char *emb_plural(unsigned long long n, const char *one, const char *many)
 { return n == 1 ? one : many; }
-/* Value (i, j) as double whatever the type. */
+/* Value (i, j) as double whatever the type (not packed bits). */
 static inline double emb_get(const struct emb_chunk *c, size_t i, size_t j)
 {
 	return c->type == EMB_F64 ? ((double *)c->data)[i * c->dim + j]
-				  : (double)((float *)c->data)[i * c->dim + j];
+	       : c->type == EMB_I8 ? (double)((int8_t *)c->data)[i * c->dim + j]
+	       : c->type == EMB_U8 ? (double)((uint8_t *)c->data)[i * c->dim + j]
+	       : (double)((float *)c->data)[i * c->dim + j];
 }
 void emb_chunk_free(struct emb_chunk *c);
 /* Every remaining row of S as f64, row-major, into *ROWS (malloc'd, the
@@ -586,6 +604,14 @@ int emb_format_f64(char *buf, double v);
 /* IEEE half <-> single. */
 float emb_f16_to_f32(uint16_t h);
 uint16_t emb_f32_to_f16(float f);
+
+/* ---- quantized codes (emb_dtype.c) ---- */
+/* Pack the DIM values at SRC (f32 or f64 as FROM) into ceil(DIM/8) bytes
+ * at DST, bit j set when value j > 0, first value in the high bit of the
+ * first byte (np.packbits(x > 0)); the padding bits are 0. */
+void emb_bits_pack(unsigned char *dst, const void *src, size_t dim, enum emb_dtype from);
+/* The inverse: DIM values 0 or 1 of type TO (f32 or f64) at DST. */
+void emb_bits_unpack(void *dst, const unsigned char *src, size_t dim, enum emb_dtype to);
 
 /* ---- checksums (emb_crc.c) ---- */
 uint32_t emb_crc32c(uint32_t crc, const void *buf, size_t len);

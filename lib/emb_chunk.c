@@ -37,7 +37,7 @@ static void shape(struct emb_chunk *c, size_t rows, size_t dim, enum emb_dtype t
 void emb_chunk_reserve(struct emb_chunk *c, size_t rows, size_t dim,
 		       enum emb_dtype type, bool with_keys)
 {
-	size_t bytes = emb_xmul(emb_xmul(rows, dim), emb_dtype_size(type));
+	size_t bytes = emb_xmul(rows, emb_row_bytes(type, dim));
 	if (c->borrowed) {
 		/* The mapping is not ours to free or to overwrite. */
 		c->data = NULL;

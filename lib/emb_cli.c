@@ -39,7 +39,7 @@ static const struct {
 	{EMB_SH_OUTPUT_FORMAT,
 	 "  -O, --output-format=FMT  write FMT, one of the names -I takes\n"},
 	{EMB_SH_DTYPE,
-	 "      --dtype=TYPE         binary output values: f32, f64 or f16\n"
+	 "      --dtype=TYPE         binary output values: f32, f64, f16, i8, u8, bit\n"
 	 "                           (default: the input's, else f32)\n"},
 	{EMB_SH_KEYS | EMB_SH_NO_KEYS,
 	 "      --keys, --no-keys    TSV input: the first column is (not) a key;\n"
@@ -69,6 +69,7 @@ _Static_assert(sizeof format_names / sizeof *format_names == EMB_FMT_COUNT,
 
 static const char *const dtype_names[] = {
 	[EMB_F32] = "f32", [EMB_F64] = "f64", [EMB_F16] = "f16",
+	[EMB_I8] = "i8", [EMB_U8] = "u8", [EMB_BIT] = "bit",
 };
 
 const char *emb_format_name(enum emb_format f)
@@ -99,7 +100,12 @@ int emb_dtype_parse(const char *name)
 
 size_t emb_dtype_size(enum emb_dtype t)
 {
-	return t == EMB_F64 ? 8 : t == EMB_F16 ? 2 : 4;
+	return t == EMB_F64 ? 8 : t == EMB_F16 ? 2 : emb_dtype_is_code(t) ? 1 : 4;
+}
+
+size_t emb_row_bytes(enum emb_dtype t, size_t dim)
+{
+	return t == EMB_BIT ? dim / 8 + (dim % 8 != 0) : emb_xmul(dim, emb_dtype_size(t));
 }
 
 const char *emb_format_list(void)
@@ -185,7 +191,7 @@ bool emb_common_option(int opt, const char *arg, void (*usage)(int))
 		shared_seen(EMB_SH_DTYPE, "--dtype");
 		v = emb_dtype_parse(arg);
 		if (v < 0)
-			emb_usage_error("unknown dtype '%s' (known: f32, f64, f16)", arg);
+			emb_usage_error("unknown dtype '%s' (known: f32, f64, f16, i8, u8, bit)", arg);
 		emb_opts.out_dtype = v;
 		return true;
 	case EMB_OPT_KEYS:

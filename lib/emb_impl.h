@@ -91,6 +91,22 @@ void emb_to_disk_counted(struct emb_stream *s, unsigned char *dst, const void *s
 			 enum emb_dtype from, enum emb_dtype to);
 void emb_from_disk(void *dst, const unsigned char *src, size_t n,
 		   enum emb_dtype from, enum emb_dtype to);
+/* emb_dtype.c: ROWS rows of DIM values from disk dtype FROM into memory
+ * type TO: as emb_from_disk, and bit rows (ceil(DIM/8) bytes each) are
+ * unpacked into 0s and 1s, or copied packed when TO is EMB_BIT. */
+void emb_rows_from_disk(void *dst, const unsigned char *src, size_t rows, size_t dim,
+			enum emb_dtype from, enum emb_dtype to);
+/* emb_dtype.c: ROWS rows of DIM values of memory type FROM into disk dtype
+ * TO for output S, as emb_to_disk_counted; into a code dtype (i8, u8, bit)
+ * the values must be codes already (emb_codes_check), bit rows are
+ * packed.  ROW1 is the output row number of the first row, for messages. */
+void emb_rows_to_disk(struct emb_stream *s, unsigned char *dst, const void *src, size_t rows,
+		      size_t dim, enum emb_dtype from, enum emb_dtype to, uint64_t row1);
+/* Die "NAME: row N: value V is not an i8 code (...)" unless every value
+ * of the float rows at SRC is a value of code dtype TO (no-op for other
+ * TO): writers never round or clamp codes silently. */
+void emb_codes_check(const struct emb_stream *s, const void *src, size_t rows, size_t dim,
+		     enum emb_dtype from, enum emb_dtype to, uint64_t row1);
 /* Byte-swap N elements of SIZE bytes in place (big-endian .npy). */
 void emb_swap_bytes(void *buf, size_t n, size_t size);
 /* emb_dtype.c: whether the host is little-endian, like every disk format. */

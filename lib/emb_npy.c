@@ -45,20 +45,23 @@ static _Noreturn void bad_header(const struct emb_stream *s, const char *what, c
  * f8 or the codes e, f, d; or a name such as float32 (machine order). */
 static void set_descr(struct emb_stream *s, const char *d)
 {
+	/* int8 and uint8 arrays are codes (sentence-transformers' int8,
+	 * uint8, binary and ubinary precisions): dtypes i8 and u8. */
 	static const char *const names[][3] = {
-		{"f2", "e", "float16"}, {"f4", "f", "float32"}, {"f8", "d", "float64"}};
-	static const enum emb_dtype types[] = {EMB_F16, EMB_F32, EMB_F64};
+		{"f2", "e", "float16"}, {"f4", "f", "float32"}, {"f8", "d", "float64"},
+		{"i1", "b", "int8"}, {"u1", "B", "uint8"}};
+	static const enum emb_dtype types[] = {EMB_F16, EMB_F32, EMB_F64, EMB_I8, EMB_U8};
 	char order = d[0] && strchr("<>|=", d[0]) ? d[0] : '=';
 	const char *t = d + (order != '=' || d[0] == '=');
 	int k = -1;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 5; i++)
 		if (strcmp(t, names[i][0]) == 0 || strcmp(t, names[i][1]) == 0 ||
 		    (t == d && (strcmp(d, names[i][2]) == 0 ||
-				strcmp(d, i == 0 ? "half" : i == 1 ? "single" : "double") == 0)))
+				(i < 3 && strcmp(d, i == 0 ? "half" : i == 1 ? "single" : "double") == 0))))
 			k = i;
 	if (k < 0)
-		emb_die_offset(s->name, 10, "unsupported .npy dtype '%s' (want f2, f4 or f8, "
-			       "either byte order)", d);
+		emb_die_offset(s->name, 10, "unsupported .npy dtype '%s' (want f2, f4, f8, "
+			       "i1 or u1, either byte order)", d);
 	s->dtype = types[k];
 	s->mtype = types[k] == EMB_F64 ? EMB_F64 : EMB_F32;
 #ifdef WORDS_BIGENDIAN
@@ -490,14 +493,18 @@ done:
 size_t emb_npy_count_header(const struct emb_stream *s, uint64_t rows, int width,
 			    char *buf, size_t cap)
 {
-	static const char *const descr[] = {[EMB_F32] = "<f4", [EMB_F64] = "<f8", [EMB_F16] = "<f2"};
+	/* Codes as numpy holds them: int8/uint8 arrays, bits packed into a
+	 * uint8 array of ceil(dim/8) columns (np.packbits). */
+	static const char *const descr[] = {[EMB_F32] = "<f4", [EMB_F64] = "<f8", [EMB_F16] = "<f2",
+					    [EMB_I8] = "|i1", [EMB_U8] = "|u1", [EMB_BIT] = "|u1"};
+	size_t cols = s->dtype == EMB_BIT ? emb_row_bytes(EMB_BIT, s->dim) : s->dim;
 	char dict[200];
 	int n = rows == EMB_ROWS_UNKNOWN ?
 		snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, "
-			 "'shape': (%*s, %zu), }", descr[s->dtype], width, UNFINISHED, s->dim) :
+			 "'shape': (%*s, %zu), }", descr[s->dtype], width, UNFINISHED, cols) :
 		snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, "
 			 "'shape': (%*llu, %zu), }", descr[s->dtype], width,
-			 (unsigned long long)rows, s->dim);
+			 (unsigned long long)rows, cols);
 	/* numpy pads the header so the data starts on a 64-byte boundary. */
 	size_t total = (10 + (size_t)n + 1 + 63) / 64 * 64, hlen = total - 10;
 	if (total > cap)
@@ -513,7 +520,7 @@ size_t emb_npy_count_header(const struct emb_stream *s, uint64_t rows, int width
 
 void emb_npy_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 {
-	size_t es = emb_dtype_size(s->dtype), vbytes = emb_xmul(c->rows * c->dim, es);
+	size_t vbytes = emb_xmul(c->rows, emb_row_bytes(s->dtype, c->dim));
 #ifndef WORDS_BIGENDIAN
 	if (c->type == s->dtype) {
 		emb_write_bytes(s, c->data, vbytes); /* already in disk form */
@@ -525,6 +532,6 @@ void emb_npy_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 		s->raw = emb_xmalloc(vbytes);
 		s->raw_cap = vbytes;
 	}
-	emb_to_disk_counted(s, s->raw, c->data, c->rows * c->dim, c->type, s->dtype);
+	emb_rows_to_disk(s, s->raw, c->data, c->rows, c->dim, c->type, s->dtype, s->recno + 1);
 	emb_write_bytes(s, s->raw, vbytes);
 }

@@ -297,7 +297,7 @@ static void header_from_json(struct emb_stream *s, cJSON *j, uint64_t off)
 			       : "header claims dim %g (limit %u)", dv, EMB_MAX_DIM);
 	int t = cJSON_IsString(dtype) ? emb_dtype_parse(dtype->valuestring) : -1;
 	if (t < 0)
-		emb_die_offset(s->name, off, "header has no valid \"dtype\" (f32, f64 or f16)");
+		emb_die_offset(s->name, off, "header has no valid \"dtype\" (f32, f64, f16, i8, u8 or bit)");
 	if (keys && !cJSON_IsBool(keys))
 		emb_die_offset(s->name, off, "header \"keys\" is not true or false");
 	s->dim = (size_t)dim->valuedouble;
@@ -886,6 +886,10 @@ static struct emb_stream *open_w(FILE *fp, const char *name, const struct emb_st
 		s->format = o->out_format;
 	if (s->format == EMB_FMT_AUTO)
 		s->format = EMB_FMT_TSV;
+	/* Codes stay codes only where a program says so (embcat, embquant):
+	 * what others compute from them are real numbers. */
+	if (emb_dtype_is_code(s->dtype))
+		s->dtype = EMB_F32;
 	if (o->out_dtype >= 0)
 		s->dtype = (enum emb_dtype)o->out_dtype;
 	s->progress = o->progress;
@@ -921,7 +925,7 @@ struct emb_stream *emb_open_w_path(const char *path, const struct emb_stream *in
 
 size_t emb_batch_rows(size_t dim, enum emb_dtype t)
 {
-	size_t rows = EMB_CHUNK_TARGET_BYTES / (dim * emb_dtype_size(t) + 1);
+	size_t rows = EMB_CHUNK_TARGET_BYTES / (emb_row_bytes(t, dim) + 1);
 	return rows < 1 ? 1 : rows > 65536 ? 65536 : rows;
 }
 
@@ -1092,7 +1096,7 @@ static void flush_pending(struct emb_stream *s)
 		return;
 	size_t keybytes = pad_keys(s);
 	write_record(s, s->pend_rows, s->pend_keys, keybytes, s->pend_vals,
-		     s->pend_rows * s->dim * emb_dtype_size(s->dtype));
+		     s->pend_rows * emb_row_bytes(s->dtype, s->dim));
 	s->pend_rows = 0;
 	s->pend_keys_len = 0;
 }
@@ -1120,10 +1124,10 @@ static void pend_key(struct emb_stream *s, const char *key, uint64_t number, uin
 
 static void write_rows_binary(struct emb_stream *s, const struct emb_chunk *c)
 {
-	size_t vsize = s->dim * emb_dtype_size(s->dtype);
+	size_t vsize = emb_row_bytes(s->dtype, s->dim);
 	if (!s->pend_vals)
 		s->pend_vals = emb_xmalloc(emb_xmul(s->chunk_rows, vsize ? vsize : 1));
-	size_t esize = emb_dtype_size(c->type);
+	size_t crow = emb_row_bytes(c->type, c->dim);
 	/* emb_write_chunk counts the rows after us */
 	uint64_t base = s->recno, number = s->row_next;
 	for (size_t i = 0; i < c->rows;) {
@@ -1140,15 +1144,15 @@ static void write_rows_binary(struct emb_stream *s, const struct emb_chunk *c)
 						 base + i + r + 1);
 			size_t keybytes = pad_keys(s);
 			write_record(s, take, s->pend_keys, keybytes,
-				     (const char *)c->data + i * c->dim * esize, take * vsize);
+				     (const char *)c->data + i * crow, take * vsize);
 			s->pend_keys_len = 0;
 			s->seg_rows += take;
 			i += take;
 			continue;
 		}
-		emb_to_disk_counted(s, s->pend_vals + s->pend_rows * vsize,
-				    (const char *)c->data + i * c->dim * esize, take * c->dim,
-				    c->type, s->dtype);
+		emb_rows_to_disk(s, s->pend_vals + s->pend_rows * vsize,
+				 (const char *)c->data + i * crow, take, c->dim, c->type, s->dtype,
+				 base + i + 1);
 		if (s->has_keys)
 			for (size_t r = 0; r < take; r++)
 				pend_key(s, c->keys ? c->keys[i + r] : NULL, number + i + r,
@@ -1325,10 +1329,9 @@ static bool next_chunk_header(struct emb_stream *s)
 		if (memcmp(h, EMB_TAG_CHUNK, 4) != 0)
 			emb_die_offset(s->name, start, "bad record tag (not a chunk or end record)");
 
-		size_t esize = emb_dtype_size(s->dtype);
 		if (s->dim == 0 || s->seg_dim0)
 			emb_die_offset(s->name, start, "chunk in a stream of dim 0");
-		uint64_t max_rows = EMB_MAX_CHUNK_BYTES / (s->dim * esize);
+		uint64_t max_rows = EMB_MAX_CHUNK_BYTES / emb_row_bytes(s->dtype, s->dim);
 		if (rows == 0 || rows > max_rows)
 			emb_die_offset(s->name, start + 8, "chunk claims %llu rows (limit %llu "
 				       "at dim %zu)", (unsigned long long)rows,
@@ -1371,7 +1374,7 @@ static bool seekable(const struct emb_stream *s, uint64_t *size)
 static void skip_payload(struct emb_stream *s)
 {
 	uint64_t rows = emb_get_u64(s->rec_h + 8), keybytes = emb_get_u64(s->rec_h + 16);
-	uint64_t valbytes = rows * s->dim * emb_dtype_size(s->dtype);
+	uint64_t valbytes = rows * emb_row_bytes(s->dtype, s->dim);
 	uint64_t keyoff = s->offset, have = UINT64_MAX, size, total = keybytes + valbytes;
 	off_t at = -1;
 	if (s->map)
@@ -1442,8 +1445,7 @@ static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
 	uint64_t rows = emb_get_u64(h + 8), keybytes = emb_get_u64(h + 16);
 	size_t esize = emb_dtype_size(s->dtype);
 
-	size_t n = (size_t)rows * s->dim;
-	size_t valbytes = n * esize;
+	size_t valbytes = (size_t)rows * emb_row_bytes(s->dtype, s->dim);
 	/* Read values straight into the chunk when no conversion is needed. */
 	bool direct = s->dtype == s->mtype && emb_host_is_le();
 	uint64_t keyoff = s->offset;
@@ -1506,7 +1508,7 @@ static size_t read_chunk_binary(struct emb_stream *s, struct emb_chunk *c)
 	if (sum != crc)
 		emb_die_offset(s->name, start, "chunk checksum mismatch (corrupt data)");
 	if (!direct)
-		emb_from_disk(c->data, vals, n, s->dtype, s->mtype);
+		emb_rows_from_disk(c->data, vals, (size_t)rows, s->dim, s->dtype, s->mtype);
 	if (s->has_keys)
 		decode_keys(s, c, (const char *)s->raw, (size_t)keybytes, keyoff);
 	s->seg_rows += rows;
@@ -1525,7 +1527,7 @@ static void locate_rows(const struct emb_stream *s, struct emb_chunk *c)
 		return;
 	c->npos = 0;
 	c->src_lines = false;
-	uint64_t step = (uint64_t)s->dim * emb_dtype_size(s->dtype);
+	uint64_t step = emb_row_bytes(s->dtype, s->dim);
 	if (s->format == EMB_FMT_FVECS || s->format == EMB_FMT_BVECS ||
 	    s->format == EMB_FMT_IVECS)
 		step = 4 + (uint64_t)s->dim * (unsigned)s->vecs_esize;

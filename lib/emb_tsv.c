@@ -411,6 +411,15 @@ static bool key_needs_mark(const char *key)
 void emb_tsv_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 {
 	size_t cap = c->dim * 26 + 16;
+	/* A bit stream prints its packed bytes, as sentence-transformers'
+	 * ubinary arrays print: ceil(dim/8) numbers 0..255 a row. */
+	bool bits = s->dtype == EMB_BIT;
+	size_t rb = emb_row_bytes(EMB_BIT, c->dim);
+	unsigned char *packed = NULL;
+	if (c->type != s->dtype)
+		emb_codes_check(s, c->data, c->rows, c->dim, c->type, s->dtype, s->recno + 1);
+	if (bits && c->type != EMB_BIT)
+		packed = emb_xmalloc(rb ? rb : 1);
 	for (size_t i = 0; i < c->rows; i++) {
 		const char *key = NULL;
 		char num[24];
@@ -438,7 +447,16 @@ void emb_tsv_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 			memcpy(o, key, klen);
 			o += klen;
 		}
-		for (size_t j = 0; j < c->dim; j++) {
+		for (size_t j = 0; bits && j < rb; j++) {
+			const unsigned char *row = (const unsigned char *)c->data + i * rb;
+			if (packed && j == 0)
+				emb_bits_pack(packed, (const char *)c->data + i * c->dim *
+					      emb_dtype_size(c->type), c->dim, c->type);
+			if (key || j)
+				*o++ = '\t';
+			o += sprintf(o, "%u", (unsigned)(packed ? packed : row)[j]);
+		}
+		for (size_t j = 0; !bits && j < c->dim; j++) {
 			if (key || j)
 				*o++ = '\t';
 			bool f64 = c->type == EMB_F64 && s->dtype == EMB_F64;
@@ -457,4 +475,5 @@ void emb_tsv_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 		*o++ = '\n';
 		emb_write_bytes(s, s->raw, (size_t)(o - (char *)s->raw));
 	}
+	free(packed);
 }

@@ -39,7 +39,7 @@ setup() {
 
 @test "embcat --dtype rejects unknown types" {
 	run -2 --separate-stderr embcat --dtype f8
-	assert_equal "$stderr" "embcat: unknown dtype 'f8' (known: f32, f64, f16)
+	assert_equal "$stderr" "embcat: unknown dtype 'f8' (known: f32, f64, f16, i8, u8, bit)
 Try 'embcat --help' for more information."
 }
 

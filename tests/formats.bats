@@ -204,7 +204,7 @@ assert all(len(r["v"]) == 3 for r in rows)'
 np.save("t.npy", np.zeros((3, 4), "<f4")); np.save("c.npy", np.zeros((2, 2, 2), "<f4"))
 open("cut.npy", "wb").write(open("t.npy", "rb").read()[:-20])'
 	run -1 --separate-stderr embcat i.npy
-	assert_equal "$stderr" "embcat: i.npy: byte 10: unsupported .npy dtype '<i4' (want f2, f4 or f8, either byte order)"
+	assert_equal "$stderr" "embcat: i.npy: byte 10: unsupported .npy dtype '<i4' (want f2, f4, f8, i1 or u1, either byte order)"
 	run -1 --separate-stderr embcat -O tsv cut.npy
 	assert_output ""
 	assert_equal "$stderr" "embcat: cut.npy: byte 156: truncated .npy data: row 2 cut short (the shape promises 3 rows)"

@@ -53,6 +53,7 @@ declare -gA HONOURS=(
 	[emblsh]="-I --keys --no-keys --vector-field --key-field --progress"
 	[embpool]="-I -O --dtype --keys --no-keys --vector-field --key-field --progress"
 	[embeval]="-I --keys --no-keys --vector-field --key-field --progress"
+	[embquant]="-I -O --keys --no-keys --vector-field --key-field --progress"
 )
 SHARED="-I --input-format -O --output-format --dtype --keys --no-keys --vector-field --key-field --progress"
 
@@ -115,7 +116,7 @@ man_names() {
 Try '$p --help' for more information."
 		done
 	done
-	[ "$n" -eq 24 ]
+	[ "$n" -eq 25 ]
 }
 
 @test "options that apply only in one mode are usage errors in the others" {
@@ -211,7 +212,7 @@ Try '$p --help' for more information."
 		fi
 		if grep -qw -- --dtype <<< "${HONOURS[$p]}"; then
 			run -2 --separate-stderr "$p" --dtype=f8
-			assert_equal "${stderr_lines[0]}" "$p: unknown dtype 'f8' (known: f32, f64, f16)"
+			assert_equal "${stderr_lines[0]}" "$p: unknown dtype 'f8' (known: f32, f64, f16, i8, u8, bit)"
 		fi
 	done
 }

@@ -26,6 +26,7 @@ invocation() {
 	embpool) echo "embpool -q -v vectors.emb -O tsv" many-texts.txt ;;
 	emblsh) echo "emblsh --seed 1" many.emb ;;
 	embeval) echo "embeval --recall -k 5 -q many-truth.tsv" many-truth.tsv ;;
+	embquant) echo "embquant --ubinary -O tsv" many.emb ;;
 	*) echo "$1" many.emb ;;
 	esac
 }

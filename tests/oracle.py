@@ -23,7 +23,12 @@ def crc32c(data, crc=0):
     return crc ^ 0xFFFFFFFF
 
 
-DT = {"f32": "<f4", "f64": "<f8", "f16": "<f2"}
+DT = {"f32": "<f4", "f64": "<f8", "f16": "<f2", "i8": "|i1", "u8": "|u1", "bit": "|u1"}
+
+
+def rowlen(dim, dtype):
+    """Values stored per row: dim, or for bit the ceil(dim/8) packed bytes."""
+    return (dim + 7) // 8 if dtype == "bit" else dim
 
 
 def header(dim, dtype="f32", keys=False, extra=None):
@@ -60,7 +65,8 @@ def write(x, dtype="f32", keys=None, chunk_rows=1000):
 
 
 def read(data):
-    """Parse a (possibly concatenated) stream: returns (matrix, keys, headers)."""
+    """Parse a (possibly concatenated) stream: returns (matrix, keys, headers).
+    A bit stream's matrix holds its packed bytes (np.packbits rows)."""
     pos, rows, keys, heads = 0, [], [], []
     while pos < len(data):
         assert data[pos:pos + 8] == MAGIC, "bad magic at %d" % pos
@@ -70,7 +76,7 @@ def read(data):
         h = json.loads(js)
         heads.append(h)
         pos += 20 + jl
-        dim, dt = h["dim"], np.dtype(DT[h["dtype"]])
+        dim, dt = rowlen(h["dim"], h["dtype"]), np.dtype(DT[h["dtype"]])
         while True:
             tag = data[pos:pos + 4]
             crc, n, kb = struct.unpack_from("<IQQ", data, pos + 4)
