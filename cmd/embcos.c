@@ -5,8 +5,10 @@
  */
 #include <config.h>
 #include "emb.h"
+#include "emb_hamming.h"
 #include "emb_knn.h"
 
+#include <cJSON.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -30,6 +32,7 @@ static struct {
 	enum oov oov;
 	bool ignore_case, exclude_self, softmax;
 	bool partial, merge, sim_given, db_offset_given;
+	bool hamming;             /* --hamming: bit streams, distances */
 	double tau;
 	long long k;
 	uint64_t db_offset;       /* --db-offset: global row of the DB's first row */
@@ -86,6 +89,9 @@ static void usage(int status)
 	      "      --manhattan          minus the manhattan distance\n"
 	      "      --zero=MODE          cosine with a zero vector: error (default),\n"
 	      "                           nan or zero\n"
+	      "      --hamming            bit streams (embquant --ubinary): the number of\n"
+	      "                           differing bits, smallest first (paired, --topk,\n"
+	      "                           --matrix)\n"
 	      "\n"
 	      "Vector streams (-O and --dtype: --matrix only):\n", stdout);
 	emb_shared_help(SHARED);
@@ -102,6 +108,7 @@ enum {
 	OPT_PAIRS = EMB_OPT_FIRST_PROGRAM, OPT_OOV, OPT_IGNORE_CASE, OPT_DB,
 	OPT_EXCLUDE_SELF, OPT_MATRIX, OPT_BLOCKS, OPT_SOFTMAX, OPT_COS, OPT_DOT,
 	OPT_EUCLIDEAN, OPT_MANHATTAN, OPT_ZERO, OPT_PARTIAL, OPT_MERGE, OPT_DB_OFFSET,
+	OPT_HAMMING,
 };
 
 static const struct option long_options[] = {
@@ -123,6 +130,7 @@ static const struct option long_options[] = {
 	{"partial", no_argument, NULL, OPT_PARTIAL},
 	{"merge", no_argument, NULL, OPT_MERGE},
 	{"db-offset", required_argument, NULL, OPT_DB_OFFSET},
+	{"hamming", no_argument, NULL, OPT_HAMMING},
 	{NULL, 0, NULL, 0},
 };
 
@@ -142,15 +150,15 @@ static void set_mode(enum mode m, const char *opt, const char *arg)
 	last_arg = arg;
 }
 
-/* The similarity function, by option OPT: one only. */
+/* The similarity function, by option OPT: one only (--hamming too). */
+static const char *sim_opt;
 static void set_sim(enum emb_sim sim, const char *opt)
 {
-	static const char *given;
-	if (given && cfg.sim != sim)
-		emb_usage_error("options %s and %s cannot be used together", given, opt);
+	if (sim_opt && (cfg.sim != sim || cfg.hamming))
+		emb_usage_error("options %s and %s cannot be used together", sim_opt, opt);
 	cfg.sim = sim;
 	cfg.sim_given = true;
-	given = opt;
+	sim_opt = opt;
 }
 
 /*
@@ -308,10 +316,31 @@ struct side {
 	uint64_t row;   /* 1-based number of the current row */
 };
 
+/* Die unless input NAME, of dtype DTYPE, holds bits exactly when
+ * --hamming scores them: the cosine of bits read as 0s and 1s is not the
+ * measure binary codes are made for. */
+static void check_bits(const char *name, const char *dtype)
+{
+	bool bits = strcmp(dtype, "bit") == 0;
+	if (bits && !cfg.hamming)
+		emb_die(EMB_EXIT_DATA, "%s: a bit stream: score it with --hamming", name);
+	if (!bits && cfg.hamming)
+		emb_die(EMB_EXIT_DATA, "%s: --hamming scores bit streams, not %s (make them with "
+			"embquant --ubinary)", name, dtype);
+}
+
+/* The dtype of the stream table T was loaded from. */
+static const char *table_dtype(const struct emb_table *t)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(t->meta, "dtype");
+	return cJSON_IsString(d) ? d->valuestring : "f32";
+}
+
 static void side_open(struct side *x, const char *path)
 {
 	x->s = emb_open_r(path, &emb_opts);
-	x->s->mtype = EMB_F32;
+	check_bits(x->s->name, emb_dtype_name(x->s->dtype));
+	x->s->mtype = cfg.hamming ? EMB_BIT : EMB_F32;
 	struct emb_chunk init = EMB_CHUNK_INIT;
 	x->c = init;
 	x->pos = 0;
@@ -698,6 +727,7 @@ static void keys_add(struct keys *k, const char *key)
 
 static void check_table(const struct emb_table *t)
 {
+	check_bits(t->src, table_dtype(t));
 	for (size_t i = 0; i < t->rows; i++) {
 		double dot, aa, bb;
 		const float *x = emb_table_row(t, i);
@@ -817,6 +847,7 @@ static void run_topk(const char *queries)
 	struct emb_table *q = emb_table_load(queries, &emb_opts, false);
 	check_table(q);
 	struct emb_stream *db = emb_open_r(cfg.db, &emb_opts);
+	check_bits(db->name, emb_dtype_name(db->dtype));
 	db->mtype = EMB_F32;
 	check_dims(q->rows ? queries : "-", q->dim, db->name, db->dim);
 	struct emb_topk *top = emb_topk_new(q->rows, (size_t)cfg.k);
@@ -928,6 +959,7 @@ static void run_matrix(const char *pa, const char *pb)
 		matrix_rows(knn, out, b->data, b->keys, b->rows, 1, b->rows, b->dim);
 	} else {
 		struct emb_stream *a = emb_open_r(pa, &emb_opts);
+		check_bits(a->name, emb_dtype_name(a->dtype));
 		a->mtype = EMB_F32;
 		check_dims(a->name, a->dim, bname, b->dim);
 		struct emb_chunk c = EMB_CHUNK_INIT;
@@ -1305,6 +1337,157 @@ static void run_merge(char *const *files, size_t nfiles)
 	free(qkey);
 }
 
+/* ---- --hamming: bit streams ---- */
+
+/* Paired: row i of A against row i of B, "keyA keyB distance". */
+static void run_hamming_paired(const char *pa, const char *pb)
+{
+	struct side a, b = {0};
+	bool self = strcmp(pa, "-") == 0 && strcmp(pb, "-") == 0;
+	side_open(&a, pa);
+	if (!self) {
+		side_open(&b, pb);
+		check_dims(a.s->name, a.s->dim, b.s->name, b.s->dim);
+	}
+	struct side *bp = self ? &a : &b;
+	size_t rb = emb_row_bytes(EMB_BIT, a.s->dim);
+	for (;;) {
+		bool more_a = side_next(&a);
+		bool more_b = self ? more_a : side_next(&b);
+		if (!more_a || !more_b) {
+			if (more_a != more_b) {
+				struct side *rest = more_a ? &a : &b;
+				while (side_next(rest))
+					;
+				emb_die(EMB_EXIT_DATA, "%s has %llu %s but %s has %llu",
+					a.s->name, (unsigned long long)a.row,
+					emb_plural(a.row, "row", "rows"),
+					b.s->name, (unsigned long long)b.row);
+			}
+			break;
+		}
+		const unsigned char *x = (const unsigned char *)a.c.data + a.pos * rb;
+		const unsigned char *y = (const unsigned char *)bp->c.data + bp->pos * rb;
+		print_pair(&a, bp, emb_hamming(x, y, a.s->dim), NULL, 0);
+	}
+	side_close(&a);
+	if (!self)
+		side_close(&b);
+}
+
+/* The rows of table T (bits read as 0s and 1s) packed again, for the
+ * Hamming kernels (caller frees). */
+static unsigned char *table_bits(const struct emb_table *t)
+{
+	size_t rb = emb_row_bytes(EMB_BIT, t->dim);
+	unsigned char *p = emb_xmalloc(emb_xmul(t->rows ? t->rows : 1, rb ? rb : 1));
+	for (size_t i = 0; i < t->rows; i++)
+		emb_bits_pack(p + i * rb, emb_table_row(t, i), t->dim, EMB_F32);
+	return p;
+}
+
+/* --topk: the K nearest rows of the streamed DB for each query. */
+static void run_hamming_topk(const char *queries)
+{
+	struct emb_table *q = emb_table_load(queries, &emb_opts, false);
+	check_bits(q->src, table_dtype(q));
+	struct emb_stream *db = emb_open_r(cfg.db, &emb_opts);
+	check_bits(db->name, emb_dtype_name(db->dtype));
+	db->mtype = EMB_BIT;
+	check_dims(q->rows ? queries : "-", q->dim, db->name, db->dim);
+	unsigned char *qb = table_bits(q);
+	struct emb_topk *top = emb_topk_new(q->rows, (size_t)cfg.k);
+	struct keys dbk = {0};
+	struct emb_chunk c = EMB_CHUNK_INIT;
+	uint64_t db_rows = 0;
+	while (emb_read_chunk(db, &c) > 0) {
+		uint64_t base = chunk_global_row(&c, db_rows);
+		if (c.keys) {
+			keys_run(&dbk, base);
+			for (size_t i = 0; i < c.rows; i++)
+				keys_add(&dbk, c.keys[i]);
+		}
+		emb_hamming_block(top, qb, q->rows, c.data, c.rows, db->dim, base,
+				  cfg.exclude_self);
+		db_rows += c.rows;
+	}
+	size_t short_lists = 0;
+	for (size_t i = 0; i < q->rows; i++) {
+		emb_topk_sort(top, i);
+		short_lists += top->count[i] < top->k;
+		for (size_t r = 0; r < top->count[i]; r++) {
+			uint64_t row = top->row[i * top->cap + r];
+			put_hit(q->keys[i], db->has_keys ? keys_of_row(&dbk, row) : NULL, row + 1,
+				-top->score[i * top->cap + r], r + 1);
+		}
+		emb_check_stdout();
+	}
+	if (short_lists)
+		emb_warn("%zu of %zu queries had fewer than %lld neighbours (%s has %llu rows)",
+			 short_lists, q->rows, cfg.k, db->name, (unsigned long long)db_rows);
+	emb_close(db);
+	emb_chunk_free(&c);
+	emb_topk_free(top);
+	emb_table_free(q);
+	free(qb);
+	keys_free(&dbk);
+}
+
+/* --matrix: the distance of every row of A to every row of B, one output
+ * row per row of A. */
+static void run_hamming_matrix(const char *pa, const char *pb)
+{
+	struct emb_table *b = emb_table_load(pb ? pb : pa, &emb_opts, false);
+	check_bits(b->src, table_dtype(b));
+	if (emb_opts.out_format == EMB_FMT_AUTO)
+		emb_opts.out_format = EMB_FMT_TSV;
+	struct emb_stream *out = emb_open_w_like(NULL, &emb_opts);
+	out->dim = b->rows;
+	out->has_keys = true;
+	unsigned char *bb = table_bits(b);
+	size_t rb = emb_row_bytes(EMB_BIT, b->dim);
+	struct emb_stream *a = pb ? emb_open_r(pa, &emb_opts) : NULL;
+	if (a) {
+		check_bits(a->name, emb_dtype_name(a->dtype));
+		a->mtype = EMB_BIT;
+		check_dims(a->name, a->dim, pb, b->dim);
+	}
+	struct emb_chunk c = EMB_CHUNK_INIT, oc = EMB_CHUNK_INIT;
+	for (;;) {
+		const unsigned char *x;
+		size_t rows;
+		char **keys;
+		uint64_t first;
+		if (a) {
+			if (emb_read_chunk(a, &c) == 0)
+				break;
+			x = c.data, rows = c.rows, keys = c.keys, first = c.first_row;
+		} else {
+			x = bb, rows = b->rows, keys = b->keys, first = 1;
+		}
+		for (size_t i = 0; i < rows; i++) {
+			char buf[24];
+			const char *k = keys ? keys[i] : row_key(NULL, i, first + i, buf);
+			emb_chunk_reserve(&oc, 1, b->rows, EMB_F32, true);
+			for (size_t j = 0; j < b->rows; j++)
+				((float *)oc.data)[j] = (float)emb_hamming(x + i * rb, bb + j * rb, b->dim);
+			emb_chunk_set_key(&oc, 0, k, strlen(k));
+			emb_write_chunk(out, &oc);
+		}
+		if (!a)
+			break;
+	}
+	if (out->dim)
+		emb_write_header(out);
+	if (a)
+		emb_close(a);
+	emb_close(out);
+	emb_chunk_free(&c);
+	emb_chunk_free(&oc);
+	emb_table_free(b);
+	free(bb);
+}
+
 /* ---- main ---- */
 
 static void parse_options(int argc, char **argv)
@@ -1338,6 +1521,12 @@ static void parse_options(int argc, char **argv)
 		case OPT_EUCLIDEAN: set_sim(EMB_SIM_EUCLIDEAN, "--euclidean"); break;
 		case OPT_MANHATTAN: set_sim(EMB_SIM_MANHATTAN, "--manhattan"); break;
 		case OPT_ZERO: cfg.zero = emb_parse_name("--zero", optarg, zero_names, 3); break;
+		case OPT_HAMMING:
+			if (sim_opt && !cfg.hamming)
+				emb_usage_error("options %s and --hamming cannot be used together", sim_opt);
+			cfg.hamming = true;
+			sim_opt = "--hamming";
+			break;
 		case OPT_PARTIAL: cfg.partial = true; break;
 		case OPT_MERGE: cfg.merge = true; break;
 		case OPT_DB_OFFSET:
@@ -1351,6 +1540,13 @@ static void parse_options(int argc, char **argv)
 
 static void check_options(int nargs, char *const *operands)
 {
+	if (cfg.hamming) {
+		const char *no = cfg.merge ? "--merge" : cfg.partial ? "--partial" :
+			cfg.softmax ? "--softmax" : cfg.mode == MODE_PAIRS ||
+			cfg.mode == MODE_BLOCKS ? cfg.mode_opt : NULL;
+		if (no)
+			emb_usage_error("options %s and --hamming cannot be used together", no);
+	}
 	if (cfg.merge) {
 		if (cfg.mode != MODE_PAIRED && cfg.mode != MODE_TOPK)
 			emb_usage_error("options %s and --merge cannot be used together", cfg.mode_opt);
@@ -1410,6 +1606,15 @@ int main(int argc, char **argv)
 	else if (cfg.mode == MODE_MATRIX && b)
 		emb_stdin_once("A", a, "B", b);
 
+	if (cfg.hamming) {
+		if (cfg.mode == MODE_TOPK)
+			run_hamming_topk(a);
+		else if (cfg.mode == MODE_MATRIX)
+			run_hamming_matrix(a, b);
+		else
+			run_hamming_paired(a, b ? b : "-");
+		return EMB_EXIT_OK;
+	}
 	switch (cfg.mode) {
 	case MODE_PAIRS: run_pairs(a); break;
 	case MODE_TOPK: run_topk(a); break;
