@@ -7,6 +7,7 @@
 #include "emb.h"
 #include "emb_hamming.h"
 #include "emb_knn.h"
+#include "emb_quant.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -33,6 +34,7 @@ static struct {
 	bool ignore_case, exclude_self, softmax;
 	bool partial, merge, sim_given, db_offset_given;
 	bool hamming;             /* --hamming: bit streams, distances */
+	const char *ranges;       /* --ranges: dequantize i8/u8 inputs */
 	double tau;
 	long long k;
 	uint64_t db_offset;       /* --db-offset: global row of the DB's first row */
@@ -92,6 +94,8 @@ static void usage(int status)
 	      "      --hamming            bit streams (embquant --ubinary): the number of\n"
 	      "                           differing bits, smallest first (paired, --topk,\n"
 	      "                           --matrix)\n"
+	      "      --ranges=RANGES      score i8/u8 codes as the values they stand for\n"
+	      "                           under the embquant ranges they were made with\n"
 	      "\n"
 	      "Vector streams (-O and --dtype: --matrix only):\n", stdout);
 	emb_shared_help(SHARED);
@@ -108,7 +112,7 @@ enum {
 	OPT_PAIRS = EMB_OPT_FIRST_PROGRAM, OPT_OOV, OPT_IGNORE_CASE, OPT_DB,
 	OPT_EXCLUDE_SELF, OPT_MATRIX, OPT_BLOCKS, OPT_SOFTMAX, OPT_COS, OPT_DOT,
 	OPT_EUCLIDEAN, OPT_MANHATTAN, OPT_ZERO, OPT_PARTIAL, OPT_MERGE, OPT_DB_OFFSET,
-	OPT_HAMMING,
+	OPT_HAMMING, OPT_RANGES,
 };
 
 static const struct option long_options[] = {
@@ -131,6 +135,7 @@ static const struct option long_options[] = {
 	{"merge", no_argument, NULL, OPT_MERGE},
 	{"db-offset", required_argument, NULL, OPT_DB_OFFSET},
 	{"hamming", no_argument, NULL, OPT_HAMMING},
+	{"ranges", required_argument, NULL, OPT_RANGES},
 	{NULL, 0, NULL, 0},
 };
 
@@ -336,6 +341,46 @@ static const char *table_dtype(const struct emb_table *t)
 	return cJSON_IsString(d) ? d->valuestring : "f32";
 }
 
+/* Make the ROWS f32 rows at X, read from input NAME of dtype DTYPE and
+ * header META, real values: i8/u8 codes become what they stand for under
+ * --ranges.  Raw codes are never scored: their dot products ignore each
+ * dimension's scale and offset (sentence-transformers PR #4058). */
+static void codes_to_values(const char *name, const char *dtype, const cJSON *meta, float *x,
+			    size_t rows, size_t dim)
+{
+	static struct emb_ranges r;
+	static bool loaded;
+	int t = emb_dtype_parse(dtype);
+	if (t != EMB_I8 && t != EMB_U8)
+		return;
+	bool int8, round;
+	if (!emb_codes_kind(meta, (enum emb_dtype)t, &int8, &round))
+		emb_die(EMB_EXIT_DATA, "%s: packed bits, not int8 or uint8 codes: make them with "
+			"embquant --ubinary and score them with --hamming", name);
+	if (!cfg.ranges)
+		emb_die(EMB_EXIT_DATA, "%s: %s codes: give the --ranges they were made with "
+			"(raw codes ignore each dimension's scale)", name, dtype);
+	if (!loaded) {
+		emb_ranges_read(&r, cfg.ranges, true);
+		loaded = true;
+	}
+	if (r.dim != dim)
+		emb_die(EMB_EXIT_DATA, "%s: dim %zu, but the ranges in %s have dim %zu", name, dim,
+			cfg.ranges, r.dim);
+	emb_dequantize_f32(&r, x, rows, int8, round);
+}
+
+/* codes_to_values for a table and for a chunk of stream S. */
+static void table_values(struct emb_table *t)
+{
+	codes_to_values(t->src, table_dtype(t), t->meta, t->data, t->rows, t->dim);
+}
+
+static void chunk_values(const struct emb_stream *s, struct emb_chunk *c)
+{
+	codes_to_values(s->name, emb_dtype_name(s->dtype), s->meta, c->data, c->rows, c->dim);
+}
+
 static void side_open(struct side *x, const char *path)
 {
 	x->s = emb_open_r(path, &emb_opts);
@@ -355,6 +400,8 @@ static bool side_next(struct side *x)
 	} else {
 		if (emb_read_chunk(x->s, &x->c) == 0)
 			return false;
+		if (!cfg.hamming)
+			chunk_values(x->s, &x->c);
 		x->pos = 0;
 	}
 	x->row++;
@@ -627,6 +674,8 @@ static void pairs_line(const struct emb_table *t, const char *vectors, char *lin
 static void run_pairs(const char *vectors)
 {
 	struct emb_table *t = emb_table_load(vectors, &emb_opts, cfg.ignore_case);
+	check_bits(t->src, table_dtype(t));
+	table_values(t);
 	const char *vname = strcmp(vectors, "-") ? vectors : "-";
 	FILE *fp = emb_fopen_r(cfg.pairs);
 	char *line = NULL;
@@ -725,9 +774,10 @@ static void keys_add(struct keys *k, const char *key)
 	k->len += l;
 }
 
-static void check_table(const struct emb_table *t)
+static void check_table(struct emb_table *t)
 {
 	check_bits(t->src, table_dtype(t));
+	table_values(t);
 	for (size_t i = 0; i < t->rows; i++) {
 		double dot, aa, bb;
 		const float *x = emb_table_row(t, i);
@@ -865,6 +915,7 @@ static void run_topk(const char *queries)
 	uint64_t db_rows = 0;
 	while (emb_read_chunk(db, &c) > 0) {
 		uint64_t base = chunk_global_row(&c, db_rows);
+		chunk_values(db, &c);
 		if (c.keys)
 			keys_run(&dbk, base);
 		for (size_t i = 0; i < c.rows; i++) {
@@ -964,6 +1015,7 @@ static void run_matrix(const char *pa, const char *pb)
 		check_dims(a->name, a->dim, bname, b->dim);
 		struct emb_chunk c = EMB_CHUNK_INIT;
 		while (emb_read_chunk(a, &c) > 0) {
+			chunk_values(a, &c);
 			for (size_t i = 0; i < c.rows; i++)
 				check_chunk_row(&c, i);
 			matrix_rows(knn, out, c.data, c.keys, c.rows, c.first_row,
@@ -1521,6 +1573,7 @@ static void parse_options(int argc, char **argv)
 		case OPT_EUCLIDEAN: set_sim(EMB_SIM_EUCLIDEAN, "--euclidean"); break;
 		case OPT_MANHATTAN: set_sim(EMB_SIM_MANHATTAN, "--manhattan"); break;
 		case OPT_ZERO: cfg.zero = emb_parse_name("--zero", optarg, zero_names, 3); break;
+		case OPT_RANGES: cfg.ranges = optarg; break;
 		case OPT_HAMMING:
 			if (sim_opt && !cfg.hamming)
 				emb_usage_error("options %s and --hamming cannot be used together", sim_opt);
@@ -1544,9 +1597,12 @@ static void check_options(int nargs, char *const *operands)
 		const char *no = cfg.merge ? "--merge" : cfg.partial ? "--partial" :
 			cfg.softmax ? "--softmax" : cfg.mode == MODE_PAIRS ||
 			cfg.mode == MODE_BLOCKS ? cfg.mode_opt : NULL;
-		if (no)
-			emb_usage_error("options %s and --hamming cannot be used together", no);
+		if (no || cfg.ranges)
+			emb_usage_error("options %s and --hamming cannot be used together",
+					no ? no : "--ranges");
 	}
+	if (cfg.ranges && cfg.merge)
+		emb_usage_error("options --ranges and --merge cannot be used together");
 	if (cfg.merge) {
 		if (cfg.mode != MODE_PAIRED && cfg.mode != MODE_TOPK)
 			emb_usage_error("options %s and --merge cannot be used together", cfg.mode_opt);

@@ -245,3 +245,26 @@ double emb_dequantize1(const struct emb_ranges *r, size_t j, double code, bool i
 		u = code > 0 ? code + 128.5 : code < 0 ? code + 127.5 : 128;
 	return r->min[j] + u * steps;
 }
+
+bool emb_codes_kind(const cJSON *meta, enum emb_dtype dtype, bool *int8, bool *round)
+{
+	const cJSON *q = cJSON_GetObjectItemCaseSensitive(meta, "quantization");
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(q, "precision");
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(q, "rounding");
+	if (dtype != EMB_I8 && dtype != EMB_U8)
+		return false;
+	if (cJSON_IsString(p) && strcmp(p->valuestring, "int8") != 0 &&
+	    strcmp(p->valuestring, "uint8") != 0)
+		return false;
+	*int8 = dtype == EMB_I8;
+	*round = cJSON_IsString(r) && strcmp(r->valuestring, "nearest") == 0;
+	return true;
+}
+
+void emb_dequantize_f32(const struct emb_ranges *r, float *x, size_t rows, bool int8, bool round)
+{
+	size_t d = r->dim;
+	for (size_t i = 0; i < rows; i++)
+		for (size_t j = 0; j < d; j++)
+			x[i * d + j] = (float)emb_dequantize1(r, j, x[i * d + j], int8, round);
+}

@@ -24,6 +24,8 @@
 
 #include "emb.h"
 
+struct cJSON;
+
 enum emb_quant_kind { EMB_Q_INT8, EMB_Q_UINT8, EMB_Q_BINARY, EMB_Q_UBINARY };
 
 struct emb_ranges {
@@ -65,5 +67,15 @@ void emb_quantize(const struct emb_chunk *c, struct emb_chunk *out, enum emb_qua
  * interval of values that quantize to it (or the value itself with
  * ROUND).  For int8/uint8 only. */
 double emb_dequantize1(const struct emb_ranges *r, size_t j, double code, bool int8, bool round);
+
+/* The code kind of an i8 or u8 stream whose header is META (embquant's
+ * "quantization" member): sets *INT8 and *ROUND and returns true for
+ * int8/uint8 codes; false for anything else (packed "binary" bits are
+ * i8 too, and codes of unknown origin are taken as int8/uint8 by DTYPE,
+ * toward zero). */
+bool emb_codes_kind(const struct cJSON *meta, enum emb_dtype dtype, bool *int8, bool *round);
+/* Replace the ROWS x DIM f32 codes at X (as read from an i8/u8 stream)
+ * by their values under R (emb_dequantize1), in place. */
+void emb_dequantize_f32(const struct emb_ranges *r, float *x, size_t rows, bool int8, bool round);
 
 #endif /* EMB_QUANT_H */

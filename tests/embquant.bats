@@ -296,3 +296,60 @@ assert h[0]["dtype"] == "f32" and np.abs(x - (a - a.mean(0))).max() < 1e-4'
 	run -1 --separate-stderr embquant --merge --save /nonexistent/r p.emb
 	assert_equal "$stderr" "embquant: /nonexistent/r: No such file or directory"
 }
+
+@test "embcos --ranges scores int8 codes as the values they stand for: paired, --topk (f32 queries), --matrix" {
+	py 'rng = np.random.default_rng(21)
+c = (rng.standard_normal((400, 24)) * rng.uniform(0.01, 3, 24) + rng.standard_normal(24)).astype(np.float32)
+np.save("corpus.npy", c); np.save("q.npy", c[:30] + 0.1 * rng.standard_normal((30, 24)).astype(np.float32))'
+	for r in "" --round; do
+		embquant --int8 $r --save r.ranges -O emb corpus.npy > c.i8
+		embcat --rows=:200 c.i8 > a.i8
+		embcat --rows=200: c.i8 > b.i8
+		embquant --uint8 $r --load r.ranges -O emb corpus.npy > c.u8
+		embcos --ranges r.ranges a.i8 b.i8 > paired.tsv
+		embcos --ranges r.ranges -k 5 --db c.i8 q.npy > top.tsv
+		embcos --ranges r.ranges --dot --matrix a.i8 c.u8 > m.tsv
+		py 'import quant_oracle as q
+rnd = sys.argv[1] == "--round"
+x = np.load("corpus.npy").astype(np.float64); r = np.vstack((x.min(0), x.max(0)))
+codes8 = o.read(open("c.i8", "rb").read())[0]; codesu = o.read(open("c.u8", "rb").read())[0]
+deq = q.dequantize(codes8, r, "int8", rnd).astype(np.float32).astype(np.float64)
+dequ = q.dequantize(codesu, r, "uint8", rnd).astype(np.float32).astype(np.float64)
+def cos(a, b): return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+got = np.loadtxt("paired.tsv")[:, 2]
+assert np.abs(got - cos(deq[:200], deq[200:])).max() < 1e-6
+# raw codes (the PR #4058 mistake) are much further from the float cosines
+exact = cos(x[:200], x[200:])
+raw = cos(codes8[:200].astype(float), codes8[200:].astype(float))
+assert np.abs(got - exact).mean() < 0.2 * np.abs(raw - exact).mean(), (np.abs(got - exact).mean(), np.abs(raw - exact).mean())
+qq = np.load("q.npy").astype(np.float64)
+s = (qq / np.linalg.norm(qq, axis=1, keepdims=True)) @ (deq / np.linalg.norm(deq, axis=1, keepdims=True)).T
+t = np.loadtxt("top.tsv").reshape(30, 5, 4)
+for i in range(30):
+    want = np.argsort(-s[i], kind="stable")[:5]
+    assert np.abs(t[i, :, 2] - s[i][want]).max() < 1e-6
+    assert (t[i, :, 1] == want + 1).all() or np.abs(np.sort(s[i])[-6:]).ptp() < 1e-6, i
+m = np.loadtxt("m.tsv", comments="#")
+assert np.abs(m[:, 1:] - deq[:200] @ dequ.T).max() < 1e-3 * np.abs(deq[:200] @ dequ.T).max()' "${r:-trunc}"
+	done
+}
+
+@test "embcos refuses raw codes, packed binary codes and mismatched ranges" {
+	data 150 6 1
+	embquant --int8 --save r.ranges -O emb data.npy > i8.emb
+	embquant --binary -O emb data.npy > b.emb
+	run -1 --separate-stderr embcos i8.emb i8.emb
+	assert_equal "$stderr" "embcos: i8.emb: i8 codes: give the --ranges they were made with (raw codes ignore each dimension's scale)"
+	run -1 --separate-stderr embcos -k 1 --db i8.emb data.npy
+	assert_equal "$stderr" "embcos: i8.emb: i8 codes: give the --ranges they were made with (raw codes ignore each dimension's scale)"
+	run -1 --separate-stderr embcos --ranges r.ranges b.emb b.emb
+	assert_equal "$stderr" "embcos: b.emb: packed bits, not int8 or uint8 codes: make them with embquant --ubinary and score them with --hamming"
+	data 150 5 1
+	embquant --int8 --save r5.ranges -O emb data.npy > i5.emb
+	run -1 --separate-stderr embcos --ranges r.ranges i5.emb i5.emb
+	assert_equal "$stderr" "embcos: i5.emb: dim 5, but the ranges in r.ranges have dim 6"
+	run -1 --separate-stderr embcos --ranges i5.emb i5.emb i5.emb
+	assert_equal "$stderr" 'embcos: i5.emb: not a partial (no "partial" in its header; make one with --partial)'
+	run -2 --separate-stderr embcos --ranges r.ranges --hamming i5.emb
+	assert_equal "${stderr_lines[0]}" "embcos: options --ranges and --hamming cannot be used together"
+}
