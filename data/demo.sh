@@ -227,6 +227,60 @@ sig_table() {
 	done
 }
 
+# --------------------------------------------------------- quantization
+# qscores.TASK.tsv: subset gold, then one score column per way of storing
+# the raw mean-pooled vectors: float32 cosine, int8 codes (ranges fit on
+# STS-B train, scored dequantized), minus the Hamming distance of binary
+# codes, binary documents rescored by float queries (side a . unpacked bits
+# of side b, sentence-transformers' rescoring), and cosines of the first
+# 50 and 25 dimensions.
+qvariants="f32 int8 binary rescore d50 d25"
+quant_task() {
+	a=$work/s.$1.a.emb b=$work/s.$1.b.emb q=$work/q.$1
+	embcos --zero=zero "$a" "$b" | cut -f3 > "$q.f32.txt"
+	for side in a b; do
+		embquant --int8 --load "$work/q.stsbtrain.ranges" "$work/s.$1.$side.emb" > "$q.$side.i8.emb"
+		embquant --ubinary "$work/s.$1.$side.emb" > "$q.$side.bit.emb"
+		for d in 50 25; do
+			embcat -O tsv "$work/s.$1.$side.emb" | cut -f1-$((d + 1)) | embcat -O emb > "$q.$side.d$d.emb"
+		done
+	done
+	embcos --zero=zero --ranges "$work/q.stsbtrain.ranges" "$q.a.i8.emb" "$q.b.i8.emb" | cut -f3 > "$q.int8.txt"
+	embcos --hamming "$q.a.bit.emb" "$q.b.bit.emb" | awk -F'\t' '{ print -$3 }' > "$q.binary.txt"
+	embcat --dtype f32 "$q.b.bit.emb" > "$q.b.bits01.emb"
+	embcos --dot "$a" "$q.b.bits01.emb" | cut -f3 > "$q.rescore.txt"
+	for d in 50 25; do
+		embcos --zero=zero "$q.a.d$d.emb" "$q.b.d$d.emb" | cut -f3 > "$q.d$d.txt"
+	done
+	cut -f1,2 "$work/sent.$1.tsv" | paste - $(for v in $qvariants; do echo "$q.$v.txt"; done) \
+		> "$work/qscores.$1.tsv"
+	embspearman -x 2 -y 3,4,5,6,7,8 --group 1 --percent "$work/qscores.$1.tsv" \
+		> "$work/qscores.$1.spearman.tsv"
+}
+
+quantization() {
+	embquant --int8 --save "$work/q.stsbtrain.ranges" "$work/s.stsbtrain.fit.emb" > /dev/null
+	for t in $tasks; do
+		case $t in STSB|SICK) quant_task "$t" ;; esac
+	done
+}
+
+quant_table() {
+	echo "| task | stored as | bytes per vector | Spearman x 100 | retention % |"
+	echo "|---|---|---|---|---|"
+	for t in $tasks; do
+		[ -f "$work/qscores.$t.spearman.tsv" ] || continue
+		awk -F'\t' -v t="$t" '
+		BEGIN { split("float32 (cosine)|int8 (dequantized cosine)|binary (Hamming)|binary + float rescoring|first 50 dims|first 25 dims", name, "|")
+			split("400 100 13 13 200 100", bytes, " ") }
+		$1 == "test" { r[$3 - 2] = $5 }
+		END {
+			for (i = 1; i <= 6; i++)
+				printf "| %s | %s | %d | %s | %.1f |\n", t, name[i], bytes[i], r[i], 100 * r[i] / r[1]
+		}' "$work/qscores.$t.spearman.tsv"
+	done
+}
+
 # ------------------------------------------------------------- isotropy
 iso_row() {
 	embstat --top 1 "$2" | awk -F'\t' -v name="$1" '
@@ -318,6 +372,7 @@ anchor() {
 word_variants
 word_scores
 sentences
+quantization
 {
 	echo "# embutils demo: GloVe 6B 100d word and sentence similarity"
 	echo
@@ -373,6 +428,28 @@ sentences
 	esac
 	anchor
 	echo
+	case " $tasks " in *" STSB "*|*" SICK "*)
+		echo "## Quantized and truncated sentence vectors"
+		echo
+		echo "The raw mean-pooled vectors (100 dims) stored smaller, scored on the"
+		echo "same pairs; retention is Spearman over the float32 Spearman."
+		echo "int8: embquant --int8 codes, with ranges fit once on the STS-B train"
+		echo "sentences (--save, then --load on each task), scored by embcos --ranges"
+		echo "as the values the codes stand for.  binary: the signs (embquant"
+		echo "--ubinary, 100 bits in 13 bytes), scored by minus the Hamming distance"
+		echo "(embcos --hamming).  binary + float rescoring: sentence-transformers'"
+		echo "rescoring, the float32 query (first sentence) dotted with the unpacked"
+		echo "bits of the document (second sentence); in a search it re-ranks the"
+		echo "rescore multiplier (4) x top-k binary candidates, here every pair is"
+		echo "rescored.  That score is an unnormalised dot product: it orders one"
+		echo "query's candidates, but across pairs it mixes query norms and bit"
+		echo "counts, which is why it falls behind on pair scoring.  first 50 / 25"
+		echo "dims: cosine of the truncated vectors"
+		echo "(Matryoshka-style; GloVe was not trained for it)."
+		echo
+		quant_table
+		echo ;;
+	esac
 	echo "## Isotropy (embstat)"
 	echo
 	isotropy

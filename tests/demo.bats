@@ -219,3 +219,29 @@ missing = [w for w in want if w not in prose]
 assert not missing, missing
 PY
 }
+
+@test "demo: the quantization table equals numpy (sentence-transformers' formulas) on the pooled vectors" {
+	py "$W/s.STSB.a.emb" "$W/s.STSB.b.emb" "$W/s.stsbtrain.fit.emb" "$W/sent.STSB.tsv" demo/report.md <<'PY'
+import quant_oracle as q
+a = read_emb(sys.argv[1])[0].astype(np.float32); b = read_emb(sys.argv[2])[0].astype(np.float32)
+cal = read_emb(sys.argv[3])[0].astype(np.float32)
+gold = np.array([float(l.split("\t")[1]) for l in open(sys.argv[4])])
+def cosz(x, y):
+    x = x.astype(np.float64); y = y.astype(np.float64)
+    n = np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1)
+    return np.where(n > 0, (x * y).sum(1) / np.where(n > 0, n, 1), 0)
+r = np.vstack((cal.min(0), cal.max(0)))
+deq = lambda x: q.dequantize(q.clamped(x, "int8", r), r.astype(np.float64), "int8", False).astype(np.float32)
+bits = lambda x: (x > 0).astype(np.int64)
+scores = [cosz(a, b), cosz(deq(a), deq(b)), -(bits(a) != bits(b)).sum(1),
+          (a.astype(np.float64) * bits(b)).sum(1), cosz(a[:, :50], b[:, :50]), cosz(a[:, :25], b[:, :25])]
+rho = [100 * st.spearmanr(gold, s).correlation for s in scores]
+rows = [l for l in open(sys.argv[5]) if l.startswith("| STSB | ") and l.count("|") == 6]
+assert len(rows) == 6, rows
+for row, want in zip(rows, rho):
+    cells = [c.strip() for c in row.strip(" |\n").split("|")]
+    assert abs(float(cells[3]) - want) <= 0.005 + 1e-9, (cells, want)
+    assert abs(float(cells[4]) - 100 * want / rho[0]) <= 0.05 + 1e-6, (cells, want / rho[0])
+assert rho[1] > 0.98 * rho[0] and rho[2] > 0.9 * rho[0]   # what the table is for: int8 ~ lossless
+PY
+}
