@@ -140,6 +140,12 @@ void emb_bits_pack(unsigned char *dst, const void *src, size_t dim, enum emb_dty
 {
 	size_t nb = emb_row_bytes(EMB_BIT, dim);
 	memset(dst, 0, nb);
+	if (from == EMB_F32) {
+		const float *x = src;
+		for (size_t j = 0; j < dim; j++)
+			dst[j >> 3] |= (unsigned char)((x[j] > 0) << (7 - (j & 7)));
+		return;
+	}
 	for (size_t j = 0; j < dim; j++) {
 		double v = from == EMB_F64 ? ((const double *)src)[j] : ((const float *)src)[j];
 		if (v > 0)

@@ -161,6 +161,25 @@ static inline double flat(double x, double mn)
 	return x > mn ? INFINITY : x < mn ? -INFINITY : 0;
 }
 
+/* Die naming row I of C if it holds a nan. */
+static void check_row(const struct emb_chunk *c, size_t i)
+{
+	size_t d = c->dim;
+	bool bad = false;
+	if (c->type == EMB_F32) {
+		const float *x = (const float *)c->data + i * d;
+		for (size_t j = 0; j < d; j++)
+			bad |= x[j] != x[j];
+	} else {
+		const double *x = (const double *)c->data + i * d;
+		for (size_t j = 0; j < d; j++)
+			bad |= x[j] != x[j];
+	}
+	for (size_t j = 0; bad && j < d; j++)
+		if (isnan(emb_get(c, i, j)))
+			emb_die_row(c, i, "value %zu is nan", j + 1);
+}
+
 static void quantize_scalar(const struct emb_chunk *c, struct emb_chunk *out, bool int8,
 			    const struct emb_ranges *r, bool round)
 {
@@ -177,24 +196,22 @@ static void quantize_scalar(const struct emb_chunk *c, struct emb_chunk *out, bo
 	}
 	for (size_t i = 0; i < c->rows; i++) {
 		unsigned char *o = (unsigned char *)out->data + i * d;
-		for (size_t j = 0; j < d; j++) {
+		check_row(c, i);
+		for (size_t j = 0; f32 && j < d; j++) {
+			float x = ((const float *)c->data)[i * d + j];
+			/* the same float operations as numpy's, in its order */
+			float t = stf[j] != 0 ? (x - mnf[j]) / stf[j] : (float)flat(x, mnf[j]);
+			if (int8)
+				t = t - 128.0f;
+			int q = code_f(t, lo, hi, round);
+			o[j] = (unsigned char)(int8 ? (unsigned char)(int8_t)q : (unsigned char)q);
+		}
+		for (size_t j = 0; !f32 && j < d; j++) {
 			double v = emb_get(c, i, j);
-			if (isnan(v))
-				emb_die_row(c, i, "value %zu is nan", j + 1);
-			int q;
-			if (f32) {
-				float x = ((const float *)c->data)[i * d + j];
-				/* the same float operations as numpy's, in its order */
-				float t = stf[j] != 0 ? (x - mnf[j]) / stf[j] : (float)flat(x, mnf[j]);
-				if (int8)
-					t = t - 128.0f;
-				q = code_f(t, lo, hi, round);
-			} else {
-				double t = std[j] != 0 ? (v - r->min[j]) / std[j] : flat(v, r->min[j]);
-				if (int8)
-					t = t - 128.0;
-				q = code_d(t, lo, hi, round);
-			}
+			double t = std[j] != 0 ? (v - r->min[j]) / std[j] : flat(v, r->min[j]);
+			if (int8)
+				t = t - 128.0;
+			int q = code_d(t, lo, hi, round);
 			o[j] = (unsigned char)(int8 ? (unsigned char)(int8_t)q : (unsigned char)q);
 		}
 	}
@@ -213,9 +230,7 @@ void emb_quantize(const struct emb_chunk *c, struct emb_chunk *out, enum emb_qua
 		bool ub = k == EMB_Q_UBINARY;
 		emb_chunk_reserve(out, c->rows, ub ? d : rb, ub ? EMB_BIT : EMB_I8, c->keys != NULL);
 		for (size_t i = 0; i < c->rows; i++) {
-			for (size_t j = 0; j < d; j++)
-				if (isnan(emb_get(c, i, j)))
-					emb_die_row(c, i, "value %zu is nan", j + 1);
+			check_row(c, i);
 			unsigned char *o = (unsigned char *)out->data + i * rb;
 			emb_bits_pack(o, (const char *)c->data + i * d * emb_dtype_size(c->type), d,
 				      c->type);
