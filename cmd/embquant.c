@@ -224,14 +224,14 @@ static void dequantize(struct emb_stream *in, const struct emb_ranges *r, const 
 	if (in->dtype != EMB_I8 && in->dtype != EMB_U8)
 		emb_die(EMB_EXIT_DATA, "%s: dtype %s, not i8 or u8 codes", in->name,
 			emb_dtype_name(in->dtype));
+	bool int8, nearest;
+	if (!emb_codes_kind(in->meta, in->dtype, &int8, &nearest))
+		emb_die(EMB_EXIT_DATA, "%s: packed bits (embquant --binary), not int8 or uint8 "
+			"codes", in->name);
 	if (in->dim != r->dim)
 		emb_die(EMB_EXIT_DATA, "%s: dim %zu, but the ranges in %s have dim %zu",
 			in->name, in->dim, rpath, r->dim);
-	bool int8 = in->dtype == EMB_I8;
-	cJSON *q = cJSON_GetObjectItemCaseSensitive(in->meta, "quantization");
-	cJSON *rnd = cJSON_GetObjectItemCaseSensitive(q, "rounding");
-	if (cJSON_IsString(rnd) && strcmp(rnd->valuestring, "nearest") == 0)
-		round = true;
+	round = round || nearest;
 	in->mtype = EMB_F32;
 	struct emb_stream *out = emb_open_w_like(in, &emb_opts);
 	cJSON_DeleteItemFromObjectCaseSensitive(out->meta, "quantization");
