@@ -7,6 +7,7 @@
 #include "emb.h"
 #include "emb_knn.h"
 #include "emb_lsh.h"
+#include "emb_quant.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -232,6 +233,7 @@ static void check_chunk(const struct emb_chunk *ch)
 
 static void check_table(const struct emb_table *t)
 {
+	emb_refuse_codes(t->src, emb_meta_dtype(t->meta));
 	for (size_t i = 0; i < t->rows; i++)
 		if (!row_finite(emb_table_row(t, i), t->dim))
 			emb_table_die_row(t, i, "value is not finite");
@@ -275,6 +277,7 @@ static struct emb_lsh *new_lsh(const struct cfg *c, size_t dim)
 static void run_hash(const struct cfg *c, const char *path)
 {
 	struct emb_stream *in = emb_open_r(path, &emb_opts);
+	emb_refuse_codes(in->name, emb_dtype_name(in->dtype));
 	in->mtype = EMB_F32;
 	struct emb_lsh *h = new_lsh(c, in->dim);
 	float *proj = proj_buffer(h);
@@ -746,6 +749,7 @@ static void run_query(const struct cfg *c)
 	huge_rows(db);
 	s.db = db;
 	struct emb_stream *in = emb_open_r(c->query, &emb_opts);
+	emb_refuse_codes(in->name, emb_dtype_name(in->dtype));
 	in->mtype = EMB_F32;
 	if (in->dim && db->rows && in->dim != db->dim)
 		emb_die(EMB_EXIT_DATA, "%s: dim %zu differs from the database's %zu",

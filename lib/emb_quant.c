@@ -283,3 +283,17 @@ void emb_dequantize_f32(const struct emb_ranges *r, float *x, size_t rows, bool 
 		for (size_t j = 0; j < d; j++)
 			x[i * d + j] = (float)emb_dequantize1(r, j, x[i * d + j], int8, round);
 }
+
+const char *emb_meta_dtype(const cJSON *meta)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(meta, "dtype");
+	return cJSON_IsString(d) ? d->valuestring : "f32";
+}
+
+void emb_refuse_codes(const char *name, const char *dtype)
+{
+	int t = emb_dtype_parse(dtype);
+	if (t >= 0 && emb_dtype_is_code((enum emb_dtype)t))
+		emb_die(EMB_EXIT_DATA, "%s: %s codes, not real numbers (embquant --dequantize makes "
+			"values of i8 and u8 codes; embcos --hamming scores bits)", name, dtype);
+}

@@ -78,4 +78,10 @@ bool emb_codes_kind(const struct cJSON *meta, enum emb_dtype dtype, bool *int8, 
  * by their values under R (emb_dequantize1), in place. */
 void emb_dequantize_f32(const struct emb_ranges *r, float *x, size_t rows, bool int8, bool round);
 
+/* The "dtype" of header META ("f32" when it names none: text input). */
+const char *emb_meta_dtype(const struct cJSON *meta);
+/* Die "NAME: i8 codes, not real numbers (...)" if DTYPE is i8, u8 or bit:
+ * for programs whose arithmetic on raw codes would mean nothing. */
+void emb_refuse_codes(const char *name, const char *dtype);
+
 #endif /* EMB_QUANT_H */
