@@ -511,7 +511,8 @@ static void print_pair(const struct side *a, const struct side *b, double s,
 	char small[512];
 	size_t need = key_len(a) + key_len(b) + 96;
 	char *line = need <= sizeof small ? small : emb_xmalloc(need);
-	const float *x = side_vec(a), *y = side_vec(b);
+	/* only blocks read the rows (--hamming rows are packed bits) */
+	const float *x = nblk ? side_vec(a) : NULL, *y = nblk ? side_vec(b) : NULL;
 	char *o = put_key(line, a);
 	*o++ = '\t';
 	o = put_key(o, b);
