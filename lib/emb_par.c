@@ -22,7 +22,7 @@ unsigned emb_threads(void)
 		errno = 0;
 		long x = strtol(v, &end, 10);
 		if (*end || errno || x < 1 || x > 1024)
-			emb_die(EMB_EXIT_USAGE, "EMB_THREADS must be an integer from 1 to 1024, not '%s'", v);
+			emb_usage_error("EMB_THREADS must be an integer from 1 to 1024, not '%s'", v);
 		n = (unsigned)x;
 	} else {
 		long x = sysconf(_SC_NPROCESSORS_ONLN);

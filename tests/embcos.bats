@@ -708,6 +708,7 @@ sys.stdout.buffer.write(oracle.write(x, chunk_rows=ch))
 	cd "$D"
 	for v in 0 -1 x 2x 99999; do
 		run -2 --separate-stderr env EMB_THREADS=$v embcos --topk 1 --db small.tsv small.tsv
-		assert_equal "$stderr" "embcos: EMB_THREADS must be an integer from 1 to 1024, not '$v'"
+		assert_equal "${stderr_lines[0]}" "embcos: EMB_THREADS must be an integer from 1 to 1024, not '$v'"
+		assert_equal "${stderr_lines[1]}" "Try 'embcos --help' for more information."
 	done
 }
