@@ -225,8 +225,8 @@ struct emb_knn *emb_knn_new(enum emb_sim sim, const float *q, size_t nq, size_t 
 	/* sgemm's error bound is about dim * u * |q||d| (u = 2^-24), plus the
 	 * rounding of the prepared copies: a safe margin, doubled. */
 	s->tol = (double)(dim + 8) * 2.0 * FLT_EPSILON;
-	/* Threads only pay when there is work to split; the kernels are
-	 * chosen here, before any thread could race to choose them. */
+	/* No more threads than queries (each owns a range of them); the
+	 * kernels are chosen here, before any thread could race to. */
 	(void)emb_simd_name();
 	s->nthr = emb_threads();
 	if (s->nthr > nq)
