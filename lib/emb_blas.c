@@ -11,6 +11,7 @@
  */
 #include <config.h>
 #include "emb.h"
+#include "emb_par.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@
 
 #ifdef HAVE_OPENBLAS
 char *openblas_get_corename(void);
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int n);
 #endif
 
 
@@ -94,5 +97,18 @@ void emb_blas_describe(FILE *fp)
 	fputc('\n', fp);
 #else
 	fputs("BLAS: GSL's reference gslcblas\n", fp);
+#endif
+}
+
+int emb_blas_threads(int n)
+{
+#ifdef HAVE_OPENBLAS
+	int was = openblas_get_num_threads();
+	if (n != was)
+		openblas_set_num_threads(n);
+	return was;
+#else
+	(void)n;
+	return 1;
 #endif
 }

@@ -5,6 +5,7 @@
  */
 #include <config.h>
 #include "emb_knn.h"
+#include "emb_par.h"
 
 #include <float.h>
 #include <math.h>
@@ -177,8 +178,9 @@ struct emb_knn {
 	double *dsc;        /* scratch: its scales */
 	double *dsq;        /* scratch: squared database norms */
 	size_t dcap;        /* rows dp/dsc/dsq hold */
-	float *sc;          /* scratch: sgemm scores of one query tile */
-	size_t sccap;
+	unsigned nthr;      /* threads searching a block (emb_threads) */
+	float **sc;         /* scratch per thread: sgemm scores of one query tile */
+	size_t sccap;       /* floats each sc[t] holds */
 	double tol;         /* relative sgemm rounding bound */
 };
 
@@ -223,6 +225,13 @@ struct emb_knn *emb_knn_new(enum emb_sim sim, const float *q, size_t nq, size_t 
 	/* sgemm's error bound is about dim * u * |q||d| (u = 2^-24), plus the
 	 * rounding of the prepared copies: a safe margin, doubled. */
 	s->tol = (double)(dim + 8) * 2.0 * FLT_EPSILON;
+	/* No more threads than queries (each owns a range of them); the
+	 * kernels are chosen here, before any thread could race to. */
+	(void)emb_simd_name();
+	s->nthr = emb_threads();
+	if (s->nthr > nq)
+		s->nthr = nq ? (unsigned)nq : 1;
+	s->sc = emb_xcalloc(s->nthr, sizeof *s->sc);
 	return s;
 }
 
@@ -236,11 +245,31 @@ void emb_knn_free(struct emb_knn *s)
 	free(s->dp);
 	free(s->dsc);
 	free(s->dsq);
+	for (unsigned i = 0; s->sc && i < s->nthr; i++)
+		free(s->sc[i]);
 	free(s->sc);
 	free(s);
 }
 
-static void prepare_block(struct emb_knn *s, const float *d, size_t nd)
+struct prep_job {
+	struct emb_knn *s;
+	const float *d;
+	size_t nd;
+	unsigned n;
+};
+
+static void prepare_part(void *arg, unsigned part)
+{
+	struct prep_job *j = arg;
+	struct emb_knn *s = j->s;
+	size_t lo, hi;
+	emb_par_range(j->nd, j->n, part, &lo, &hi);
+	for (size_t i = lo; i < hi; i++)
+		s->dsq[i] = prepare_row(s->sim, j->d + i * s->dim, s->dim,
+					s->dp ? s->dp + i * s->dim : NULL, &s->dsc[i]);
+}
+
+static void prepare_block(struct emb_knn *s, const float *d, size_t nd, unsigned nthr)
 {
 	if (nd > s->dcap) {
 		s->dcap = nd;
@@ -249,22 +278,36 @@ static void prepare_block(struct emb_knn *s, const float *d, size_t nd)
 		if (s->sim != EMB_SIM_MANHATTAN)
 			s->dp = emb_xrealloc(s->dp, emb_xmul(emb_xmul(nd, s->dim), sizeof(float)));
 	}
-	for (size_t i = 0; i < nd; i++)
-		s->dsq[i] = prepare_row(s->sim, d + i * s->dim, s->dim,
-					s->dp ? s->dp + i * s->dim : NULL, &s->dsc[i]);
+	/* a thread per 256 rows at least: starting one costs ~20 us */
+	unsigned n = nd / 256 < nthr ? (unsigned)(nd / 256) : nthr;
+	struct prep_job j = {s, d, nd, n ? n : 1};
+	emb_par_run(j.n, prepare_part, &j);
 }
 
-/* Rows of queries per tile so that a tile's scores fit the buffer. */
-static size_t tile_rows(struct emb_knn *s, size_t nd)
+/* Rows of queries per tile so that a tile's scores fit the buffer, and
+ * buffers for NTHR threads. */
+static size_t tile_rows(struct emb_knn *s, size_t nd, unsigned nthr)
 {
-	size_t rows = nd ? SCORE_BUF_FLOATS / nd : s->nq;
-	rows = rows < 16 ? 16 : rows;
-	rows = rows > s->nq ? s->nq : rows;
-	if (emb_xmul(rows ? rows : 1, nd) > s->sccap) {
-		s->sccap = emb_xmul(rows ? rows : 1, nd);
-		s->sc = emb_xrealloc(s->sc, emb_xmul(s->sccap, sizeof(float)));
+	size_t rows = emb_knn_tile_rows(s->nq, nd);
+	size_t want = emb_xmul(rows ? rows : 1, nd);
+	if (want > s->sccap) {
+		for (unsigned i = 0; i < s->nthr; i++) {
+			free(s->sc[i]);
+			s->sc[i] = NULL;
+		}
+		s->sccap = want;
 	}
+	for (unsigned i = 0; i < nthr; i++)
+		if (!s->sc[i])
+			s->sc[i] = emb_xmalloc(emb_xmul(s->sccap, sizeof(float)));
 	return rows;
+}
+
+size_t emb_knn_tile_rows(size_t nq, size_t nd)
+{
+	size_t rows = nd ? SCORE_BUF_FLOATS / nd : nq;
+	rows = rows < 16 ? 16 : rows;
+	return rows > nq ? nq : rows;
 }
 
 /* sgemm of the prepared queries [q0, q0+nq) against the prepared block
@@ -339,17 +382,41 @@ static double lse_term(const struct emb_knn *s, const float *d, const float *sc,
 	return x;
 }
 
-/* Fold one query's block of scores into its running log-sum-exp. */
+/* Fold one query's block of scores into its running log-sum-exp.  The
+ * shift M is the block's largest score found exactly, as the heaps find
+ * theirs (the sgemm maximum scored exactly, then every pair that may beat
+ * it), not the sgemm maximum: that one moves with sgemm's rounding, which
+ * differs with the tiling and the thread count, and the sum's last bits
+ * moved with it. */
 static void fold_lse(const struct emb_knn *s, const float *d, size_t nd, const float *sc,
 		     size_t qi, uint64_t self, double *lse, double tau)
 {
-	double m = -INFINITY, sum = 0;
+	size_t top = SIZE_MAX;
+	double xa = -INFINITY;
 	for (size_t j = 0; j < nd; j++) {
-		/* the shift m needs no accuracy: sgemm values will do */
 		double x = lse_term(s, d, sc, qi, j, INFINITY, tau);
-		if (j != self && x > m)
-			m = x;
+		if (j != self && x > xa) {
+			xa = x;
+			top = j;
+		}
 	}
+	if (top == SIZE_MAX)
+		return;
+	double m = xa;  /* manhattan's terms are exact already */
+	if (s->sim != EMB_SIM_MANHATTAN) {
+		double best = exact(s, qi, d + top * s->dim, top);
+		for (size_t j = 0; j < nd; j++) {
+			if (j == self || j == top)
+				continue;
+			bool zero = s->sim == EMB_SIM_COS && (s->qsq[qi] == 0 || s->dsq[j] == 0);
+			if (!zero && !may_enter(s, approx(s, sc[j], qi, d, j), best, qi, j))
+				continue;
+			double e = exact(s, qi, d + j * s->dim, j);
+			best = e > best ? e : best;
+		}
+		m = best / tau;
+	}
+	double sum = 0;
 	if (m == -INFINITY || isnan(m))
 		return;
 	for (size_t j = 0; j < nd; j++) {
@@ -360,12 +427,39 @@ static void fold_lse(const struct emb_knn *s, const float *d, size_t nd, const f
 	emb_lse_add(lse, m + log(sum));
 }
 
+/* The largest float at most X - 2 TOL, so that an sgemm cosine G below
+ * it cannot pass may_enter(G, X): the margin of one more TOL leaves room
+ * for the double rounding of G + TOL (cosines are at most ~1). */
+static float cos_cut(double x, double tol)
+{
+	double c = x - 2 * tol;
+	float f = (float)c;
+	if ((double)f > c)
+		f = nextafterf(f, -INFINITY);
+	return f;
+}
+
 static void scan_row(struct emb_knn *s, struct emb_topk *t, const float *d, size_t nd,
 		     const float *sc, size_t qi, uint64_t base, bool exclude_self,
 		     double *lse, double tau)
 {
 	uint64_t self = exclude_self && qi >= base && qi - base < nd ? qi - base : UINT64_MAX;
 	double floor = emb_topk_floor(t, qi);
+	if (s->sim == EMB_SIM_COS) {
+		/* One vector compare per score against the heap's floor: only
+		 * the rare pair that may enter is looked at in double. */
+		float cut = cos_cut(floor, s->tol);
+		for (size_t j = 0; (j = emb_next_nlt_f32(sc, j, nd, cut)) < nd; j++) {
+			if (j == self || !may_enter(s, approx(s, sc[j], qi, d, j), floor, qi, j))
+				continue;
+			emb_topk_push(t, qi, exact(s, qi, d + j * s->dim, j), base + j);
+			floor = emb_topk_floor(t, qi);
+			cut = cos_cut(floor, s->tol);
+		}
+		if (lse)
+			fold_lse(s, d, nd, sc, qi, self, &lse[qi], tau);
+		return;
+	}
 	for (size_t j = 0; j < nd; j++) {
 		if (j == self)
 			continue;
@@ -382,6 +476,43 @@ static void scan_row(struct emb_knn *s, struct emb_topk *t, const float *d, size
 		fold_lse(s, d, nd, s->sim == EMB_SIM_MANHATTAN ? NULL : sc, qi, self, &lse[qi], tau);
 }
 
+/*
+ * Each thread owns a contiguous range of queries and scores it tile by
+ * tile: its own single-threaded sgemm, then the scan of that tile while
+ * its scores are warm, while the other threads run their sgemms.  One
+ * caller of OpenBLAS's threaded sgemm would leave every core but one
+ * idle (OpenBLAS's threads spinning in sched_yield) during each scan.
+ * A query's pairs are offered in the same order whatever the thread
+ * count, so results do not depend on it.
+ */
+struct search_job {
+	struct emb_knn *s;
+	struct emb_topk *t;
+	const float *d;
+	size_t nd;
+	uint64_t base;
+	bool exclude_self;
+	double *lse;
+	double tau;
+	size_t tile;
+	unsigned n;
+};
+
+static void search_part(void *arg, unsigned part)
+{
+	struct search_job *j = arg;
+	size_t lo, hi;
+	emb_par_range(j->s->nq, j->n, part, &lo, &hi);
+	float *sc = j->s->sc[part];
+	for (size_t q0 = lo; q0 < hi; q0 += j->tile) {
+		size_t nq = hi - q0 < j->tile ? hi - q0 : j->tile;
+		tile_scores(j->s, j->nd, q0, nq, sc);
+		for (size_t i = 0; i < nq; i++)
+			scan_row(j->s, j->t, j->d, j->nd, sc + i * j->nd, q0 + i, j->base,
+				 j->exclude_self, j->lse, j->tau);
+	}
+}
+
 void emb_knn_block(struct emb_knn *s, struct emb_topk *t, const float *d, size_t nd,
 		   uint64_t base, bool exclude_self, double *lse, double tau)
 {
@@ -390,25 +521,31 @@ void emb_knn_block(struct emb_knn *s, struct emb_topk *t, const float *d, size_t
 	/* Room for the rows held plus this block's, not for BASE + ND: a
 	 * shard's rows may be numbered from far into the database. */
 	emb_topk_reserve(t, (uint64_t)t->cap + nd);
-	prepare_block(s, d, nd);
-	size_t tile = tile_rows(s, nd);
-	for (size_t q0 = 0; q0 < s->nq; q0 += tile) {
-		size_t nq = s->nq - q0 < tile ? s->nq - q0 : tile;
-		tile_scores(s, nd, q0, nq, s->sc);
-		for (size_t i = 0; i < nq; i++)
-			scan_row(s, t, d, nd, s->sc + i * nd, q0 + i, base, exclude_self, lse, tau);
+	/* From here no push grows the heaps (at most ND per query), so the
+	 * threads share T, each writing only its own queries' entries. */
+	unsigned nthr = s->nthr;
+	prepare_block(s, d, nd, nthr);
+	struct search_job j = {s, t, d, nd, base, exclude_self, lse, tau,
+			       tile_rows(s, nd, nthr), nthr};
+	if (nthr == 1) {
+		search_part(&j, 0);
+		return;
 	}
+	int blas = emb_blas_threads(1);
+	emb_par_run(nthr, search_part, &j);
+	emb_blas_threads(blas);
 }
 
 void emb_knn_scores(struct emb_knn *s, const float *d, size_t nd, float *out)
 {
 	if (nd == 0 || s->nq == 0)
 		return;
-	prepare_block(s, d, nd);
-	size_t tile = tile_rows(s, nd);
+	prepare_block(s, d, nd, s->nthr);
+	size_t tile = tile_rows(s, nd, 1);
+	float *sc = s->sc[0];
 	for (size_t q0 = 0; q0 < s->nq; q0 += tile) {
 		size_t nq = s->nq - q0 < tile ? s->nq - q0 : tile;
-		tile_scores(s, nd, q0, nq, s->sc);
+		tile_scores(s, nd, q0, nq, sc);
 		/* transpose the tile: out rows are database rows */
 		for (size_t i = 0; i < nq; i++)
 			for (size_t j = 0; j < nd; j++) {
@@ -417,7 +554,7 @@ void emb_knn_scores(struct emb_knn *s, const float *d, size_t nd, float *out)
 					x = s->zero;
 				else
 					x = approx(s, s->sim == EMB_SIM_MANHATTAN ? 0 :
-						   s->sc[i * nd + j], q0 + i, d, j);
+						   sc[i * nd + j], q0 + i, d, j);
 				out[j * s->nq + q0 + i] = (float)x;
 			}
 	}

@@ -34,6 +34,10 @@ double emb_dot_f32(const float *a, const float *b, size_t n);
 /* sum (a-b)^2 and sum |a-b|, accumulated in double. */
 double emb_l2sq_f32(const float *a, const float *b, size_t n);
 double emb_l1_f32(const float *a, const float *b, size_t n);
+/* The first index in [I, N) whose value is not below T (a NaN is not
+ * below anything), or N: the threshold scan of top-k, one compare per
+ * value before any heap work. */
+size_t emb_next_nlt_f32(const float *x, size_t i, size_t n, float t);
 /* Name of the kernel set in use ("avx512", "avx2", "sse2" or "generic"),
  * for benchmarks and --version-style diagnostics. */
 const char *emb_simd_name(void);
@@ -105,6 +109,9 @@ void emb_knn_block(struct emb_knn *s, struct emb_topk *t, const float *d, size_t
  * about DIM * 2^-24 * |d||q|) into OUT[i*nq + j] = score(d_i, q_j). */
 void emb_knn_scores(struct emb_knn *s, const float *d, size_t nd, float *out);
 void emb_knn_free(struct emb_knn *s);
+/* Query rows per sgemm call against a block of ND rows (of NQ queries):
+ * the tiling emb_knn_block uses, for bench/sgemm.c's floor. */
+size_t emb_knn_tile_rows(size_t nq, size_t nd);
 
 /* Fold X into a running log-sum-exp *LSE (start from -inf); NaN is
  * ignored. */

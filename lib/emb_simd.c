@@ -45,6 +45,15 @@ static double l1_tail(const float *a, const float *b, size_t i, size_t n, double
 }
 
 __attribute__((unused))
+/* The first i in [I, N) with !(x[i] < t), or N: NaN counts as a hit. */
+static size_t next_nlt_generic(const float *x, size_t i, size_t n, float t)
+{
+	for (; i < n; i++)
+		if (!(x[i] < t))
+			return i;
+	return n;
+}
+
 static void dot3_generic(const float *a, const float *b, size_t n,
 			 double *dot, double *aa, double *bb)
 {
@@ -127,6 +136,28 @@ AVX512 static double l1_avx512(const float *a, const float *b, size_t n)
 		s1 = _mm512_add_pd(s1, _mm512_abs_pd(dh));
 	}
 	return l1_tail(a, b, i, n, hsum512(_mm512_add_pd(s0, s1)));
+}
+
+/* 32 values per test: the scan is a stream through memory and a hit
+ * (a candidate for the heap) is rare once the heap is full. */
+AVX2 static size_t next_nlt_avx2(const float *x, size_t i, size_t n, float t)
+{
+	__m256 tv = _mm256_set1_ps(t);
+	for (; i + 32 <= n; i += 32) {
+		__m256 m0 = _mm256_cmp_ps(_mm256_loadu_ps(x + i), tv, _CMP_NLT_UQ);
+		__m256 m1 = _mm256_cmp_ps(_mm256_loadu_ps(x + i + 8), tv, _CMP_NLT_UQ);
+		__m256 m2 = _mm256_cmp_ps(_mm256_loadu_ps(x + i + 16), tv, _CMP_NLT_UQ);
+		__m256 m3 = _mm256_cmp_ps(_mm256_loadu_ps(x + i + 24), tv, _CMP_NLT_UQ);
+		__m256 any = _mm256_or_ps(_mm256_or_ps(m0, m1), _mm256_or_ps(m2, m3));
+		if (_mm256_movemask_ps(any)) {
+			unsigned b = (unsigned)_mm256_movemask_ps(m0) |
+				     (unsigned)_mm256_movemask_ps(m1) << 8 |
+				     (unsigned)_mm256_movemask_ps(m2) << 16 |
+				     (unsigned)_mm256_movemask_ps(m3) << 24;
+			return i + (size_t)__builtin_ctz(b);
+		}
+	}
+	return next_nlt_generic(x, i, n, t);
 }
 
 AVX2 static inline double hsum256(__m256d v)
@@ -220,6 +251,26 @@ static void dot3_sse2(const float *a, const float *b, size_t n,
 	dot3_tail(a, b, i, n, dot, aa, bb);
 }
 
+static size_t next_nlt_sse2(const float *x, size_t i, size_t n, float t)
+{
+	__m128 tv = _mm_set1_ps(t);
+	for (; i + 16 <= n; i += 16) {
+		__m128 m0 = _mm_cmpnlt_ps(_mm_loadu_ps(x + i), tv);
+		__m128 m1 = _mm_cmpnlt_ps(_mm_loadu_ps(x + i + 4), tv);
+		__m128 m2 = _mm_cmpnlt_ps(_mm_loadu_ps(x + i + 8), tv);
+		__m128 m3 = _mm_cmpnlt_ps(_mm_loadu_ps(x + i + 12), tv);
+		__m128 any = _mm_or_ps(_mm_or_ps(m0, m1), _mm_or_ps(m2, m3));
+		if (_mm_movemask_ps(any)) {
+			unsigned b = (unsigned)_mm_movemask_ps(m0) |
+				     (unsigned)_mm_movemask_ps(m1) << 4 |
+				     (unsigned)_mm_movemask_ps(m2) << 8 |
+				     (unsigned)_mm_movemask_ps(m3) << 12;
+			return i + (size_t)__builtin_ctz(b);
+		}
+	}
+	return next_nlt_generic(x, i, n, t);
+}
+
 static double l2sq_sse2(const float *a, const float *b, size_t n)
 {
 	__m128d s0 = _mm_setzero_pd(), s1 = s0;
@@ -241,6 +292,7 @@ struct kernels {
 	void (*dot3)(const float *, const float *, size_t, double *, double *, double *);
 	double (*l2sq)(const float *, const float *, size_t);
 	double (*l1)(const float *, const float *, size_t);
+	size_t (*next_nlt)(const float *, size_t, size_t, float);
 };
 
 static const struct kernels *kernels(void)
@@ -249,10 +301,10 @@ static const struct kernels *kernels(void)
 	if (k)
 		return k;
 #if defined(__x86_64__) && defined(__GNUC__)
-	static const struct kernels k512 = {"avx512", dot3_avx512, l2sq_avx512, l1_avx512};
-	static const struct kernels k256 = {"avx2", dot3_avx2, l2sq_avx2, l1_avx2};
-	static const struct kernels k128 = {"sse2", dot3_sse2, l2sq_sse2, l1_generic};
-	static const struct kernels kgen = {"generic", dot3_generic, l2sq_generic, l1_generic};
+	static const struct kernels k512 = {"avx512", dot3_avx512, l2sq_avx512, l1_avx512, next_nlt_avx2};
+	static const struct kernels k256 = {"avx2", dot3_avx2, l2sq_avx2, l1_avx2, next_nlt_avx2};
+	static const struct kernels k128 = {"sse2", dot3_sse2, l2sq_sse2, l1_generic, next_nlt_sse2};
+	static const struct kernels kgen = {"generic", dot3_generic, l2sq_generic, l1_generic, next_nlt_generic};
 	/* EMB_SIMD=avx2|sse2|generic caps the choice, so tests can check that
 	 * every kernel set gives the same numbers. */
 	const char *cap = getenv("EMB_SIMD");
@@ -269,7 +321,7 @@ static const struct kernels *kernels(void)
 	else
 		k = &k128;
 #else
-	static const struct kernels kgen = {"generic", dot3_generic, l2sq_generic, l1_generic};
+	static const struct kernels kgen = {"generic", dot3_generic, l2sq_generic, l1_generic, next_nlt_generic};
 	k = &kgen;
 #endif
 	return k;
@@ -296,6 +348,11 @@ double emb_l2sq_f32(const float *a, const float *b, size_t n)
 double emb_l1_f32(const float *a, const float *b, size_t n)
 {
 	return kernels()->l1(a, b, n);
+}
+
+size_t emb_next_nlt_f32(const float *x, size_t i, size_t n, float t)
+{
+	return kernels()->next_nlt(x, i, n, t);
 }
 
 const char *emb_simd_name(void)

@@ -30,6 +30,7 @@
 #include <config.h>
 #include "emb.h"
 #include "emb_impl.h"
+#include "emb_par.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -408,9 +409,62 @@ static bool key_needs_mark(const char *key)
 	return !*key || *key == '#' || is_blank(*key) || whole_field_is_number(key, &finite);
 }
 
+/*
+ * Text output is bound by the formatting of the numbers (the shortest
+ * decimal that reads back, a few snprintf calls each), which is row by
+ * row: a large chunk's rows are formatted on every core, each thread its
+ * own range into its own buffer, and written in order by the caller,
+ * which also does everything that may stop the output (keys, a value TSV
+ * cannot hold) exactly where one thread would.
+ */
+#define TSV_PAR_VALUES (1u << 16)   /* values a chunk needs for threads */
+
+struct tsv_job {
+	const struct emb_chunk *c;
+	bool f64, tab0;     /* values are f64; a TAB before the first value */
+	unsigned n;
+	char **buf;         /* per part: its rows' values, back to back */
+	size_t **end;       /* per part: where each row's values end in buf */
+	size_t *bad;        /* per part: its first row with a non-finite value */
+};
+
+static void tsv_format_part(void *arg, unsigned part)
+{
+	struct tsv_job *j = arg;
+	const struct emb_chunk *c = j->c;
+	size_t lo, hi;
+	emb_par_range(c->rows, j->n, part, &lo, &hi);
+	char *o = j->buf[part];
+	j->bad[part] = SIZE_MAX;
+	for (size_t i = lo; i < hi; i++) {
+		for (size_t k = 0; k < c->dim; k++) {
+			if (j->tab0 || k)
+				*o++ = '\t';
+			double v = emb_get(c, i, k);
+			if (!j->f64)
+				v = (float)v;
+			if (!isfinite(v)) {
+				j->bad[part] = i;
+				return;
+			}
+			o += j->f64 ? emb_format_f64(o, v) : emb_format_f32(o, (float)v);
+		}
+		j->end[part][i - lo] = (size_t)(o - j->buf[part]);
+	}
+}
+
+static void tsv_write_rows_par(struct emb_stream *s, const struct emb_chunk *c, unsigned n);
+
 void emb_tsv_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 {
 	size_t cap = c->dim * 26 + 16;
+	/* Codes print as integers, one thread: they are cheap to format. */
+	unsigned nthr = emb_threads();
+	if (nthr > 1 && !emb_dtype_is_code(s->dtype) && !emb_dtype_is_code(c->type) &&
+	    c->rows >= 2 && c->rows * c->dim >= TSV_PAR_VALUES) {
+		tsv_write_rows_par(s, c, c->rows < nthr ? (unsigned)c->rows : nthr);
+		return;
+	}
 	/* A bit stream prints its packed bytes, as sentence-transformers'
 	 * ubinary arrays print: ceil(dim/8) numbers 0..255 a row. */
 	bool bits = s->dtype == EMB_BIT;
@@ -476,4 +530,70 @@ void emb_tsv_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 		emb_write_bytes(s, s->raw, (size_t)(o - (char *)s->raw));
 	}
 	free(packed);
+}
+
+/* The key of row I of C for output (NUM: room for a row number), after
+ * the checks emb_tsv_write_rows makes; NULL for keyless output. */
+static const char *tsv_key(struct emb_stream *s, const struct emb_chunk *c, size_t i, char *num)
+{
+	if (!s->has_keys)
+		return NULL;
+	const char *key = c->keys && c->keys[i] ? c->keys[i] : NULL;
+	if (!key) {
+		snprintf(num, 24, "%llu", (unsigned long long)s->row_next + i);
+		key = num;
+	}
+	if (strpbrk(key, "\t\n\r"))
+		emb_die(EMB_EXIT_DATA, "row %llu: key holds a TAB or line break; "
+			"it cannot be written as TSV", (unsigned long long)s->recno + i + 1);
+	if (s->recno + i == 0 && key_needs_mark(key))
+		emb_write_bytes(s, TSV_MARK " keys\n", strlen(TSV_MARK " keys\n"));
+	return key;
+}
+
+static void tsv_write_rows_par(struct emb_stream *s, const struct emb_chunk *c, unsigned n)
+{
+	struct tsv_job j = {c, c->type == EMB_F64 && s->dtype == EMB_F64, s->has_keys, n,
+			    emb_xcalloc(n, sizeof *j.buf), emb_xcalloc(n, sizeof *j.end),
+			    emb_xcalloc(n, sizeof *j.bad)};
+	for (unsigned p = 0; p < n; p++) {
+		size_t lo, hi;
+		emb_par_range(c->rows, n, p, &lo, &hi);
+		/* 26 bytes hold a TAB and any value either writer prints */
+		j.buf[p] = emb_xmalloc(emb_xmul(emb_xmul(hi - lo, c->dim), 26) + 1);
+		j.end[p] = emb_xmalloc(emb_xmul(hi - lo + 1, sizeof **j.end));
+	}
+	emb_par_run(n, tsv_format_part, &j);
+	for (unsigned p = 0; p < n; p++) {
+		size_t lo, hi, at = 0;
+		emb_par_range(c->rows, n, p, &lo, &hi);
+		for (size_t i = lo; i < hi; i++) {
+			char num[24];
+			const char *key = tsv_key(s, c, i, num);
+			if (i == j.bad[p]) {
+				size_t k = 0;
+				double v = 0;
+				for (; k < c->dim; k++) {
+					v = emb_get(c, i, k);
+					v = j.f64 ? v : (float)v;
+					if (!isfinite(v))
+						break;
+				}
+				emb_die(EMB_EXIT_DATA, "row %llu: value %zu is %s, which TSV cannot hold",
+					(unsigned long long)s->recno + i + 1, k + 1,
+					isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+			}
+			if (key)
+				emb_write_bytes(s, key, strlen(key));
+			size_t e = j.end[p][i - lo];
+			emb_write_bytes(s, j.buf[p] + at, e - at);
+			emb_write_bytes(s, "\n", 1);
+			at = e;
+		}
+		free(j.buf[p]);
+		free(j.end[p]);
+	}
+	free(j.buf);
+	free(j.end);
+	free(j.bad);
 }

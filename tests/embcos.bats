@@ -646,3 +646,69 @@ z	z	0"
 	assert_output ""
 	assert_equal "$stderr" "embcos: 12 of 12 queries had fewer than 2 neighbours (/dev/null has 0 rows)"
 }
+
+# Small integers give exact ties by the thousand (and sums exact in double),
+# so a brute force in numpy knows every score to the last bit.
+tie_data() {	# tie_data ROWS DIM SEED CHUNK_ROWS > FILE.emb
+	oracle -c '
+import sys, numpy as np, oracle
+n, d, seed, ch = (int(v) for v in sys.argv[1:5])
+r = np.random.default_rng(seed)
+x = r.integers(-2, 3, (n, d)).astype(np.float32)
+x[r.random(n) < 0.3] = x[0]                     # duplicates of one row
+x[r.random(n) < 0.1] *= 2                       # and of others, scaled
+x[np.all(x == 0, axis=1), 0] = 1                # no zero vector
+sys.stdout.buffer.write(oracle.write(x, chunk_rows=ch))
+' "$@"
+}
+
+@test "--topk: the exact top-K of a brute force, ties and all, whatever the threads and blocks" {
+	cd "$D"
+	tie_data 9000 8 11 4001 > tdb1.emb   # blocks of 4001: 3 tiles of queries
+	tie_data 700 37 12 37 > tdb2.emb     # many small blocks
+	tie_data 1100 8 13 1100 > tq1.emb
+	tie_data 3 37 14 3 > tq2.emb
+	for set in "tq1 tdb1" "tq2 tdb2" "tdb2 tdb2"; do
+		set -- $set
+		for f in cos dot euclidean manhattan; do
+			for k in 1 10 100; do
+				[ $f = cos ] || [ $k = 10 ] || continue
+				EMB_THREADS=1 embcos --$f -k $k --partial --db $2.emb $1.emb > one
+				run check topk_exact $1.emb $2.emb one $f $k
+				assert_success
+				for t in 2 3 7; do
+					EMB_THREADS=$t embcos --$f -k $k --partial --db $2.emb $1.emb > many
+					cmp one many
+				done
+			done
+		done
+	done
+}
+
+@test "--topk, --matrix: threads give the very bytes one thread gives" {
+	cd "$D"
+	for seed in 21 22; do
+		gen_tsv 1200 19 $seed > rq.tsv
+		gen_tsv 5000 19 $((seed + 10)) > rdb.tsv
+		for opts in "-k 5" "-k 3 --softmax 0.05" "-k 4 --exclude-self --dot" \
+			"-k 2 --euclidean --partial"; do
+			EMB_THREADS=1 embcos $opts --db rdb.tsv rq.tsv > one
+			EMB_THREADS=2 embcos $opts --db rdb.tsv rq.tsv > two
+			EMB_THREADS=5 embcos $opts --db rdb.tsv rq.tsv > five
+			cmp one two
+			cmp one five
+		done
+		EMB_THREADS=1 embcos --matrix rq.tsv rdb.tsv > one
+		EMB_THREADS=3 embcos --matrix rq.tsv rdb.tsv > three
+		cmp one three
+	done
+}
+
+@test "EMB_THREADS: not a positive integer is a usage error" {
+	cd "$D"
+	for v in 0 -1 x 2x 99999; do
+		run -2 --separate-stderr env EMB_THREADS=$v embcos --topk 1 --db small.tsv small.tsv
+		assert_equal "${stderr_lines[0]}" "embcos: EMB_THREADS must be an integer from 1 to 1024, not '$v'"
+		assert_equal "${stderr_lines[1]}" "Try 'embcos --help' for more information."
+	done
+}

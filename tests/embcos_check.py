@@ -119,6 +119,47 @@ def cmd_topk(q, db, out, name, k, tol, exclude="no", tau="0"):
         close([t[1] for t in g], want, tol, "topk %s query %s" % (name, qk))
 
 
+def exact_scores(name, a, b):
+    """Scores of small-integer rows, exact as embcos computes them: every
+    sum is an integer below 2^53, so dot/sqrt(aa*bb), -sqrt(l2sq) and the
+    rest round once, as in C.  Blocks of queries bound the memory."""
+    out = []
+    for s in range(0, len(a), 64):
+        x = a[s:s + 64]
+        if name == "cos":
+            aa, bb = (x * x).sum(1), (b * b).sum(1)
+            out.append((x @ b.T) / np.sqrt(np.outer(aa, bb)))
+        elif name == "dot":
+            out.append(x @ b.T)
+        elif name == "euclidean":
+            sq = (x * x).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * (x @ b.T)
+            out.append(0.0 - np.sqrt(sq))
+        else:
+            out.append(0.0 - np.abs(x[:, None, :] - b[None, :, :]).sum(-1))
+    return np.concatenate(out)
+
+
+def cmd_topk_exact(q, db, out, name, k):
+    """OUT (embcos --topk --partial) must hold exactly the brute-force top
+    K: the same rows, ties to the lower row, the same doubles (%.17g)."""
+    _, xq = load(q)
+    _, xd = load(db)
+    assert np.all(xq == np.round(xq)) and np.all(xd == np.round(xd)), "integer data only"
+    s = exact_scores(name, xq, xd)
+    k = int(k)
+    want = []
+    for i in range(len(xq)):
+        order = np.argsort(-s[i], kind="stable")[:k]   # ties: lower row first
+        want.append("q\t%d\t%d\t-\t%d" % (i + 1, len(order), i + 1))
+        want += ["r\t%d\t%.17g" % (j + 1, s[i, j]) for j in order]
+    got = open(out).read().splitlines()
+    assert got[0].startswith("#embcos-partial\t"), "a --partial list"
+    got = got[1:]
+    for n, (g, w) in enumerate(zip(got, want)):
+        assert g == w, "line %d: got %r, want %r" % (n + 2, g, w)
+    assert len(got) == len(want), "%d lines, want %d" % (len(got), len(want))
+
+
 def cmd_matrix(a, b, out, name, tol, tau="0"):
     ka, xa = load(a)
     kb, xb = load(b) if b != "-" else (ka, xa)
