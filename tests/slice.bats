@@ -163,6 +163,32 @@ sys.stdout.buffer.write(oracle.write(x, keys=["a", "b"]))
 	emblsh --dims=3:20 -L 3 -P 2 -k 4 --db x.emb q.emb | cmp - <(emblsh -L 3 -P 2 -k 4 --db xd.emb qd.emb)
 }
 
+@test "embpearson --vectors --dims: r of the truncated rows, as scipy; only with --vectors" {
+	cd "$D"
+	embcat --rows=:9 x.emb > x9.emb
+	for spec in :5 3:30 10:; do
+		embpearson --vectors --dims=$spec x9.emb q.emb > out
+		embpearson --vectors --normalize --dims=$spec x9.emb q.emb > outn
+		for o in out outn; do oracle -c '
+import sys, numpy as np
+from scipy.stats import pearsonr
+def load(p):
+    rows = [l.split("\t") for l in open(p).read().splitlines()]
+    return np.array([[float(v) for v in r[1:]] for r in rows], np.float32).astype(np.float64)
+a, _, b = sys.argv[1].partition(":")
+sl = slice(int(a) if a else None, int(b) if b else None)
+x = load(sys.argv[2])[:9, sl]; y = load(sys.argv[3])[:, sl]
+got = [float(l.split("\t")[2]) for l in open(sys.argv[4])]
+want = [pearsonr(x[i], y[i])[0] for i in range(9)]
+assert np.allclose(got, want, rtol=0, atol=1e-6), (got[:3], want[:3])
+' "$spec" x.tsv q.tsv $o; done
+		[ "$(cut -f1,2 out)" = "$(cut -f1,2 outn)" ]
+	done
+	run embpearson --dims=:3 -x 1 -y 2 q.tsv
+	assert_failure 2
+	assert_line --index 0 "embpearson: option '--dims' is only for --vectors"
+}
+
 @test "embcos --dims: cosines of the truncated rows, as numpy" {
 	cd "$D"
 	for k in 4 16 30; do
