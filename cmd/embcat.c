@@ -29,11 +29,13 @@ static void usage(int status)
 	      "                           an end open.  Rows are counted over all inputs;\n"
 	      "                           chunks before A are not read, nor rows after B\n"
 	      "Keyless rows keep their row numbers (emb(5)) in binary output.\n", stdout);
+	emb_slice_help();
 	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embcat -O emb vectors.tsv > vectors.emb\n"
 	      "  embcat a.emb b.emb | embcat -O tsv | head\n"
-	      "  embcat --rows=1000:2000 big.emb > part.emb\n", stdout);
+	      "  embcat --rows=1000:2000 big.emb > part.emb\n"
+	      "  embcat --dims=:256 --normalize vectors.emb > small.emb\n", stdout);
 	exit(EMB_EXIT_OK);
 }
 
@@ -43,6 +45,7 @@ static const struct option long_options[] = {
 	EMB_COMMON_LONGOPTS,
 	{"shard", required_argument, NULL, OPT_SHARD},
 	{"rows", required_argument, NULL, OPT_ROWS},
+	EMB_SLICE_LONGOPTS,
 	{NULL, 0, NULL, 0},
 };
 
@@ -116,7 +119,7 @@ int main(int argc, char **argv)
 	emb_proginit(argc, argv);
 	emb_shared_options(SHARED);
 	while ((opt = getopt_long(argc, argv, EMB_COMMON_SHORTOPTS, long_options, NULL)) != -1) {
-		if (emb_common_option(opt, optarg, usage))
+		if (emb_common_option(opt, optarg, usage) || emb_slice_option(opt, optarg))
 			continue;
 		if (opt == OPT_SHARD) {
 			parse_shard(optarg, &shard_k, &shard_n);
@@ -144,17 +147,19 @@ int main(int argc, char **argv)
 	uint64_t last = 0; /* number of the last row of the inputs before this one */
 	for (int f = 0; f < nfiles && pos < row_b; f++) {
 		struct emb_stream *in = emb_open_r(files[f], &emb_opts);
+		size_t dim = emb_slice_dim(emb_opts.slice, in);  /* as written */
 		if (!out) {
 			out = emb_open_w_like(in, &emb_opts);
 			if (emb_opts.out_dtype < 0) /* a copy keeps codes codes */
 				out->dtype = in->dtype;
+			out->dim = dim;
 		} else if (in->dim != 0) {
 			if (out->dim == 0) {
-				out->dim = in->dim;
+				out->dim = dim;
 				out->has_keys = in->has_keys;
-			} else if (in->dim != out->dim) {
+			} else if (dim != out->dim) {
 				emb_die(EMB_EXIT_DATA, "%s: dim %zu differs from the first input's %zu",
-					in->name, in->dim, out->dim);
+					in->name, dim, out->dim);
 			} else if (in->has_keys != out->has_keys) {
 				emb_die(EMB_EXIT_DATA, "%s: %s", in->name, in->has_keys
 					? "has keys but the first input has none"
@@ -175,6 +180,8 @@ int main(int argc, char **argv)
 				n = mine ? emb_read_chunk(in, &c) : emb_skip_chunk(in, &c);
 				if (n == 0)
 					break;
+				if (mine)
+					emb_slice_chunk(emb_opts.slice, &c);
 				chunkno++;
 				if (mine)
 					write_part(out, &c, 0, n, c.numbered ? c.first_row : base + c.first_row);
@@ -189,6 +196,7 @@ int main(int argc, char **argv)
 				n = emb_read_chunk(in, &c);
 				if (n == 0)
 					break;
+				emb_slice_chunk(emb_opts.slice, &c);
 				size_t lo = row_a > pos ? (size_t)(row_a - pos) : 0;
 				size_t hi = row_b - pos < n ? (size_t)(row_b - pos) : n;
 				if (lo < hi)
@@ -198,6 +206,7 @@ int main(int argc, char **argv)
 			} else {
 				if (emb_read_chunk(in, &c) == 0)
 					break;
+				emb_slice_chunk(emb_opts.slice, &c);
 				emb_write_chunk(out, &c);
 			}
 		}
@@ -206,5 +215,6 @@ int main(int argc, char **argv)
 	}
 	emb_close(out);
 	emb_chunk_free(&c);
+	emb_slice_report(&emb_slice);
 	return EMB_EXIT_OK;
 }

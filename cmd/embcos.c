@@ -6,6 +6,7 @@
 #include <config.h>
 #include "emb.h"
 #include "emb_hamming.h"
+#include "emb_eval.h"
 #include "emb_knn.h"
 #include "emb_quant.h"
 
@@ -21,7 +22,9 @@
  * (-O, --dtype) only with --matrix. */
 #define SHARED EMB_SH_ALL
 
-enum mode { MODE_PAIRED, MODE_PAIRS, MODE_TOPK, MODE_MATRIX, MODE_BLOCKS, MODE_MERGE };
+enum mode {
+	MODE_PAIRED, MODE_PAIRS, MODE_TOPK, MODE_MATRIX, MODE_BLOCKS, MODE_MERGE, MODE_CANDIDATES
+};
 enum zero { ZERO_ERROR, ZERO_NAN, ZERO_ZERO };
 enum oov { OOV_SKIP, OOV_NAN, OOV_ZERO, OOV_ERROR };
 
@@ -39,7 +42,11 @@ static struct {
 	long long k;
 	uint64_t db_offset;       /* --db-offset: global row of the DB's first row */
 	const char *pairs, *db, *blocks;
-} cfg = { .mode = MODE_PAIRED, .sim = EMB_SIM_COS };
+	const char *candidates;   /* --candidates=PAIRS */
+	enum emb_run_format format; /* --format of --topk, --candidates, --merge */
+	const char *format_opt, *run_tag;
+	bool run_tag_given;
+} cfg = { .mode = MODE_PAIRED, .sim = EMB_SIM_COS, .run_tag = EMB_RUN_TAG_DEFAULT };
 
 static void usage(int status)
 {
@@ -47,11 +54,12 @@ static void usage(int status)
 	printf("Usage: %s [OPTION]... [A [B]]\n"
 	       "  or:  %s --pairs=PAIRS [OPTION]... [VECTORS]\n"
 	       "  or:  %s --topk=K --db=DB [OPTION]... [QUERIES]\n"
+	       "  or:  %s --candidates=PAIRS -k K --db=DB [OPTION]... [QUERIES]\n"
 	       "  or:  %s --merge [-k K] [--softmax=TAU] FILE...\n"
 	       "  or:  %s --matrix [OPTION]... [A [B]]\n"
 	       "  or:  %s --blocks=SPEC [OPTION]... [A [B]]\n",
 	       emb_progname, emb_progname, emb_progname, emb_progname, emb_progname,
-	       emb_progname);
+	       emb_progname, emb_progname);
 	fputs("Score vectors by cosine similarity (or another function below).\n"
 	      "Paired (default): row i of A against row i of B, as 'keyA keyB score'.\n"
 	      "A missing operand, or -, is standard input; if both are standard input,\n"
@@ -72,6 +80,14 @@ static void usage(int status)
 	      "                           (0-based) of the whole database\n"
 	      "      --partial            --topk: write the lossless list that --merge\n"
 	      "                           reads (global rows, exact scores, softmax sums)\n"
+	      "      --candidates=PAIRS   rescore only the (query key, DB key) pairs of\n"
+	      "                           PAIRS (emblsh --candidates or any --topk output)\n"
+	      "                           exactly, keeping the best -k K per query, as\n"
+	      "                           --topk prints them\n"
+	      "      --format=FMT         --topk, --candidates, --merge: topk (default:\n"
+	      "                           'qkey dbkey score rank') or trec ('qid Q0 docid\n"
+	      "                           rank score tag', for trec_eval)\n"
+	      "      --run-tag=TAG        --format trec: the last column (default embutils)\n"
 	      "      --merge              merge the --partial lists of DB shards (FILE...,\n"
 	      "                           same queries) into what one --topk run prints;\n"
 	      "                           -k: the files' K, or fewer\n"
@@ -97,14 +113,18 @@ static void usage(int status)
 	      "      --ranges=RANGES      score i8/u8 codes as the values they stand for\n"
 	      "                           under the embquant ranges they were made with\n"
 	      "\n"
-	      "Vector streams (-O and --dtype: --matrix only):\n", stdout);
+	      "Vectors as read (all modes but --merge):\n", stdout);
+	emb_slice_help();
+	fputs("\nVector streams (-O and --dtype: --matrix only):\n", stdout);
 	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embcos a.emb b.emb | head -n 3\n"
 	      "  embcos --pairs pairs.tsv vectors.emb | embspearman -x 3 -y 4\n"
 	      "  embcos --topk 5 --db vectors.emb queries.emb\n"
 	      "  embcos -k 5 --partial --db shard1.emb queries.emb > top.1\n"
-	      "  embcos --merge top.1 top.2 top.3\n", stdout);
+	      "  embcos --merge top.1 top.2 top.3\n"
+	      "  embcos -k 10 --format trec --db docs.emb queries.emb > run.trec\n"
+	      "  embcos --candidates cand.tsv -k 10 --db docs.emb queries.emb\n", stdout);
 	exit(EMB_EXIT_OK);
 }
 
@@ -113,6 +133,7 @@ enum {
 	OPT_EXCLUDE_SELF, OPT_MATRIX, OPT_BLOCKS, OPT_SOFTMAX, OPT_COS, OPT_DOT,
 	OPT_EUCLIDEAN, OPT_MANHATTAN, OPT_ZERO, OPT_PARTIAL, OPT_MERGE, OPT_DB_OFFSET,
 	OPT_HAMMING, OPT_RANGES,
+	OPT_CANDIDATES, OPT_FORMAT, OPT_RUN_TAG,
 };
 
 static const struct option long_options[] = {
@@ -136,6 +157,10 @@ static const struct option long_options[] = {
 	{"db-offset", required_argument, NULL, OPT_DB_OFFSET},
 	{"hamming", no_argument, NULL, OPT_HAMMING},
 	{"ranges", required_argument, NULL, OPT_RANGES},
+	{"candidates", required_argument, NULL, OPT_CANDIDATES},
+	{"format", required_argument, NULL, OPT_FORMAT},
+	{"run-tag", required_argument, NULL, OPT_RUN_TAG},
+	EMB_SLICE_LONGOPTS,
 	{NULL, 0, NULL, 0},
 };
 
@@ -319,6 +344,7 @@ struct side {
 	struct emb_chunk c;
 	size_t pos;     /* next row of c */
 	uint64_t row;   /* 1-based number of the current row */
+	size_t dim;     /* of the rows as scored (after --dims) */
 };
 
 /* Die unless input NAME, of dtype DTYPE, holds bits exactly when
@@ -386,6 +412,7 @@ static void side_open(struct side *x, const char *path)
 	x->s = emb_open_r(path, &emb_opts);
 	check_bits(x->s->name, emb_dtype_name(x->s->dtype));
 	x->s->mtype = cfg.hamming ? EMB_BIT : EMB_F32;
+	x->dim = emb_slice_dim(emb_opts.slice, x->s);
 	struct emb_chunk init = EMB_CHUNK_INIT;
 	x->c = init;
 	x->pos = 0;
@@ -402,6 +429,7 @@ static bool side_next(struct side *x)
 			return false;
 		if (!cfg.hamming)
 			chunk_values(x->s, &x->c);
+		emb_slice_chunk(emb_opts.slice, &x->c);
 		x->pos = 0;
 	}
 	x->row++;
@@ -548,13 +576,13 @@ static void run_paired(const char *pa, const char *pb)
 	side_open(&a, pa);
 	if (!self) {
 		side_open(&b, pb);
-		check_dims(a.s->name, a.s->dim, b.s->name, b.s->dim);
+		check_dims(a.s->name, a.dim, b.s->name, b.dim);
 	}
 	struct side *bp = self ? &a : &b;
 	struct block *blk = NULL;
 	size_t nblk = 0;
-	if (cfg.mode == MODE_BLOCKS && a.s->dim)
-		nblk = blocks_for(cfg.blocks, a.s->dim, a.s->name, &blk);
+	if (cfg.mode == MODE_BLOCKS && a.dim)
+		nblk = blocks_for(cfg.blocks, a.dim, a.s->name, &blk);
 
 	for (;;) {
 		bool more_a = side_next(&a);
@@ -576,7 +604,7 @@ static void run_paired(const char *pa, const char *pb)
 		 * and, for cos and dot, the score itself, as emb_sim_f32 does. */
 		const float *x = side_vec(&a), *y = side_vec(bp);
 		double dot, aa, bb, s;
-		emb_dot3_f32(x, y, a.s->dim, &dot, &aa, &bb);
+		emb_dot3_f32(x, y, a.dim, &dot, &aa, &bb);
 		check_norm(&a.c, a.pos, aa);
 		if (!self)
 			check_norm(&b.c, b.pos, bb);
@@ -585,7 +613,7 @@ static void run_paired(const char *pa, const char *pb)
 		else if (cfg.sim == EMB_SIM_DOT)
 			s = dot;
 		else
-			s = score(x, y, a.s->dim);
+			s = score(x, y, a.dim);
 		print_pair(&a, bp, s, blk, nblk);
 	}
 	free(blk);
@@ -794,18 +822,13 @@ static void check_table(struct emb_table *t)
  * it too, so that the two agree byte for byte. */
 static void put_hit(const char *qkey, const char *dbkey, uint64_t row, double value, size_t rank)
 {
-	char buf[64];
-	fputs(qkey, stdout);
-	putchar('\t');
-	if (dbkey)
-		fputs(dbkey, stdout);
-	else
-		fwrite(buf, 1, (size_t)(put_uint(buf, row) - buf), stdout);
-	putchar('\t');
-	fwrite(buf, 1, (size_t)format_score(buf, value), stdout);
-	putchar('\t');
-	fwrite(buf, 1, (size_t)(put_uint(buf, rank) - buf), stdout);
-	putchar('\n');
+	char num[24], score[32];
+	if (!dbkey) {
+		*put_uint(num, row) = '\0';
+		dbkey = num;
+	}
+	emb_run_put(cfg.format, cfg.run_tag, qkey, dbkey, score,
+		    (size_t)format_score(score, value), rank);
 }
 
 /*
@@ -900,7 +923,7 @@ static void run_topk(const char *queries)
 	struct emb_stream *db = emb_open_r(cfg.db, &emb_opts);
 	check_bits(db->name, emb_dtype_name(db->dtype));
 	db->mtype = EMB_F32;
-	check_dims(q->rows ? queries : "-", q->dim, db->name, db->dim);
+	check_dims(q->rows ? queries : "-", q->dim, db->name, emb_slice_dim(emb_opts.slice, db));
 	struct emb_topk *top = emb_topk_new(q->rows, (size_t)cfg.k);
 	struct emb_knn *knn = emb_knn_new(cfg.sim, q->data, q->rows, q->dim, zero_score());
 	double *lse = NULL;
@@ -917,6 +940,7 @@ static void run_topk(const char *queries)
 	while (emb_read_chunk(db, &c) > 0) {
 		uint64_t base = chunk_global_row(&c, db_rows);
 		chunk_values(db, &c);
+		emb_slice_chunk(emb_opts.slice, &c);
 		if (c.keys)
 			keys_run(&dbk, base);
 		for (size_t i = 0; i < c.rows; i++) {
@@ -942,6 +966,78 @@ static void run_topk(const char *queries)
 	emb_table_free(q);
 	free(lse);
 	keys_free(&dbk);
+}
+
+/* ---- --candidates: rescoring the pairs a Hamming or LSH search found ---- */
+
+/*
+ * The pairs of PAIRS are looked up as (query key, database key), each
+ * scored exactly once (a pair listed twice counts once), and the best K
+ * of each query kept by the heaps of --topk, so that order, ties (lower
+ * database row first) and scores are those --topk gives over the
+ * candidates alone.  Every key must be known before anything is printed.
+ */
+static void run_candidates(const char *queries)
+{
+	struct emb_table *q = emb_table_load(queries, &emb_opts, false);
+	check_table(q);
+	struct emb_table *db = emb_table_load(cfg.db, &emb_opts, false);
+	check_table(db);
+	if (q->rows && db->rows)
+		check_dims(q->src, q->dim, db->src, db->dim);
+	struct emb_list *l = emb_list_load(cfg.candidates, EMB_LIST_CANDIDATES);
+	emb_list_dedup(l);
+	size_t total = 0;
+	for (size_t j = 0; j < l->nq; j++) {
+		const struct emb_qlist *ql = &l->q[j];
+		if (emb_table_find(q, ql->qid, strlen(ql->qid)) < 0)
+			emb_die_at(l->name, ql->line, "query key '%s' is not in %s", ql->qid, q->src);
+		total += ql->n;
+	}
+	/* the database row of each item, in the order of the lists */
+	size_t *drow = emb_xmalloc(emb_xmul(total ? total : 1, sizeof *drow));
+	size_t *first = emb_xmalloc(emb_xmul(l->nq + 1, sizeof *first));
+	for (size_t j = 0, m = 0; j < l->nq; j++) {
+		first[j] = m;
+		for (size_t i = 0; i < l->q[j].n; i++, m++) {
+			const struct emb_item *it = &l->q[j].item[i];
+			long r = emb_table_find(db, it->doc, strlen(it->doc));
+			if (r < 0)
+				emb_die_at(l->name, it->line, "database key '%s' is not in %s", it->doc,
+					   db->src);
+			drow[m] = (size_t)r;
+		}
+	}
+	first[l->nq] = total;
+	struct emb_topk *top = emb_topk_new(q->rows, (size_t)cfg.k);
+	size_t none = 0;
+	for (size_t i = 0; i < q->rows; i++) {
+		long j = emb_list_find(l, q->keys[i]);
+		if (j < 0) {
+			none++;
+			continue;
+		}
+		emb_topk_reserve(top, top->count[i] + (first[j + 1] - first[j]));
+		const float *x = emb_table_row(q, i);
+		for (size_t m = first[j]; m < first[j + 1]; m++)
+			emb_topk_push(top, i, score(x, emb_table_row(db, drow[m]), q->dim), drow[m]);
+	}
+	for (size_t i = 0; i < q->rows; i++) {
+		emb_topk_sort(top, i);
+		for (size_t r = 0; r < top->count[i]; r++) {
+			uint64_t row = top->row[i * top->cap + r];
+			put_hit(q->keys[i], db->keys[row], row + 1, top->score[i * top->cap + r], r + 1);
+		}
+		emb_check_stdout();
+	}
+	if (none)
+		emb_warn("%zu of %zu queries had no candidates in %s", none, q->rows, l->name);
+	emb_topk_free(top);
+	free(first);
+	free(drow);
+	emb_list_free(l);
+	emb_table_free(db);
+	emb_table_free(q);
 }
 
 /* ---- matrix ---- */
@@ -1013,10 +1109,11 @@ static void run_matrix(const char *pa, const char *pb)
 		struct emb_stream *a = emb_open_r(pa, &emb_opts);
 		check_bits(a->name, emb_dtype_name(a->dtype));
 		a->mtype = EMB_F32;
-		check_dims(a->name, a->dim, bname, b->dim);
+		check_dims(a->name, emb_slice_dim(emb_opts.slice, a), bname, b->dim);
 		struct emb_chunk c = EMB_CHUNK_INIT;
 		while (emb_read_chunk(a, &c) > 0) {
 			chunk_values(a, &c);
+			emb_slice_chunk(emb_opts.slice, &c);
 			for (size_t i = 0; i < c.rows; i++)
 				check_chunk_row(&c, i);
 			matrix_rows(knn, out, c.data, c.keys, c.rows, c.first_row,
@@ -1549,7 +1646,7 @@ static void parse_options(int argc, char **argv)
 	static const char *const oov_names[] = {"skip", "nan", "zero", "error"};
 	int opt;
 	while ((opt = getopt_long(argc, argv, EMB_COMMON_SHORTOPTS "k:", long_options, NULL)) != -1) {
-		if (emb_common_option(opt, optarg, usage))
+		if (emb_common_option(opt, optarg, usage) || emb_slice_option(opt, optarg))
 			continue;
 		switch (opt) {
 		case OPT_PAIRS: set_mode(MODE_PAIRS, "--pairs", optarg); cfg.pairs = optarg; break;
@@ -1557,8 +1654,21 @@ static void parse_options(int argc, char **argv)
 		case OPT_IGNORE_CASE: cfg.ignore_case = true; break;
 		case 'k':
 			cfg.k = emb_parse_int("--topk", optarg, 1, INT_MAX);
-			set_mode(MODE_TOPK, "--topk", optarg);
+			/* with --candidates, -k is its K, not the --topk mode */
+			if (cfg.mode != MODE_CANDIDATES)
+				set_mode(MODE_TOPK, "--topk", optarg);
 			break;
+		case OPT_CANDIDATES:
+			if (cfg.mode == MODE_TOPK)
+				cfg.mode_opt = NULL;
+			set_mode(MODE_CANDIDATES, "--candidates", optarg);
+			cfg.candidates = optarg;
+			break;
+		case OPT_FORMAT:
+			cfg.format = emb_run_format_parse(optarg);
+			cfg.format_opt = "--format";
+			break;
+		case OPT_RUN_TAG: cfg.run_tag = emb_run_tag_parse(optarg); cfg.run_tag_given = true; break;
 		case OPT_DB: cfg.db = optarg; break;
 		case OPT_EXCLUDE_SELF: cfg.exclude_self = true; break;
 		case OPT_MATRIX: set_mode(MODE_MATRIX, "--matrix", NULL); break;
@@ -1598,13 +1708,24 @@ static void check_options(int nargs, char *const *operands)
 		const char *no = cfg.merge ? "--merge" : cfg.partial ? "--partial" :
 			cfg.softmax ? "--softmax" : cfg.mode == MODE_PAIRS ||
 			cfg.mode == MODE_BLOCKS ? cfg.mode_opt : NULL;
+		if (!no && emb_opts.slice)
+			no = emb_slice.dims ? "--dims" : "--normalize";
 		if (no || cfg.ranges)
 			emb_usage_error("options %s and --hamming cannot be used together",
 					no ? no : "--ranges");
 	}
 	if (cfg.ranges && cfg.merge)
 		emb_usage_error("options --ranges and --merge cannot be used together");
+	if (cfg.run_tag_given && cfg.format != EMB_RUN_TREC)
+		emb_usage_error("--run-tag is only for --format trec");
+	if (cfg.format_opt && cfg.partial)
+		emb_usage_error("options --partial and --format cannot be used together");
+	if (cfg.format_opt && !cfg.merge && cfg.mode != MODE_TOPK && cfg.mode != MODE_CANDIDATES)
+		emb_usage_error("--format is only for --topk, --candidates and --merge");
 	if (cfg.merge) {
+		if (emb_opts.slice)
+			emb_usage_error("option '%s' is only for the modes that read vectors",
+					emb_slice.dims ? "--dims" : "--normalize");
 		if (cfg.mode != MODE_PAIRED && cfg.mode != MODE_TOPK)
 			emb_usage_error("options %s and --merge cannot be used together", cfg.mode_opt);
 		if (cfg.db)
@@ -1621,8 +1742,10 @@ static void check_options(int nargs, char *const *operands)
 	}
 	if (cfg.mode == MODE_TOPK && !cfg.db)
 		emb_usage_error("--topk needs --db=DB");
-	if (cfg.db && cfg.mode != MODE_TOPK)
-		emb_usage_error("--db is only for --topk");
+	if (cfg.mode == MODE_CANDIDATES && (!cfg.db || !cfg.k))
+		emb_usage_error("--candidates needs --db=DB and -k K");
+	if (cfg.db && cfg.mode != MODE_TOPK && cfg.mode != MODE_CANDIDATES)
+		emb_usage_error("--db is only for --topk and --candidates");
 	if (cfg.exclude_self && cfg.mode != MODE_TOPK)
 		emb_usage_error("--exclude-self is only for --topk");
 	if (cfg.partial && cfg.mode != MODE_TOPK)
@@ -1633,7 +1756,8 @@ static void check_options(int nargs, char *const *operands)
 		emb_shared_only_for(EMB_SH_OUTPUT_FORMAT | EMB_SH_DTYPE, "--matrix");
 	if (cfg.softmax && cfg.mode != MODE_TOPK && cfg.mode != MODE_MATRIX)
 		emb_usage_error("--softmax is only for --topk, --merge and --matrix");
-	if ((cfg.mode == MODE_PAIRS || cfg.mode == MODE_TOPK) && nargs > 1)
+	if ((cfg.mode == MODE_PAIRS || cfg.mode == MODE_TOPK || cfg.mode == MODE_CANDIDATES) &&
+	    nargs > 1)
 		emb_usage_error("%s takes at most one file operand", cfg.mode_opt);
 	if (cfg.mode == MODE_PAIRS && strcmp(cfg.pairs, "-") == 0 &&
 	    (nargs == 0 || strcmp(operands[0], "-") == 0))
@@ -1660,6 +1784,11 @@ int main(int argc, char **argv)
 		emb_stdin_once("--pairs", cfg.pairs, "VECTORS", a);
 	else if (cfg.mode == MODE_TOPK)
 		emb_stdin_once("--db", cfg.db, "QUERIES", a);
+	else if (cfg.mode == MODE_CANDIDATES) {
+		emb_stdin_once("--db", cfg.db, "QUERIES", a);
+		emb_stdin_once("--candidates", cfg.candidates, "QUERIES", a);
+		emb_stdin_once("--candidates", cfg.candidates, "--db", cfg.db);
+	}
 	else if (cfg.mode == MODE_MATRIX && b)
 		emb_stdin_once("A", a, "B", b);
 
@@ -1675,10 +1804,12 @@ int main(int argc, char **argv)
 	switch (cfg.mode) {
 	case MODE_PAIRS: run_pairs(a); break;
 	case MODE_TOPK: run_topk(a); break;
+	case MODE_CANDIDATES: run_candidates(a); break;
 	case MODE_MATRIX: run_matrix(a, b); break;
 	case MODE_PAIRED:
 	case MODE_BLOCKS: run_paired(a, b ? b : "-"); break;
 	case MODE_MERGE: break;     /* run above: its operands are many */
 	}
+	emb_slice_report(&emb_slice);
 	return EMB_EXIT_OK;
 }

@@ -5,6 +5,7 @@
  */
 #include <config.h>
 #include "emb.h"
+#include "emb_eval.h"
 #include "emb_knn.h"
 #include "emb_lsh.h"
 #include "emb_quant.h"
@@ -33,12 +34,16 @@ struct cfg {
 	const char *query, *db;
 	size_t topk, probes;
 	size_t max_cand;        /* --max-candidates, 0 = all */
+	enum emb_run_format format; /* --format of --db's output */
+	const char *run_tag;    /* --run-tag */
+	bool format_given, run_tag_given;
 };
 
 enum {
 	OPT_SCHEME = EMB_OPT_FIRST_PROGRAM, OPT_BUCKETS, OPT_HASHES, OPT_TABLES, OPT_BITS,
 	OPT_ROTATIONS, OPT_SEED, OPT_CANDIDATES, OPT_SCORE, OPT_MAX_BUCKET, OPT_QUERY,
 	OPT_DB, OPT_TOPK, OPT_PROBES, OPT_STATS, OPT_JSON, OPT_VERBOSE, OPT_MAX_CAND,
+	OPT_FORMAT, OPT_RUN_TAG,
 };
 
 /* The shared options (emb.h) emblsh honours: those of reading; it writes
@@ -83,9 +88,16 @@ static void usage(int status)
 	      "  -P, --probes=P           buckets looked up per table, best first (default 1)\n"
 	      "      --max-candidates=N   score at most N candidates per query (tables\n"
 	      "                           and probes in order)\n"
+	      "      --format=FMT         with --db: topk (default, as above) or trec\n"
+	      "                           ('qid Q0 docid rank score tag', for trec_eval)\n"
+	      "      --run-tag=TAG        --format trec: the last column (default embutils)\n"
 	      "  -v, --verbose            with --db: candidates scored and timings on stderr\n"
 	      "      --stats              bucket occupancy per table (TSV, or --json)\n"
-	      "      --json               with --stats: one JSON object\n", stdout);
+	      "      --json               with --stats: one JSON object\n"
+	      "\n"
+	      "Vectors as read (every mode; with --db, the database and the queries):\n", stdout);
+	emb_slice_help();
+	fputc('\n', stdout);
 	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  emblsh -L 4 vectors.emb | sort -k2,2 | head\n"
@@ -113,6 +125,9 @@ static const struct option long_options[] = {
 	{"max-candidates", required_argument, NULL, OPT_MAX_CAND},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"format", required_argument, NULL, OPT_FORMAT},
+	{"run-tag", required_argument, NULL, OPT_RUN_TAG},
+	EMB_SLICE_LONGOPTS,
 	{NULL, 0, NULL, 0},
 };
 
@@ -156,6 +171,8 @@ static bool program_option(struct cfg *c, int opt, const char *arg, bool *mode_g
 	case OPT_MAX_CAND: c->max_cand = size_opt("--max-candidates", arg, 1, 1LL << 40); break;
 	case OPT_STATS: set_mode(c, MODE_STATS, mode_given); break;
 	case OPT_JSON: c->json = true; break;
+	case OPT_FORMAT: c->format = emb_run_format_parse(arg); c->format_given = true; break;
+	case OPT_RUN_TAG: c->run_tag = emb_run_tag_parse(arg); c->run_tag_given = true; break;
 	default: return false;
 	}
 	return true;
@@ -171,6 +188,10 @@ static void check_modes(const struct cfg *c, bool topk_given, bool probes_given)
 		emb_usage_error("--query, --topk, --max-candidates and --verbose need --db");
 	if (probes_given && c->mode != MODE_QUERY)
 		emb_usage_error("--probes needs --db");
+	if (c->format_given && c->mode != MODE_QUERY)
+		emb_usage_error("--format needs --db");
+	if (c->run_tag_given && c->format != EMB_RUN_TREC)
+		emb_usage_error("--run-tag is only for --format trec");
 	if (c->json && c->mode != MODE_STATS)
 		emb_usage_error("--json needs --stats");
 	if (c->p.bits && c->p.scheme != EMB_LSH_SIMHASH)
@@ -187,7 +208,7 @@ static const char *parse_args(struct cfg *c, int argc, char **argv)
 	int opt;
 	while ((opt = getopt_long(argc, argv, "B:K:H:L:s:k:P:v" EMB_COMMON_SHORTOPTS,
 				  long_options, NULL)) != -1) {
-		if (emb_common_option(opt, optarg, usage))
+		if (emb_common_option(opt, optarg, usage) || emb_slice_option(opt, optarg))
 			continue;
 		topk_given |= opt == 'k';
 		probes_given |= opt == 'P';
@@ -279,12 +300,13 @@ static void run_hash(const struct cfg *c, const char *path)
 	struct emb_stream *in = emb_open_r(path, &emb_opts);
 	emb_refuse_codes(in->name, emb_dtype_name(in->dtype));
 	in->mtype = EMB_F32;
-	struct emb_lsh *h = new_lsh(c, in->dim);
+	struct emb_lsh *h = new_lsh(c, emb_slice_dim(emb_opts.slice, in));
 	float *proj = proj_buffer(h);
 	uint64_t *ids = NULL;
 	struct emb_chunk ch = EMB_CHUNK_INIT;
 	size_t n;
 	while ((n = emb_read_chunk(in, &ch)) > 0) {
+		emb_slice_chunk(emb_opts.slice, &ch);
 		check_chunk(&ch);
 		ids = emb_xrealloc(ids, emb_xmul(emb_xmul(n, c->p.tables), sizeof *ids));
 		hash_rows(h, ch.data, n, proj, ids);
@@ -687,9 +709,12 @@ static void search_chunk(struct searcher *s, const struct emb_chunk *ch, float *
 			size_t nh = search_one(s, emb_row_f32(ch, a + i), proj + i * s->h->ncols,
 					       (uint32_t)s->queries);
 			s->short_lists += nh < s->c->topk;
-			for (size_t k = 0; k < nh; k++)
-				printf("%s\t%s\t%.9g\t%zu\n", qkey, s->db->keys[s->heap[k].row],
-				       s->heap[k].score, k + 1);
+			for (size_t k = 0; k < nh; k++) {
+				char score[32];
+				int len = snprintf(score, sizeof score, "%.9g", s->heap[k].score);
+				emb_run_put(s->c->format, s->c->run_tag, qkey,
+					    s->db->keys[s->heap[k].row], score, (size_t)len, k + 1);
+			}
 			emb_check_stdout();
 		}
 	}
@@ -751,9 +776,10 @@ static void run_query(const struct cfg *c)
 	struct emb_stream *in = emb_open_r(c->query, &emb_opts);
 	emb_refuse_codes(in->name, emb_dtype_name(in->dtype));
 	in->mtype = EMB_F32;
-	if (in->dim && db->rows && in->dim != db->dim)
+	size_t qdim = emb_slice_dim(emb_opts.slice, in);
+	if (qdim && db->rows && qdim != db->dim)
 		emb_die(EMB_EXIT_DATA, "%s: dim %zu differs from the database's %zu",
-			in->name, in->dim, db->dim);
+			in->name, qdim, db->dim);
 	s.h = new_lsh(c, db->dim);
 	s.ix = build_index(s.h, db);
 	s.stamp = emb_xcalloc(db->rows + 1, sizeof *s.stamp);
@@ -765,6 +791,7 @@ static void run_query(const struct cfg *c)
 	double t1 = now();
 	struct emb_chunk ch = EMB_CHUNK_INIT;
 	while (emb_read_chunk(in, &ch) > 0) {
+		emb_slice_chunk(emb_opts.slice, &ch);
 		check_chunk(&ch);
 		if (!db->rows)
 			s.queries += ch.rows, s.short_lists += ch.rows;
@@ -863,7 +890,8 @@ static void run_stats(const struct cfg *c, const char *path)
 
 int main(int argc, char **argv)
 {
-	struct cfg c = {.p = {EMB_LSH_ROTATION, 1, 1, 0, 0, 0, 1}, .topk = 10, .probes = 1};
+	struct cfg c = {.p = {EMB_LSH_ROTATION, 1, 1, 0, 0, 0, 1}, .topk = 10, .probes = 1,
+			.run_tag = EMB_RUN_TAG_DEFAULT};
 	emb_proginit(argc, argv);
 	emb_shared_options(SHARED);
 	const char *file = parse_args(&c, argc, argv);
@@ -873,5 +901,6 @@ int main(int argc, char **argv)
 	case MODE_QUERY: run_query(&c); break;
 	case MODE_STATS: run_stats(&c, file); break;
 	}
+	emb_slice_report(&emb_slice);
 	return EMB_EXIT_OK;
 }

@@ -37,6 +37,7 @@ static void usage(int status)
 	      "                           print the report of their rows\n"
 	      "\n"
 	      "With --vectors, for reading A and B:\n", stdout);
+	emb_slice_help();
 	emb_shared_help(SHARED);
 	fputs("\nExamples:\n"
 	      "  embpearson -x 2 -y 3,4 scores.tsv\n"
@@ -55,6 +56,7 @@ static const struct option long_options[] = {
 	{"vectors", no_argument, NULL, OPT_VECTORS},
 	{"partial", no_argument, NULL, OPT_PARTIAL},
 	{"merge", no_argument, NULL, OPT_MERGE},
+	EMB_SLICE_LONGOPTS,
 	{NULL, 0, NULL, 0},
 };
 
@@ -71,6 +73,7 @@ static const double *cursor_row(struct cursor *k, const char **key, uint64_t *ro
 	if (k->next == k->c.rows) {
 		if (emb_read_chunk(k->s, &k->c) == 0)
 			return NULL;
+		emb_slice_chunk(emb_opts.slice, &k->c);
 		k->next = 0;
 	}
 	*rowno = k->c.first_row + k->next;
@@ -95,9 +98,10 @@ static void vectors(const char *a, const char *b)
 	const char *ka, *kb;
 	char buf[40];
 
-	if (ca.s->dim != cb.s->dim && ca.s->dim && cb.s->dim)
+	size_t da = emb_slice_dim(emb_opts.slice, ca.s), db = emb_slice_dim(emb_opts.slice, cb.s);
+	if (da != db && da && db)
 		emb_die(EMB_EXIT_DATA, "%s has dim %zu but %s has dim %zu",
-			ca.s->name, ca.s->dim, cb.s->name, cb.s->dim);
+			ca.s->name, da, cb.s->name, db);
 	ca.s->mtype = cb.s->mtype = EMB_F64;
 	for (;;) {
 		const double *x = cursor_row(&ca, &ka, &ra);
@@ -120,7 +124,7 @@ static void vectors(const char *a, const char *b)
 			emb_die_row(&ca.c, ca.next - 1, "value is not finite");
 		if (!emb_row_finite(&cb.c, cb.next - 1))
 			emb_die_row(&cb.c, cb.next - 1, "value is not finite");
-		double r = emb_pearson_r(x, y, ca.s->dim);
+		double r = emb_pearson_r(x, y, da);
 		constant += isnan(r);
 		print_key(ka, ra);
 		putchar('\t');
@@ -196,7 +200,8 @@ int main(int argc, char **argv)
 		name = rows_option(opt);
 		if (name && !rows_opt)
 			rows_opt = name;
-		if (emb_corr_option(&o, opt, optarg) || emb_common_option(opt, optarg, usage))
+		if (emb_corr_option(&o, opt, optarg) || emb_common_option(opt, optarg, usage) ||
+		    emb_slice_option(opt, optarg))
 			continue;
 		if (opt == OPT_VECTORS)
 			vec = true;
@@ -209,6 +214,9 @@ int main(int argc, char **argv)
 	}
 	if (!vec)
 		emb_shared_only_for(SHARED, "--vectors");
+	if (!vec && emb_opts.slice)
+		emb_usage_error("option '%s' is only for --vectors",
+				emb_slice.dims ? "--dims" : "--normalize");
 	emb_partial_usage(partial, merge, argc - optind, vec ? "--vectors" : NULL, 0);
 	if ((partial || merge) && rows_opt)
 		emb_usage_error("%s needs the rows themselves: it cannot be used with %s", rows_opt,
@@ -235,6 +243,7 @@ int main(int argc, char **argv)
 			emb_usage_error("--vectors wants two streams A B");
 		emb_stdin_once("A", argv[optind], "B", argv[optind + 1]);
 		vectors(argv[optind], argv[optind + 1]);
+		emb_slice_report(&emb_slice);
 	} else {
 		emb_corr_main(&o, argv + optind, argc - optind);
 	}

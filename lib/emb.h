@@ -129,6 +129,7 @@ struct emb_opts {
 	bool progress;               /* --progress */
 	const char *vector_field;    /* --vector-field (JSON Lines), default "embedding" */
 	const char *key_field;       /* --key-field (JSON Lines), default "id" */
+	struct emb_slice *slice;     /* --dims/--normalize (emb_slice.c), or NULL */
 };
 extern struct emb_opts emb_opts;
 
@@ -427,6 +428,7 @@ enum {
 	EMB_OPT_KEYS = 0x1000, EMB_OPT_NO_KEYS, EMB_OPT_DTYPE, EMB_OPT_PROGRESS,
 	EMB_OPT_HELP, EMB_OPT_VERSION, EMB_OPT_VECTOR_FIELD, EMB_OPT_KEY_FIELD,
 	EMB_OPT_INPUT_FORMAT, EMB_OPT_OUTPUT_FORMAT,
+	EMB_OPT_DIMS = 0x1080, EMB_OPT_NORMALIZE,  /* emb_slice.c */
 	EMB_OPT_FIRST_PROGRAM = 0x1100
 };
 #define EMB_COMMON_SHORTOPTS "I:O:hV"
@@ -588,6 +590,48 @@ void emb_chunk_free(struct emb_chunk *c);
  * small streams read whole (models, partials).  With FINITE, a NaN or an
  * infinity is an error naming its row. */
 size_t emb_read_all_f64(struct emb_stream *s, double **rows, bool finite);
+
+/* ---- dimension slices and normalisation (emb_slice.c) ---- */
+
+/*
+ * --dims=A:B and --normalize, for the programs where they cost nothing:
+ * each row read is cut to dimensions A..B-1 (Python's x[:, A:B]), then,
+ * with --normalize, divided by its L2 norm (no centring), so truncation
+ * then normalisation is sentence-transformers' truncate_dim followed by
+ * normalize_embeddings.  A zero row stays zero (as torch's F.normalize
+ * and sklearn's normalize leave it) and is counted; a row with a value
+ * that is not finite is an error.  A program splices EMB_SLICE_LONGOPTS
+ * into its option table, passes each getopt result to emb_slice_option()
+ * (which also points emb_opts.slice at emb_slice), prints
+ * emb_slice_help() in its usage, takes the dim of its inputs from
+ * emb_slice_dim(), calls emb_slice_chunk() on every chunk it reads, and
+ * emb_slice_report() at the end.  emb_table_load() does the middle two
+ * itself when its options carry a slice.
+ */
+struct emb_slice {
+	bool dims;             /* --dims given */
+	size_t a, b;           /* keep [a, b); b = SIZE_MAX: to the end */
+	const char *spec;      /* --dims as typed, for messages */
+	bool normalize;        /* --normalize given */
+	uint64_t zero_rows;    /* rows --normalize left zero */
+};
+extern struct emb_slice emb_slice;
+#define EMB_SLICE_LONGOPTS \
+	{"dims", required_argument, NULL, EMB_OPT_DIMS}, \
+	{"normalize", no_argument, NULL, EMB_OPT_NORMALIZE}
+/* Handle --dims or --normalize (usage errors for bad values); false for
+ * any other option. */
+bool emb_slice_option(int opt, const char *arg);
+/* Their help lines, to stdout. */
+void emb_slice_help(void);
+/* The dim of IN's rows after slice S (IN's own when S is NULL or has no
+ * --dims); dies if --dims reaches beyond IN's dim. */
+size_t emb_slice_dim(const struct emb_slice *s, const struct emb_stream *in);
+/* Apply S to the rows of C in place (C's dim becomes the sliced one);
+ * nothing when S is NULL. */
+void emb_slice_chunk(struct emb_slice *s, struct emb_chunk *c);
+/* Warn about the zero rows --normalize met, if any. */
+void emb_slice_report(const struct emb_slice *s);
 
 /* ---- numbers (emb_num.c) ---- */
 

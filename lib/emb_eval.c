@@ -148,9 +148,10 @@ static const char *const format_fields[] = {
 	[EMB_LIST_TOPK] = "query key score rank",
 	[EMB_LIST_TREC] = "qid Q0 docid rank score tag",
 	[EMB_LIST_QRELS] = "qid iter docid rel",
+	[EMB_LIST_PAIRS] = "key key [score]",
 };
 static const int format_nfields[] = {
-	[EMB_LIST_TOPK] = 4, [EMB_LIST_TREC] = 6, [EMB_LIST_QRELS] = 4,
+	[EMB_LIST_TOPK] = 4, [EMB_LIST_TREC] = 6, [EMB_LIST_QRELS] = 4, [EMB_LIST_PAIRS] = 3,
 };
 
 static void parse_line(struct emb_list *l, char *line, uint64_t lineno)
@@ -159,6 +160,13 @@ static void parse_line(struct emb_list *l, char *line, uint64_t lineno)
 	int n = split(line, f, 6);
 	if (n == 0)
 		return;
+	if (l->format == EMB_LIST_CANDIDATES) {
+		if (n < 2 || n == 5 || n > 6)
+			emb_die_at(l->name, lineno, "a candidate list has 2 or 3 fields (key key "
+				   "[score]), 4 (%s) or 6 (%s), not %s%d", format_fields[EMB_LIST_TOPK],
+				   format_fields[EMB_LIST_TREC], n > 6 ? "more than " : "", n > 6 ? 6 : n);
+		l->format = n <= 3 ? EMB_LIST_PAIRS : n == 4 ? EMB_LIST_TOPK : EMB_LIST_TREC;
+	}
 	if (l->format == EMB_LIST_RUN) {
 		if (n != 4 && n != 6)
 			emb_die_at(l->name, lineno, "a run has 4 fields (%s) or 6 (%s), "
@@ -167,14 +175,18 @@ static void parse_line(struct emb_list *l, char *line, uint64_t lineno)
 		l->format = n == 4 ? EMB_LIST_TOPK : EMB_LIST_TREC;
 	}
 	int want = format_nfields[l->format];
+	if (l->format == EMB_LIST_PAIRS && n == 2)
+		want = 2;
 	if (n != want)
 		emb_die_at(l->name, lineno, "expected %d fields (%s), found %s%d", want,
 			   format_fields[l->format], n > 6 ? "more than " : "", n > 6 ? 6 : n);
 	for (int i = 0; i < n; i++)
 		if (!*f[i])
 			emb_die_at(l->name, lineno, "field %d is empty", i + 1);
-	const char *doc = f[l->format == EMB_LIST_TOPK ? 1 : 2];
+	const char *doc = f[l->format == EMB_LIST_TOPK || l->format == EMB_LIST_PAIRS ? 1 : 2];
 	struct emb_item *it = emb_list_add(l, f[0], doc, lineno);
+	if (l->keys_only)
+		return;
 	long long v;
 	if (l->format == EMB_LIST_QRELS) {
 		if (!emb_parse_ll(f[3], &v))
@@ -235,9 +247,43 @@ static void check_duplicates(const struct emb_list *l)
 	free(p);
 }
 
+uint64_t emb_list_dedup(struct emb_list *l)
+{
+	struct emb_item **p = NULL;
+	size_t cap = 0;
+	uint64_t dropped = 0;
+	for (size_t i = 0; i < l->nq; i++) {
+		struct emb_qlist *q = &l->q[i];
+		if (q->n > cap) {
+			cap = q->n;
+			free(p);
+			p = emb_xmalloc(emb_xmul(cap, sizeof *p));
+		}
+		for (size_t j = 0; j < q->n; j++)
+			p[j] = &q->item[j];
+		qsort(p, q->n, sizeof *p, cmp_item_doc);  /* by doc, then line */
+		for (size_t j = 1, keep = 0; j < q->n; j++)
+			if (strcmp(p[j]->doc, p[keep]->doc) == 0) {
+				free(p[j]->doc);
+				p[j]->doc = NULL;   /* a later line of the same doc */
+			} else {
+				keep = j;
+			}
+		size_t m = 0;
+		for (size_t j = 0; j < q->n; j++)
+			if (q->item[j].doc)
+				q->item[m++] = q->item[j];
+		dropped += q->n - m;
+		q->n = m;
+	}
+	free(p);
+	return dropped;
+}
+
 static struct emb_list *load_fp(FILE *fp, const char *name, enum emb_list_format format)
 {
 	struct emb_list *l = emb_list_new(name, format);
+	l->keys_only = format == EMB_LIST_CANDIDATES;
 	char *line = NULL;
 	size_t cap = 0;
 	uint64_t lineno = 0;
@@ -253,9 +299,10 @@ static struct emb_list *load_fp(FILE *fp, const char *name, enum emb_list_format
 	}
 	emb_fclose_r(fp, l->name);
 	free(line);
-	if (l->format == EMB_LIST_RUN)
+	if (l->format == EMB_LIST_RUN || l->format == EMB_LIST_CANDIDATES)
 		l->format = EMB_LIST_TOPK; /* empty: no lines to tell */
-	check_duplicates(l);
+	if (!l->keys_only)
+		check_duplicates(l);
 	return l;
 }
 
@@ -358,6 +405,73 @@ static int cmp_trec(const void *a, const void *b)
 void emb_qlist_sort_trec(struct emb_qlist *q)
 {
 	qsort(q->item, q->n, sizeof *q->item, cmp_trec);
+}
+
+/* ---- writing runs ---- */
+
+enum emb_run_format emb_run_format_parse(const char *arg)
+{
+	static const char *const names[] = {"topk", "trec"};
+	return (enum emb_run_format)emb_parse_name("--format", arg, names, 2);
+}
+
+#define TREC_BLANKS " \t\n\r\v\f"
+
+const char *emb_run_tag_parse(const char *arg)
+{
+	if (!*arg || arg[strcspn(arg, TREC_BLANKS)])
+		emb_usage_error("--run-tag wants one word without blanks, not '%s'", arg);
+	return arg;
+}
+
+static void trec_id(const char *key, const char *what)
+{
+	if (!*key || key[strcspn(key, TREC_BLANKS)])
+		emb_die(EMB_EXIT_DATA, "--format trec: %s key '%s' %s: TREC runs separate "
+			"fields by blanks", what, key, *key ? "holds a blank" : "is empty");
+}
+
+/* The decimal digits of V, NUL-terminated, in BUF (24 bytes). */
+static const char *u64_text(char *buf, uint64_t v)
+{
+	char *o = buf + 23;
+	*o = '\0';
+	do
+		*--o = (char)('0' + v % 10);
+	while (v /= 10);
+	return o;
+}
+
+/* Lines are put together with stdio's unlocked calls and no printf: a
+ * run of a million queries is tens of millions of lines. */
+void emb_run_put(enum emb_run_format f, const char *tag, const char *qkey, const char *dkey,
+		 const char *score, size_t len, uint64_t rank)
+{
+	char buf[24];
+	const char *r = u64_text(buf, rank);
+	if (f == EMB_RUN_TREC) {
+		trec_id(qkey, "query");
+		trec_id(dkey, "database");
+		fputs(qkey, stdout);
+		fputs(" Q0 ", stdout);
+		fputs(dkey, stdout);
+		putchar(' ');
+		fputs(r, stdout);
+		putchar(' ');
+		fwrite(score, 1, len, stdout);
+		putchar(' ');
+		fputs(tag, stdout);
+		putchar('\n');
+		return;
+	}
+	fputs(qkey, stdout);
+	putchar('\t');
+	fputs(dkey, stdout);
+	putchar('\t');
+	fwrite(score, 1, len, stdout);
+	putchar('\t');
+	fputs(r, stdout);
+	putchar('\n');
 }
 
 /* ---- trec_eval measures ---- */

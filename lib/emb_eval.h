@@ -21,6 +21,10 @@ enum emb_list_format {
 	EMB_LIST_QRELS,   /* qid iter docid rel */
 	EMB_LIST_IVECS,   /* TEXMEX ivecs ground truth: row i holds the 0-based
 			     database rows nearest to query i, nearest first */
+	EMB_LIST_PAIRS,   /* key key [score] (emblsh --candidates) */
+	EMB_LIST_CANDIDATES, /* candidate pairs: PAIRS, TOPK or TREC, sniffed
+			     (2 or 3 fields, 4, 6); only the two keys are read,
+			     and a pair listed twice is not an error */
 };
 
 /* One line of a list: a document of a query. */
@@ -51,6 +55,7 @@ struct emb_list {
 	size_t nq, capq;
 	/* private: open-addressing index of query number + 1 (0 = empty) */
 	size_t *slots, nslots;
+	bool keys_only;   /* read as EMB_LIST_CANDIDATES */
 };
 
 /* Read PATH ("-" = stdin) as FORMAT.  Fields are separated by tabs when
@@ -64,6 +69,9 @@ struct emb_list *emb_list_load(const char *path, enum emb_list_format format);
  * j (0-based) doc "j+1", the numbers embcos prints for keyless rows;
  * scores are NaN (the file holds none) and a negative row is an error. */
 struct emb_list *emb_truth_load(const char *path, enum emb_list_format format);
+/* Drop the second and later items of a document within each query
+ * (keeping the first); returns how many were dropped. */
+uint64_t emb_list_dedup(struct emb_list *l);
 /* Index of query QID in L, or -1. */
 long emb_list_find(const struct emb_list *l, const char *qid);
 /* Rebuild the query index after qids were changed in place. */
@@ -80,6 +88,24 @@ void emb_qlist_sort_rank(struct emb_qlist *q);
 /* Order the items of Q as trec_eval does: score descending, ties by
  * document id descending (strcmp); the rank column is ignored. */
 void emb_qlist_sort_trec(struct emb_qlist *q);
+
+/* ---- writing runs (embcos --topk, emblsh --db) ---- */
+
+/* --format of a run: embcos's 'qkey dbkey score rank', or TREC's
+ * 'qid Q0 docid rank score tag' that trec_eval, pytrec_eval and
+ * ir_measures read. */
+enum emb_run_format { EMB_RUN_TOPK = 0, EMB_RUN_TREC };
+/* --format=NAME ("topk" or "trec"), else a usage error. */
+enum emb_run_format emb_run_format_parse(const char *arg);
+/* --run-tag=TAG: not empty and no blanks, else a usage error. */
+const char *emb_run_tag_parse(const char *arg);
+#define EMB_RUN_TAG_DEFAULT "embutils"
+/* One line of a run on stdout: query QKEY, document DKEY at RANK
+ * (1-based) with the score SCORE (LEN bytes of text).  TREC ids are
+ * blank-separated, so a TREC key that is empty or holds a blank is an
+ * error ("prog: key 'a b' holds a blank: ..."). */
+void emb_run_put(enum emb_run_format f, const char *tag, const char *qkey, const char *dkey,
+		 const char *score, size_t len, uint64_t rank);
 
 /* ---- trec_eval measures ---- */
 

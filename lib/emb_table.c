@@ -80,12 +80,13 @@ struct emb_table *emb_table_load(const char *path, const struct emb_opts *o, boo
 	size_t *keyoff = NULL;
 
 	in->mtype = EMB_F32;
-	t->dim = in->dim;
+	t->dim = emb_slice_dim(o->slice, in);
 	t->ignore_case = ignore_case;
 	t->has_keys = in->has_keys;
 	t->src = emb_xmalloc(strlen(in->name) + 1);
 	strcpy(t->src, in->name);
 	while (emb_read_chunk(in, &c) > 0) {
+		emb_slice_chunk(o->slice, &c);
 		if (t->rows + c.rows > cap) {
 			cap = (t->rows + c.rows) * 2;
 			t->data = emb_xrealloc(t->data, emb_xmul(emb_xmul(cap, t->dim), sizeof(float)));

@@ -174,6 +174,8 @@ Try 'embcos --help' for more information."
 				-B|--buckets) v=8 ;;
 				--ties) v=none ;;
 				--truth-format|--run-format) v=topk ;;
+				--format) v=trec ;;
+				--dims) [ "$p" = embwhiten ] && v=2 || v=0:2 ;;
 				-m|--measure) v=map ;;
 				*) v=2 ;;
 				esac
