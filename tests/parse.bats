@@ -154,11 +154,14 @@ assert np.array_equal(x.view(np.uint32), want.view(np.uint32))
 @test "EMB_THREADS and EMB_TSV_BLOCK must be numbers in range" {
 	printf '1 2\n' > in.tsv
 	for v in 0 x -1 17 ''; do
-		run -2 env EMB_THREADS="$v" embcat -O tsv in.tsv
-		assert_output "embcat: EMB_THREADS: '$v' is not a thread count (1 to 16)"
+		run -2 --separate-stderr env EMB_THREADS="$v" embcat -O tsv in.tsv
+		[ "${stderr_lines[0]}" = "embcat: EMB_THREADS: '$v' is not a thread count (1 to 16)" ]
+		[ "${stderr_lines[1]}" = "Try 'embcat --help' for more information." ]
+		assert_output ""
 	done
 	for v in 0 x 1073741825; do
-		run -2 env EMB_TSV_BLOCK="$v" embcat -O tsv in.tsv
-		assert_output "embcat: EMB_TSV_BLOCK: '$v' is not a block size (1 to 2^30 bytes)"
+		run -2 --separate-stderr env EMB_TSV_BLOCK="$v" embcat -O tsv in.tsv
+		[ "${stderr_lines[0]}" = "embcat: EMB_TSV_BLOCK: '$v' is not a block size (1 to 2^30 bytes)" ]
+		assert_output ""
 	done
 }
