@@ -5,15 +5,19 @@
 #   2. TSV -> binary parse, against numpy.loadtxt and pandas.read_csv;
 #   3. peak RSS of embcat at ROWS and 10*ROWS rows (must not grow).
 #   4. reading word2vec binary and .npy, against gensim and numpy.load.
+# bench/io.sh --parse [ROWS] [DIM] [SPEARMAN_ROWS]: only the parse rows of
+# issue 16 (default 100000 x 256, and 2000000 rows): TSV -> binary with one
+# thread and with every core against numpy.loadtxt and pandas.read_csv, and
+# Spearman from TSV against pandas + scipy.stats.spearmanr.  A table script
+# may source this file and call bench_parse TSV and bench_spearman TSV
+# (gen_tsv and gen_corr make the data).
 # Run from a build directory (uses ./cmd) or set EMB_BIN.  Needs
-# ./bootstrap --bench (python3-pandas, time).  Prints medians of 3 runs.
+# ./bootstrap --bench (python3-pandas, time).  Prints medians of 3 runs;
+# --parse runs 5 rounds, each running every contender once, so that other
+# work on a shared machine slows them alike, and prints wall and CPU medians.
 set -eu
-rows=${1:-100000}
-dim=${2:-768}
 bin=${EMB_BIN:-$PWD/cmd}
 py=${ORACLE_PYTHON:-/usr/bin/python3}
-work=$(mktemp -d "${TMPDIR:-/tmp}/embbench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
 export PATH="$bin:$PATH"
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -25,8 +29,65 @@ seconds() {
 	done | median
 }
 
-echo "generating $rows x $dim f32 TSV ..."
-"$py" - "$rows" "$dim" "$work/x.tsv" <<'PY'
+# rounds N NAME=CMD...: every CMD once per round, N rounds; prints
+# "NAME wall-median cpu-median" per command (cpu: user + sys).
+rounds() {
+	local n=$1 t nc name w c
+	shift
+	t=$(mktemp "${TMPDIR:-/tmp}/embround.XXXXXX")
+	for ((r = 0; r < n; r++)); do
+		for nc in "$@"; do
+			/usr/bin/time -f "${nc%%=*} %e %U %S" -a -o "$t" bash -c "${nc#*=}" > /dev/null
+		done
+	done
+	for nc in "$@"; do
+		name=${nc%%=*}
+		w=$(awk -v n="$name" '$1 == n {print $2}' "$t" | median)
+		c=$(awk -v n="$name" '$1 == n {print $3 + $4}' "$t" | median)
+		echo "$name $w $c"
+	done
+	rm -f "$t"
+}
+
+# bench_parse TSV: TSV -> binary, whole processes, against the peers.
+bench_parse() {
+	local tsv=$1 bytes res
+	bytes=$(stat -c %s "$tsv")
+	res=$(rounds 5 \
+		"embcat_1_thread=EMB_THREADS=1 embcat -O emb '$tsv'" \
+		"embcat=embcat -O emb '$tsv'" \
+		"numpy.loadtxt='$py' -c 'import numpy as np; np.loadtxt(\"$tsv\", dtype=np.float32, delimiter=\"\t\")'" \
+		"pandas.read_csv='$py' -c 'import numpy as np, pandas as pd; pd.read_csv(\"$tsv\", sep=\"\t\", header=None, dtype=np.float32, engine=\"c\").to_numpy()'")
+	echo "TSV -> binary, $((bytes / 1000000)) MB, $(nproc) CPUs; medians of 5 rounds"
+	while read -r name w c; do
+		printf '  %-22s %7.3f s wall %7.3f s cpu %6.2f GB/s (wall) %6.2f GB/s (cpu)\n' "$name" "$w" "$c" \
+			"$(echo "$bytes / $w / 1000000000" | bc -l)" "$(echo "$bytes / $c / 1000000000" | bc -l)"
+	done <<< "$res"
+	awk '{w[$1] = $2; c[$1] = $3}
+	     END {printf "  ratios: numpy.loadtxt/embcat x%.1f (1 thread x%.1f), pandas.read_csv/embcat x%.1f (1 thread x%.1f), threads x%.2f\n",
+		  w["numpy.loadtxt"] / w["embcat"], w["numpy.loadtxt"] / w["embcat_1_thread"],
+		  w["pandas.read_csv"] / w["embcat"], w["pandas.read_csv"] / w["embcat_1_thread"],
+		  w["embcat_1_thread"] / w["embcat"]}' <<< "$res"
+}
+
+# bench_spearman TSV: Spearman from a two-column TSV, whole processes.
+bench_spearman() {
+	local tsv=$1 res
+	res=$(rounds 5 \
+		"embspearman=embspearman '$tsv'" \
+		"pandas+scipy='$py' -c 'import sys, pandas as pd; from scipy import stats; d = pd.read_csv(\"$tsv\", sep=\"\t\", header=None); print(stats.spearmanr(d[0], d[1]))'")
+	echo "Spearman from TSV, $(wc -l < "$tsv") rows; medians of 5 rounds"
+	while read -r name w c; do
+		printf '  %-22s %7.3f s wall %7.3f s cpu\n' "$name" "$w" "$c"
+	done <<< "$res"
+	awk '{w[$1] = $2; c[$1] = $3}
+	     END {printf "  ratio: pandas+scipy/embspearman x%.1f wall, x%.1f cpu\n",
+		  w["pandas+scipy"] / w["embspearman"], c["pandas+scipy"] / c["embspearman"]}' <<< "$res"
+}
+
+# gen_tsv ROWS DIM FILE: random f32 rows, %.7g, as numpy.savetxt writes them.
+gen_tsv() {
+	"$py" - "$1" "$2" "$3" <<'EOF'
 import sys, numpy as np
 n, d, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 rng = np.random.default_rng(1)
@@ -34,7 +95,42 @@ with open(path, "w") as f:
     for s in range(0, n, 10000):
         x = rng.standard_normal((min(10000, n - s), d)).astype(np.float32)
         np.savetxt(f, x, fmt="%.7g", delimiter="\t")
-PY
+EOF
+}
+
+# gen_corr ROWS FILE: STS-like gold with ties and a noisy score, as
+# bench/corr.sh makes.
+gen_corr() {
+	"$py" - "$1" "$2" <<'EOF'
+import sys, numpy as np
+n = int(sys.argv[1]); rng = np.random.default_rng(1)
+x = np.round(rng.integers(0, 26, n) / 5, 1)
+y = x + rng.standard_normal(n)
+np.savetxt(sys.argv[2], np.c_[x, y], fmt=["%.1f", "%.6f"], delimiter="\t")
+EOF
+}
+
+# Sourced by a table script: the functions only.
+if [ "${BASH_SOURCE[0]}" != "$0" ]; then
+	return 0
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/embbench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+if [ "${1:-}" = --parse ]; then
+	gen_tsv "${2:-100000}" "${3:-256}" "$work/x.tsv"
+	bench_parse "$work/x.tsv"
+	rm -f "$work/x.tsv"
+	gen_corr "${4:-2000000}" "$work/corr.tsv"
+	bench_spearman "$work/corr.tsv"
+	exit 0
+fi
+rows=${1:-100000}
+dim=${2:-768}
+
+echo "generating $rows x $dim f32 TSV ..."
+gen_tsv "$rows" "$dim" "$work/x.tsv"
 embcat -O emb "$work/x.tsv" > "$work/x.emb"
 tsv_bytes=$(stat -c %s "$work/x.tsv")
 emb_bytes=$(stat -c %s "$work/x.emb")

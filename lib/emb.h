@@ -233,6 +233,7 @@ struct emb_stream {
 	size_t tsv_held_len;   /* uint64_t line number then the NUL-ended line */
 	size_t tsv_held_pos;   /* ... and the next one to hand out */
 	uint64_t tsv_row_line; /* TSV: line number of the row being parsed */
+	struct emb_tsv_blocks *tsv_blocks; /* TSV: the block reader (emb_tsv.c) */
 	bool progress;
 	/* private: other formats (emb_npy.c, emb_w2v.c, emb_vecs.c, emb_jsonl.c) */
 	FILE *src_fp;          /* reader: the real file under a sniffing wrapper */

@@ -129,6 +129,8 @@ void emb_f32_to_f16_n(void *dst, const void *src, size_t n);
 void emb_tsv_read_header(struct emb_stream *s);
 /* emb_tsv.c: parse the next batch of rows into C; 0 at end of input. */
 size_t emb_tsv_read_rows(struct emb_stream *s, struct emb_chunk *c);
+/* emb_tsv.c: stop the block reader's threads and free it (emb_close). */
+void emb_tsv_close(struct emb_stream *s);
 /* emb_tsv.c: print C's rows, one per line. */
 void emb_tsv_write_rows(struct emb_stream *s, const struct emb_chunk *c);
 

@@ -16,16 +16,11 @@
  */
 #include <config.h>
 #include "emb.h"
+#include "emb_parse.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const float pow10f_tab[] = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f,
-				   1e6f, 1e7f, 1e8f, 1e9f, 1e10f};
-static const double pow10_tab[] = {
-	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* Split a plain decimal into sign, up to 19 significant digits and a
  * power of ten.  Returns false for anything else (or too many digits), in
@@ -109,41 +104,17 @@ static bool libc_may_parse(const char *p, const char *end)
 	return true;
 }
 
-/* Is D (a double rounded from the true value) exactly halfway between two
- * floats?  Then converting D to float could round twice; only then is the
- * fast path unsafe.  Valid for D in the normal float range. */
-static bool float_midpoint(double d)
-{
-	uint64_t bits;
-	memcpy(&bits, &d, 8);
-	return (bits & ((UINT64_C(1) << 29) - 1)) == (UINT64_C(1) << 28);
-}
-
 bool emb_parse_f32(const char *p, const char **end, float *out)
 {
 	bool neg;
 	uint64_t m;
 	int e;
-	if (scan_decimal(p, end, &neg, &m, &e)) {
-		if (m == 0) {
-			*out = neg ? -0.0f : 0.0f;
-			return true;
-		}
-		if (m <= (1u << 24) && e >= -10 && e <= 10) {
-			float v = (float)(int32_t)m; /* exact: m <= 2^24; a signed conversion is one instruction */
-			v = e >= 0 ? v * pow10f_tab[e] : v / pow10f_tab[-e];
-			*out = neg ? -v : v;
-			return true;
-		}
-		if (m < (UINT64_C(1) << 53) && e >= -22 && e <= 22) {
-			double d = (double)(int64_t)m;
-			d = e >= 0 ? d * pow10_tab[e] : d / pow10_tab[-e];
-			if (d >= 1.1754943508222875e-38 && d <= 3.4028234663852886e38 &&
-			    !float_midpoint(d)) {
-				*out = neg ? -(float)d : (float)d;
-				return true;
-			}
-		}
+	float v;
+	if (scan_decimal(p, end, &neg, &m, &e) && (m == 0 || emb_clinger_f32(m, e, &v))) {
+		if (m == 0)
+			v = 0.0f;
+		*out = neg ? -v : v;
+		return true;
 	}
 	char *e2;
 	*out = strtof(p, &e2);
@@ -156,11 +127,9 @@ bool emb_parse_f64(const char *p, const char **end, double *out)
 	bool neg;
 	uint64_t m;
 	int e;
-	if (scan_decimal(p, end, &neg, &m, &e) && m < (UINT64_C(1) << 53) &&
-	    e >= -22 && e <= 22) {
-		double d = (double)(int64_t)m;
-		d = e >= 0 ? d * pow10_tab[e] : d / pow10_tab[-e];
-		*out = neg ? -d : d;
+	double v;
+	if (scan_decimal(p, end, &neg, &m, &e) && emb_clinger_f64(m, e, &v)) {
+		*out = neg ? -v : v;
 		return true;
 	}
 	char *e2;

@@ -1,6 +1,7 @@
 /*
  * emb_par.c - threads for the pieces of one job (see emb_par.h).
  */
+#define _GNU_SOURCE /* sched_getaffinity: the CPUs this process may use */
 #include <config.h>
 #include "emb.h"
 #include "emb_par.h"
@@ -8,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -25,7 +27,10 @@ unsigned emb_threads(void)
 			emb_usage_error("EMB_THREADS must be an integer from 1 to 1024, not '%s'", v);
 		n = (unsigned)x;
 	} else {
-		long x = sysconf(_SC_NPROCESSORS_ONLN);
+		/* the CPUs we may run on (taskset, Slurm's cgroups), not all */
+		cpu_set_t set;
+		long x = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+			: sysconf(_SC_NPROCESSORS_ONLN);
 		n = x < 1 ? 1 : x > 1024 ? 1024 : (unsigned)x;
 	}
 	return n;

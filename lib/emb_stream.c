@@ -1621,6 +1621,7 @@ void emb_close(struct emb_stream *s)
 	free(s->pend_vals);
 	free(s->pend_keys);
 	free(s->raw);
+	emb_tsv_close(s);
 	free(s->line);
 	free(s->tsv_held);
 	free(s);

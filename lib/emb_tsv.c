@@ -27,15 +27,23 @@
  * but the last dim fields, so a word that looks like a number or holds a
  * space (GloVe 840B has some) is still a key, and '#' starts no comment.
  */
+#define _GNU_SOURCE /* memrchr */
 #include <config.h>
 #include "emb.h"
 #include "emb_impl.h"
 #include "emb_par.h"
+#include "emb_parse.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* The line that starts keyed TSV output (emb.5). */
 #define TSV_MARK "#emb"
@@ -360,6 +368,520 @@ static const char *next_row(struct emb_stream *s)
 	return s->line;
 }
 
+/* ---- the block reader: plain TSV rows, parsed by threads ----
+ *
+ * After the header, TSV input (not word-vector text, whose keys need the
+ * line-at-a-time rule) is read in blocks of whole lines, BLOCK_BYTES of
+ * text each (a longer line grows its block).  Each block is parsed on its
+ * own, by a worker thread when the input is longer than one block, into
+ * values, keys (offsets into the block's text) and each row's line within
+ * the block; the reading thread hands the rows out in file order and makes
+ * the line numbers absolute by counting the lines of the blocks before.
+ * A worker stops at the first line it cannot take as a row or skip (a
+ * blank line, a comment); the reading thread, when it gets there, runs
+ * that line through the line-at-a-time code above, which dies with the
+ * message it always gave.  So the error reported is the first in the file
+ * whatever the threads, with its line number, and a chunk holds the same
+ * rows as when read line by line.  Memory: NSLOTS blocks of text and of
+ * parsed rows, whatever the input's length.
+ *
+ * EMB_THREADS=N caps the workers (1: parse in the reading thread; default
+ * one per CPU this process may run on, at most MAX_THREADS); EMB_TSV_BLOCK
+ * sets the block size, so tests can cross block edges with small files.
+ */
+#define BLOCK_BYTES ((size_t)1 << 20)
+#define MAX_THREADS 16
+
+enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
+
+struct tsv_block {
+	enum slot_state state;
+	uint64_t seq;           /* its place in the input, from 0 */
+	char *buf;              /* len bytes of text, then EMB_PARSE_PAD zeros */
+	size_t cap, len;
+	bool no_newline;        /* the input ends in this block without a '\n' */
+	bool oom;               /* its first line did not fit in memory */
+	/* the worker's results: rows[i] is line line[i] (from 0) of the block */
+	unsigned char *vals;    /* rows * dim values in the stream's mtype */
+	size_t *key_off;        /* has_keys: row i's key at buf + key_off[i] ... */
+	size_t *key_len;        /* ... key_len[i] bytes long */
+	uint64_t *line;
+	size_t rows, rows_cap;
+	uint64_t lines;         /* lines in the block */
+	bool bad, bad_nul;      /* stopped at line bad_line, at buf + bad_off, */
+	uint64_t bad_line;      /* holding a NUL byte when bad_nul */
+	size_t bad_off, bad_len;
+};
+
+struct emb_tsv_blocks {
+	const struct emb_stream *s; /* workers read dim, mtype, has_keys, tsv_sep */
+	struct tsv_block *slot;
+	size_t nslots, block_bytes;
+	int nthreads;
+	pthread_t *threads;
+	pthread_mutex_t mu;     /* guards the slots' state and stop */
+	pthread_cond_t work, done;
+	bool stop;
+	uint64_t next_fill, next_take; /* block sequence numbers */
+	size_t taken;           /* rows of block next_take handed out */
+	char *carry;            /* a line begun at the end of the last block */
+	size_t carry_len, carry_cap;
+	bool eof;               /* the input is read to its end */
+};
+
+/* The end of the field at P: its first blank or NUL.  The next field's
+ * start then does not wait for this one's number to be parsed, so the
+ * processor overlaps the parsing of neighbouring values (the chain from
+ * one value's end to the next was the bottleneck).  Reads 16 bytes at a
+ * time: the blocks are padded with EMB_PARSE_PAD >= 16 zero bytes. */
+static inline const char *field_end(const char *p)
+{
+#ifdef __SSE2__
+	for (;;) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
+						      _mm_cmpeq_epi8(v, _mm_set1_epi8(' '))),
+					 _mm_cmpeq_epi8(v, _mm_setzero_si128()));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+		if (bits)
+			return p + __builtin_ctz(bits);
+		p += 16;
+	}
+#else
+	while (*p && !is_blank(*p))
+		p++;
+	return p;
+#endif
+}
+
+/* Parse the values of a row at P into ROW without dying: false at
+ * anything parse_values() would refuse.  A number is good when it ends
+ * where its field does (a number never holds a blank, so it cannot end
+ * past it). */
+static bool parse_values_fast(const struct emb_stream *s, const char *p, void *row)
+{
+	size_t d = 0, dim = s->dim;
+	const char *end, *fe;
+	if (s->mtype == EMB_F64) {
+		double *o = row, v;
+		for (;; p = fe) {
+			while (is_blank(*p))
+				p++;
+			if (!*p)
+				break;
+			if (d == dim)
+				return false;
+			fe = field_end(p);
+			if (!emb_parse_f64_fast(p, &end, &v) &&
+			    !(emb_parse_f64(p, &end, &v) && isfinite(v)))
+				return false;
+			if (end != fe)
+				return false;
+			o[d++] = v;
+		}
+	} else {
+		float *o = row, v;
+		for (;; p = fe) {
+			while (is_blank(*p))
+				p++;
+			if (!*p)
+				break;
+			if (d == dim)
+				return false;
+			fe = field_end(p);
+			if (!emb_parse_f32_fast(p, &end, &v) &&
+			    !(emb_parse_f32(p, &end, &v) && isfinite(v)))
+				return false;
+			if (end != fe)
+				return false;
+			o[d++] = v;
+		}
+	}
+	return d == dim;
+}
+
+/* A worker's job: every line of B, as next_line() and
+ * emb_tsv_read_rows() would take them, up to the first bad one. */
+static void parse_block(const struct emb_stream *s, struct tsv_block *b)
+{
+	char *p = b->buf, *end = b->buf + b->len;
+	bool nul = memchr(p, '\0', b->len) != NULL;
+	size_t rowbytes = s->dim * emb_dtype_size(s->mtype), rows = 0;
+	uint64_t line = 0;
+	b->bad = b->bad_nul = false;
+	for (; p < end; line++) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end; /* the last line, without a newline: *end is padding, 0 */
+		size_t raw = (size_t)(nl - p);
+		char *next = nl + 1;
+		*nl = '\0';
+		if (nul && memchr(p, '\0', raw)) {
+			b->bad_nul = true;
+			goto bad;
+		}
+		if (raw && p[raw - 1] == '\r')
+			p[raw - 1] = '\0';
+		const char *q = p + strspn(p, " \t");
+		if (!*q || (*q == '#' && !row_shaped(s, p))) {
+			p = next; /* blank, or a comment */
+			continue;
+		}
+		const char *r = s->tsv_sep == ' ' ? q : p;
+		if (s->has_keys) {
+			size_t k = key_len(s, r);
+			if (k > EMB_MAX_KEY_LEN)
+				goto bad;
+			b->key_off[rows] = (size_t)(r - b->buf);
+			b->key_len[rows] = k;
+			r += k;
+		}
+		if (!parse_values_fast(s, r, b->vals + rows * rowbytes))
+			goto bad;
+		b->line[rows++] = line;
+		p = next;
+		continue;
+bad:
+		b->bad = true;
+		b->bad_line = line;
+		b->bad_off = (size_t)(p - b->buf);
+		b->bad_len = raw;
+		break;
+	}
+	b->rows = rows;
+	b->lines = line;
+}
+
+/* The line a worker stopped at, read the line-at-a-time way: dies with
+ * that line's message, exactly as reading line by line would. */
+static _Noreturn void replay_bad_line(struct emb_stream *s, const struct tsv_block *b)
+{
+	uint64_t lineno = s->lineno + b->bad_line + 1;
+	const char *p = b->buf + b->bad_off;
+	if (b->bad_nul)
+		emb_die_at(s->name, lineno, "line holds a NUL byte (binary data?)");
+	if (b->no_newline && b->bad_off + b->bad_len == b->len)
+		emb_warn_at(s->name, lineno, "last line has no newline (file cut short?)");
+	s->tsv_row_line = lineno;
+	while (s->tsv_sep == ' ' && is_blank(*p))
+		p++;
+	if (s->has_keys) {
+		size_t k = key_len(s, p);
+		if (k > EMB_MAX_KEY_LEN)
+			emb_die_at(s->name, lineno, "key longer than %d bytes", EMB_MAX_KEY_LEN);
+		p += k;
+	}
+	void *row = emb_xmalloc(s->dim * emb_dtype_size(s->mtype));
+	parse_values(s, p, row);
+	/* parse_values_fast() and parse_values() disagree: a bug. */
+	emb_die_at(s->name, lineno, "internal error: the block parser refused this line");
+}
+
+static void *worker(void *arg)
+{
+	struct emb_tsv_blocks *t = arg;
+	pthread_mutex_lock(&t->mu);
+	for (;;) {
+		struct tsv_block *b = NULL;
+		while (!t->stop) {
+			/* The oldest queued block: the reader waits for it first. */
+			for (size_t i = 0; i < t->nslots; i++)
+				if (t->slot[i].state == SLOT_QUEUED && (!b || t->slot[i].seq < b->seq))
+					b = &t->slot[i];
+			if (b)
+				break;
+			pthread_cond_wait(&t->work, &t->mu);
+		}
+		if (t->stop)
+			break;
+		b->state = SLOT_BUSY;
+		pthread_mutex_unlock(&t->mu);
+		parse_block(t->s, b);
+		pthread_mutex_lock(&t->mu);
+		b->state = SLOT_DONE;
+		pthread_cond_broadcast(&t->done);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+static void grow_rows(struct tsv_block *b, size_t rows, size_t rowbytes, bool keys)
+{
+	if (rows <= b->rows_cap)
+		return;
+	free(b->vals);
+	free(b->key_off);
+	free(b->key_len);
+	free(b->line);
+	b->vals = emb_xmalloc(emb_xmul(rows, rowbytes));
+	b->key_off = keys ? emb_xmalloc(emb_xmul(rows, sizeof *b->key_off)) : NULL;
+	b->key_len = keys ? emb_xmalloc(emb_xmul(rows, sizeof *b->key_len)) : NULL;
+	b->line = emb_xmalloc(emb_xmul(rows, sizeof *b->line));
+	b->rows_cap = rows;
+}
+
+/* Read the next block of whole lines into B; false at end of input. */
+static bool fill_block(struct emb_stream *s, struct emb_tsv_blocks *t, struct tsv_block *b)
+{
+	if (t->eof)
+		return false;
+	size_t have = t->carry_len, need = have + t->block_bytes + EMB_PARSE_PAD;
+	if (b->cap < need) {
+		free(b->buf);
+		b->buf = malloc(need);
+		b->cap = b->buf ? need : 0;
+		if (!b->buf)
+			goto oom;
+	}
+	memcpy(b->buf, t->carry, have);
+	for (;;) {
+		size_t want = b->cap - EMB_PARSE_PAD - have;
+		errno = 0;
+		size_t got = fread(b->buf + have, 1, want, s->fp);
+		have += got;
+		if (got < want) {
+			if (ferror(s->fp))
+				emb_die(EMB_EXIT_DATA, "%s: read error: %s", s->name, strerror(errno));
+			t->eof = true;
+			b->len = have;
+			break;
+		}
+		const char *nl = memrchr(b->buf, '\n', have);
+		if (nl) {
+			b->len = (size_t)(nl + 1 - b->buf);
+			break;
+		}
+		/* One line longer than the block: double it.  If memory runs
+		 * out, the line (this block's first) is named when the rows
+		 * before it have been handed out and its number is known. */
+		char *nb = b->cap <= SIZE_MAX / 2 ? realloc(b->buf, 2 * b->cap) : NULL;
+		if (!nb)
+			goto oom;
+		b->buf = nb;
+		b->cap *= 2;
+	}
+	t->carry_len = have - b->len;
+	if (t->carry_len > t->carry_cap) {
+		t->carry_cap = t->carry_len;
+		t->carry = emb_xrealloc(t->carry, t->carry_cap);
+	}
+	memcpy(t->carry, b->buf + b->len, t->carry_len);
+	if (b->len == 0)
+		return false;
+	memset(b->buf + b->len, 0, EMB_PARSE_PAD);
+	b->no_newline = b->buf[b->len - 1] != '\n';
+	b->seq = t->next_fill++;
+	/* A row takes at least 2 * dim bytes ("0" and a blank or newline per
+	 * value), the last one of the input 2 * dim - 1.  A block grown for
+	 * a long line counts its lines instead. */
+	size_t rows = (b->len + 1) / (2 * s->dim) + 1;
+	if (b->len > 2 * t->block_bytes) {
+		size_t lines = 1;
+		for (const char *p = b->buf, *end = p + b->len;
+		     (p = memchr(p, '\n', (size_t)(end - p))); p++)
+			lines++;
+		if (lines < rows)
+			rows = lines;
+	}
+	grow_rows(b, rows, s->dim * emb_dtype_size(s->mtype), s->has_keys);
+	b->rows = 0;
+	b->oom = false;
+	return true;
+oom:
+	/* The line begun in the carry (or the block's first) does not fit:
+	 * named once the rows before it are handed out. */
+	t->eof = true;
+	t->carry_len = 0;
+	b->len = 0;
+	b->oom = true;
+	b->no_newline = false;
+	b->seq = t->next_fill++;
+	b->rows = 0;
+	return true;
+}
+
+static void queue_block(struct emb_tsv_blocks *t, struct tsv_block *b)
+{
+	pthread_mutex_lock(&t->mu);
+	b->state = SLOT_QUEUED;
+	pthread_cond_signal(&t->work);
+	pthread_mutex_unlock(&t->mu);
+}
+
+/* Workers to start: emb_threads(), at most MAX_THREADS. */
+static int thread_count(void)
+{
+	unsigned n = emb_threads();
+	return n > MAX_THREADS ? MAX_THREADS : (int)n;
+}
+
+static size_t block_size(void)
+{
+	const char *env = getenv("EMB_TSV_BLOCK");
+	if (!env)
+		return BLOCK_BYTES;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(env, &end, 10);
+	if (end == env || *end || errno || n < 1 || n > ((size_t)1 << 30))
+		emb_usage_error("EMB_TSV_BLOCK: '%s' is not a block size (1 to 2^30 bytes)",
+			env);
+	return (size_t)n;
+}
+
+/* Start reading S by blocks: workers only when the input is longer than
+ * one block (a short file is parsed before threads would have started). */
+static struct emb_tsv_blocks *blocks_open(struct emb_stream *s)
+{
+	struct emb_tsv_blocks *t = emb_xcalloc(1, sizeof *t);
+	t->s = s;
+	t->block_bytes = block_size();
+	int n = thread_count();
+	t->nslots = n > 1 ? 2 * (size_t)n + 1 : 1;
+	t->slot = emb_xcalloc(t->nslots, sizeof *t->slot);
+	s->tsv_blocks = t;
+	if (!fill_block(s, t, &t->slot[0]))
+		return t;
+	t->slot[0].state = SLOT_QUEUED;
+	if (n == 1 || t->eof)
+		return t;
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_cond_init(&t->work, NULL);
+	pthread_cond_init(&t->done, NULL);
+	t->threads = emb_xcalloc((size_t)n, sizeof *t->threads);
+	/* Signals stay with the reading thread: workers block them all.  A
+	 * worker needs little stack (strtod's at most).  Threads that cannot
+	 * start (ulimit -v, a process limit) are done without: with none,
+	 * this thread parses. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, (size_t)1 << 19);
+	for (int i = 0; i < n; i++) {
+		if (pthread_create(&t->threads[i], &attr, worker, t) != 0)
+			break;
+		t->nthreads++;
+	}
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!t->nthreads) {
+		t->nslots = 1; /* slot 0, refilled in turn */
+		return t;
+	}
+	for (size_t i = 1; i < t->nslots && fill_block(s, t, &t->slot[i]); i++)
+		queue_block(t, &t->slot[i]);
+	return t;
+}
+
+static void blocks_stop(struct emb_tsv_blocks *t)
+{
+	if (!t->nthreads)
+		return;
+	pthread_mutex_lock(&t->mu);
+	t->stop = true;
+	pthread_cond_broadcast(&t->work);
+	pthread_mutex_unlock(&t->mu);
+	for (int i = 0; i < t->nthreads; i++)
+		pthread_join(t->threads[i], NULL);
+	t->nthreads = 0;
+	pthread_mutex_destroy(&t->mu);
+	pthread_cond_destroy(&t->work);
+	pthread_cond_destroy(&t->done);
+}
+
+void emb_tsv_close(struct emb_stream *s)
+{
+	struct emb_tsv_blocks *t = s->tsv_blocks;
+	if (!t)
+		return;
+	blocks_stop(t);
+	for (size_t i = 0; i < t->nslots; i++) {
+		struct tsv_block *b = &t->slot[i];
+		free(b->buf);
+		free(b->vals);
+		free(b->key_off);
+		free(b->key_len);
+		free(b->line);
+	}
+	free(t->slot);
+	free(t->threads);
+	free(t->carry);
+	free(t);
+	s->tsv_blocks = NULL;
+}
+
+/* Rows ROWS.. of C (up to WANT) from the blocks; returns the new row
+ * count, ROWS at end of input. */
+static size_t blocks_take(struct emb_stream *s, struct emb_chunk *c, size_t rows, size_t want)
+{
+	struct emb_tsv_blocks *t = s->tsv_blocks ? s->tsv_blocks : blocks_open(s);
+	size_t rowbytes = s->dim * emb_dtype_size(s->mtype);
+	while (rows < want) {
+		struct tsv_block *b = &t->slot[t->next_take % t->nslots];
+		if (!t->nthreads) {
+			if (b->state == SLOT_FREE)
+				break; /* end of input */
+			if (b->state == SLOT_QUEUED)
+				parse_block(s, b);
+			b->state = SLOT_DONE;
+		} else {
+			/* A slot is free only when the input is used up. */
+			pthread_mutex_lock(&t->mu);
+			while (b->state != SLOT_DONE && b->state != SLOT_FREE)
+				pthread_cond_wait(&t->done, &t->mu);
+			bool done = b->state == SLOT_DONE;
+			pthread_mutex_unlock(&t->mu);
+			if (!done)
+				break;
+		}
+		if (b->oom)
+			emb_die_at(s->name, s->lineno + 1, "out of memory");
+		if (t->taken == b->rows) {
+			/* The block is handed out: its bad line, if any, is next. */
+			if (b->bad)
+				replay_bad_line(s, b);
+			s->lineno += b->lines;
+			s->offset += b->len;
+			if (b->no_newline)
+				emb_warn_at(s->name, s->lineno, "last line has no newline "
+					    "(file cut short?)");
+			t->taken = 0;
+			t->next_take++;
+			if (t->nthreads) {
+				pthread_mutex_lock(&t->mu);
+				b->state = SLOT_FREE;
+				pthread_mutex_unlock(&t->mu);
+			} else {
+				b->state = SLOT_FREE;
+			}
+			if (fill_block(s, t, b)) {
+				if (t->nthreads)
+					queue_block(t, b);
+				else
+					b->state = SLOT_QUEUED;
+			}
+			continue;
+		}
+		size_t n = b->rows - t->taken;
+		if (n > want - rows)
+			n = want - rows;
+		memcpy((char *)c->data + rows * rowbytes, b->vals + t->taken * rowbytes, n * rowbytes);
+		for (size_t i = 0; i < n; i++) {
+			size_t r = t->taken + i;
+			emb_chunk_set_pos(c, rows + i, s->lineno + b->line[r] + 1);
+			if (s->has_keys)
+				emb_chunk_set_key(c, rows + i, b->buf + b->key_off[r], b->key_len[r]);
+		}
+		rows += n;
+		t->taken += n;
+	}
+	if (rows < want)
+		blocks_stop(t); /* end of input: the workers are done */
+	return rows;
+}
+
 size_t emb_tsv_read_rows(struct emb_stream *s, struct emb_chunk *c)
 {
 	size_t want = EMB_CHUNK_TARGET_BYTES / (s->dim * emb_dtype_size(s->mtype) + 1);
@@ -369,8 +891,19 @@ size_t emb_tsv_read_rows(struct emb_stream *s, struct emb_chunk *c)
 		want = 65536;
 	emb_chunk_reserve(c, want, s->dim, s->mtype, s->has_keys);
 	size_t esize = emb_dtype_size(s->mtype), rows = 0;
+	bool by_blocks = s->format == EMB_FMT_TSV && !s->text_keys;
 
 	while (rows < want) {
+		if (by_blocks && (!s->tsv_held || s->tsv_held_pos == s->tsv_held_len)) {
+			/* The rows the header held are handed out: the rest by blocks. */
+			free(s->tsv_held);
+			s->tsv_held = NULL;
+			size_t got = blocks_take(s, c, rows, want);
+			if (got < want)
+				s->at_eof = true;
+			rows = got;
+			break;
+		}
 		const char *p = next_row(s);
 		if (!p) {
 			s->at_eof = true;

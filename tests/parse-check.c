@@ -1,0 +1,241 @@
+/*
+ * parse-check.c - the number parsers against the C library (make check
+ * builds it; tests/format.bats runs it).
+ *
+ * Every string, edge cases and random ones of every shape, goes through
+ * emb_parse_f32/f64 (NUL-ended text) and the padded fast paths of
+ * emb_parse.h (with junk after the number), and must give the bits and
+ * the end that glibc's strtof/strtod give (correctly rounded: the
+ * independent reference), or be refused by both.  Then random bit
+ * patterns go through emb_format_f32/f64 and must read back identically.
+ *
+ * Usage: parse-check [COUNT [SEED]]; prints a summary, exits 1 at the
+ * first mismatch, naming the string.
+ */
+#include <config.h>
+#include "emb.h"
+#include "emb_parse.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* splitmix64 */
+	uint64_t z = (rng_state += UINT64_C(0x9E3779B97F4A7C15));
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+static unsigned long checked, fast_taken;
+
+static _Noreturn void fail(const char *what, const char *text)
+{
+	fprintf(stderr, "parse-check: %s: \"%s\"\n", what, text);
+	exit(1);
+}
+
+static void check(const char *text)
+{
+	/* Numbers are decimal only: the reference reads the text up to a
+	 * hexadecimal 'x' ("0x10" is the number 0, then junk). */
+	char dec[256];
+	size_t k = strcspn(text, "xX");
+	if (k >= sizeof dec)
+		k = sizeof dec - 1;
+	memcpy(dec, text, k);
+	dec[k] = '\0';
+	char *e32, *e64;
+	float want32 = strtof(dec, &e32);
+	double want64 = strtod(dec, &e64);
+	bool ok32 = e32 != dec, ok64 = e64 != dec;
+	e32 = (char *)text + (e32 - dec);
+	e64 = (char *)text + (e64 - dec);
+	const char *end;
+	float f;
+	double d;
+
+	checked++;
+	bool got = emb_parse_f32(text, &end, &f);
+	if (got != ok32 || (got && (end != e32 || memcmp(&f, &want32, 4) != 0)))
+		fail("emb_parse_f32 differs from strtof", text);
+	got = emb_parse_f64(text, &end, &d);
+	if (got != ok64 || (got && (end != e64 || memcmp(&d, &want64, 8) != 0)))
+		fail("emb_parse_f64 differs from strtod", text);
+
+	/* The fast paths, in a padded buffer with junk after the number. */
+	size_t n = strlen(text);
+	char buf[256 + EMB_PARSE_PAD];
+	if (n >= 200)
+		return;
+	memcpy(buf, text, n + 1);
+	for (size_t i = n + 1; i < sizeof buf; i++)
+		buf[i] = "0123456789.e-"[rnd() % 13];
+	if (emb_parse_f32_fast(buf, &end, &f)) {
+		fast_taken++;
+		if (!ok32 || end - buf != e32 - text || memcmp(&f, &want32, 4) != 0)
+			fail("emb_parse_f32_fast differs from strtof", text);
+	}
+	if (emb_parse_f64_fast(buf, &end, &d)) {
+		if (!ok64 || end - buf != e64 - text || memcmp(&d, &want64, 8) != 0)
+			fail("emb_parse_f64_fast differs from strtod", text);
+	}
+}
+
+static const char *const edge[] = {
+	"0", "-0", "+0", "0.0", "-0.0", "00000000000000000000000000.0000000000000000000001",
+	"0e0", "-0e-999999", "0e99999999", ".5", "-.5", "5.", "-5.", ".", "-", "+", "",
+	"e5", "1e", "1e+", "1e-", "1E5", "1e+05", "1e-05", "1.5e", "1..2", "1.2.3",
+	"9007199254740992", "9007199254740993", "9007199254740994", "9007199254740995",
+	"18014398509481985", "1e23", "8.98846567431158e307", "1.7976931348623157e308",
+	"1.7976931348623158e308", "1.7976931348623159e308", "1e309", "-1e309", "1e400",
+	"4.9406564584124654e-324", "2.4703282292062327e-324", "2.4703282292062328e-324",
+	"2.2250738585072011e-308", "2.2250738585072014e-308", "5e-324", "1e-400",
+	"7.038531e-26", "7.0385307e-26", "7.0385308e-26", "3.4028235e38", "3.4028236e38",
+	"3.40282357e38", "3.4028234663852886e38", "3.4028235677973366e38", "1.17549435e-38",
+	"1.1754942e-38", "1.4e-45", "1.401298464324817e-45", "7.006492321624085e-46",
+	"7.006492321624086e-46", "1e-46", "16777216", "16777217", "16777218", "16777219",
+	"33554433", "0.1", "0.2", "0.3", "1.1", "1.00000005960464477539062",
+	"1.000000059604644775390625", "1.0000000596046447753906251",
+	"1.00000017881393432617187499", "1.000000178813934326171875",
+	"1234567890123456789", "12345678901234567890", "123456789012345678901",
+	"0.1234567890123456789", "0.12345678901234567890", "1234567890123456789e-19",
+	"99999999999999999999", "9999999999999999999", "0000000000000000000012345",
+	"-0.000000000000000000000000000000000001", "1e-22", "1e22", "1e-23", "1e-10",
+	"1e10", "1e11", "123456789e-30", "4294967295", "4294967296", "-2147483648",
+	"nan", "NaN", "-nan", "inf", "-inf", "Infinity", "infinit", "0x10", "0x1p3",
+	"-0x1.8p1", "1x", "  5", "\t5", "5 ", "5\t6", "--5", "+-5", "1_000", "1,5",
+	"2.5e-1", "-2.5E+1", "3.1415926535897932384626433832795028841971693993751",
+	"0.000001", "0.0000001", "0.00000001", "100000000", "1000000000000000000000000",
+	"1.5e4294967296", "1.5e-4294967296", "1e0000000000000000000000000000000001",
+	"8.589973e9", "8.589974e9", "1.0e-7", "3.0517578125e-05", "0.30000001192092896",
+};
+
+/* A random decimal: sign, digits with leading zeros, a dot somewhere, an
+ * exponent, sometimes; the shapes the writers print and every other. */
+static void random_text(char *buf)
+{
+	char *o = buf;
+	uint64_t r = rnd();
+	if (r & 1)
+		*o++ = '-';
+	else if ((r & 6) == 2)
+		*o++ = '+';
+	int nd = 1 + (int)(rnd() % 25), lead = (rnd() % 4 == 0) ? (int)(rnd() % 6) : 0;
+	int dot = (rnd() % 5 == 0) ? -1 : (int)(rnd() % (unsigned)(nd + lead + 1));
+	for (int i = 0; i < lead + nd; i++) {
+		if (i == dot)
+			*o++ = '.';
+		*o++ = i < lead ? '0' : (char)('0' + rnd() % 10);
+	}
+	if (dot == lead + nd)
+		*o++ = '.';
+	if (rnd() % 3 == 0) {
+		*o++ = rnd() % 2 ? 'e' : 'E';
+		unsigned k = (unsigned)(rnd() % 3);
+		if (k)
+			*o++ = k == 1 ? '-' : '+';
+		o += sprintf(o, "%d", (int)(rnd() % (rnd() % 4 == 0 ? 400 : 40)));
+	}
+	*o = '\0';
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long count = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
+	rng_state = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
+	char buf[128];
+
+	for (size_t i = 0; i < sizeof edge / sizeof *edge; i++)
+		check(edge[i]);
+	/* Every f32 and f64 near the ends of the ranges and halfway cases:
+	 * the neighbours of 2^-1074, 2^-149, FLT_MAX, DBL_MAX, 2^53, 2^24
+	 * printed with 17 and 9 significant digits and with more. */
+	const double near[] = {0x1p-1074, 0x1p-1073, 0x1p-1022, 0x1p-149, 0x1p-148, 0x1p-126,
+			       0x1.fffffep127, 0x1.fffffffffffffp1023, 0x1p53, 0x1p24, 1.0, 0.1};
+	for (size_t i = 0; i < sizeof near / sizeof *near; i++)
+		for (int prec = 6; prec <= 25; prec++) {
+			double x = near[i];
+			for (int k = -2; k <= 2; k++) {
+				double y = x;
+				for (int j = 0; j < k; j++)
+					y = nextafter(y, INFINITY);
+				for (int j = 0; j > k; j--)
+					y = nextafter(y, 0);
+				snprintf(buf, sizeof buf, "%.*g", prec, y);
+				check(buf);
+				/* halfway between y and its neighbour above */
+				snprintf(buf, sizeof buf, "%.*g", prec + 2,
+					 y + (nextafter(y, INFINITY) - y) / 2);
+				check(buf);
+				float fy = (float)y;
+				snprintf(buf, sizeof buf, "%.*g", prec, (double)fy);
+				check(buf);
+				snprintf(buf, sizeof buf, "%.*g", prec + 2,
+					 (double)fy + ((double)nextafterf(fy, INFINITY) - fy) / 2);
+				check(buf);
+			}
+		}
+	for (unsigned long i = 0; i < count; i++) {
+		random_text(buf);
+		check(buf);
+		/* The writers' shape: a random float or double, %.{6..9}g / %.{15..17}g. */
+		uint32_t b32 = (uint32_t)rnd();
+		float f;
+		memcpy(&f, &b32, 4);
+		if (isfinite(f)) {
+			snprintf(buf, sizeof buf, "%.*g", 6 + (int)(rnd() % 4), (double)f);
+			check(buf);
+		}
+		/* Near float midpoints (exact in double), with few enough
+		 * digits for the fast paths: where double and float rounding
+		 * could disagree. */
+		if (isfinite(f) && fabsf(f) < 0x1p127f && fabsf(f) > 0x1p-120f) {
+			double mid = (double)f + ((double)nextafterf(f, INFINITY) - (double)f) / 2;
+			for (int k = -1; k <= 1; k++) {
+				double y = k < 0 ? nextafter(mid, 0) : k > 0 ? nextafter(mid, INFINITY) : mid;
+				snprintf(buf, sizeof buf, "%.*g", 14 + (int)(rnd() % 4), y);
+				check(buf);
+			}
+		}
+		/* Values like embeddings': normal, a few significant digits. */
+		double g = ((double)(rnd() >> 11) / 0x1p53 - 0.5) * pow(10, (int)(rnd() % 9) - 6);
+		snprintf(buf, sizeof buf, "%.*g", 1 + (int)(rnd() % 17), g);
+		check(buf);
+	}
+
+	/* Round trips: what the writers print reads back to the same bits. */
+	unsigned long trips = 0;
+	for (unsigned long i = 0; i < count; i++) {
+		uint32_t b32 = (uint32_t)rnd();
+		uint64_t b64 = rnd();
+		float f, fb;
+		double d, db;
+		const char *end;
+		memcpy(&f, &b32, 4);
+		memcpy(&d, &b64, 8);
+		if (isfinite(f)) {
+			int n = emb_format_f32(buf, f);
+			buf[n] = '\0';
+			if (!emb_parse_f32(buf, &end, &fb) || *end || memcmp(&f, &fb, 4) != 0)
+				fail("f32 does not read back", buf);
+			trips++;
+		}
+		if (isfinite(d)) {
+			int n = emb_format_f64(buf, d);
+			buf[n] = '\0';
+			if (!emb_parse_f64(buf, &end, &db) || *end || memcmp(&d, &db, 8) != 0)
+				fail("f64 does not read back", buf);
+			trips++;
+		}
+	}
+	printf("parse-check: %lu strings agree with strtof/strtod (%lu on the f32 fast path), "
+	       "%lu values read back exactly\n", checked, fast_taken, trips);
+	return 0;
+}

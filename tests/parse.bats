@@ -1,0 +1,167 @@
+#!/usr/bin/env bats
+# The text parser: numbers against the C library, and the block reader
+# (lib/emb_tsv.c): TSV parsed by threads must give the bytes, the line
+# numbers and the messages of a single thread, for files and pipes, at
+# sizes around the block size (EMB_TSV_BLOCK shrinks it so that small
+# files cross many blocks).
+
+load test_helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+@test "numbers parse as strtof/strtod do and every written value reads back (random and edge cases)" {
+	for seed in 1 2; do
+		run "$EMB_BUILDDIR/tests/parse-check" 100000 "$seed"
+		assert_success
+		assert_output --regexp '^parse-check: [0-9]+ strings agree with strtof/strtod \([0-9]+ on the f32 fast path\), [0-9]+ values read back exactly$'
+	done
+}
+
+# mk_tsv ROWS DIM SEED STYLE > FILE: random rows in one of several text
+# styles, each value printed with 1 to 9 significant digits.
+mk_tsv() {
+	oracle -c '
+import sys, numpy as np
+n, d, seed, style = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+rng = np.random.default_rng(seed)
+x = (rng.standard_normal((n, d)) * 10.0 ** rng.integers(-5, 4, (n, d))).astype(np.float32)
+prec = rng.integers(1, 10, (n, d))
+out = []
+if style == "keys":
+    out.append("#emb keys")
+for i in range(n):
+    vals = ["%.*g" % (int(prec[i, j]), float(x[i, j])) for j in range(d)]
+    if style == "keys":
+        out.append("%d\t" % i + "\t".join(vals))
+    elif style == "messy":
+        if rng.random() < 0.1:
+            out.append("")
+        if rng.random() < 0.05:
+            out.append("# a comment " + str(i))
+        if rng.random() < 0.05:
+            out.append("   \t ")
+        out.append("  " + "  ".join(vals) + " \r")
+    else:
+        out.append("\t".join(vals))
+text = "\n".join(out)
+if style != "nonl":
+    text += "\n"
+sys.stdout.write(text)
+' "$@"
+}
+
+@test "threads and blocks give the bytes of one thread, from files and pipes, at sizes around the block" {
+	for style in plain keys messy nonl; do
+		for rows in 0 1 7 40 333; do
+			mk_tsv "$rows" 5 "$rows" "$style" > in.tsv
+			EMB_THREADS=1 EMB_TSV_BLOCK=100000000 embcat -O emb in.tsv > ref.emb 2> ref.err
+			# (a pipe's history has no file name)
+			cat in.tsv | EMB_THREADS=1 EMB_TSV_BLOCK=100000000 embcat -O emb > refp.emb 2> /dev/null
+			for block in 1 37 300 4096; do
+				for threads in 1 3 8; do
+					EMB_THREADS=$threads EMB_TSV_BLOCK=$block embcat -O emb in.tsv > got.emb 2> got.err
+					cmp ref.emb got.emb
+					cmp ref.err got.err
+					cat in.tsv | EMB_THREADS=$threads EMB_TSV_BLOCK=$block embcat -O emb > got.emb 2> got.err
+					cmp refp.emb got.emb
+					sed 's/in\.tsv/-/' ref.err | cmp - got.err
+				done
+			done
+		done
+	done
+}
+
+@test "the values the threads read are the numbers in the text (numpy reads the same file)" {
+	mk_tsv 500 7 3 plain > in.tsv
+	EMB_THREADS=4 EMB_TSV_BLOCK=1000 embcat -O emb in.tsv > got.emb
+	oracle -c '
+import sys, numpy as np, oracle
+x = oracle.read(open(sys.argv[1], "rb").read())[0]
+want = np.array([[np.float32(float(v)) for v in line.split("\t")]
+                 for line in open(sys.argv[2])], dtype=np.float32)
+assert x.shape == want.shape, (x.shape, want.shape)
+assert np.array_equal(x.view(np.uint32), want.view(np.uint32))
+' got.emb in.tsv
+}
+
+@test "a bad line in any block is reported with its own line number, the first one in the file" {
+	mk_tsv 300 4 9 plain > base.tsv
+	for bad in 2 3 57 150 299 300; do
+		sed "${bad}s/^[^[:blank:]]*/0.5x/" base.tsv > in.tsv
+		for block in 64 1000 100000; do
+			for threads in 1 2 4; do
+				run -1 env EMB_THREADS=$threads EMB_TSV_BLOCK=$block embcat -O emb in.tsv
+				assert_output "embcat: in.tsv:$bad: '0.5x' is not a number"
+				# a second bad line further on changes nothing
+				sed "$((bad < 300 ? 300 : 299))s/^[^[:blank:]]*/zz/" in.tsv > two.tsv
+				[ "$bad" = 300 ] && want=299 || want=$bad
+				[ "$bad" = 300 ] && word=zz || word=0.5x
+				run -1 env EMB_THREADS=$threads EMB_TSV_BLOCK=$block embcat -O emb two.tsv
+				assert_output "embcat: two.tsv:$want: '$word' is not a number"
+				run -1 sh -c "cat in.tsv | EMB_THREADS=$threads EMB_TSV_BLOCK=$block embcat -O emb"
+				assert_output "embcat: -:$bad: '0.5x' is not a number"
+			done
+		done
+	done
+}
+
+@test "every kind of bad line is named as a single thread names it, wherever it falls" {
+	mk_tsv 200 3 4 keys > base.tsv
+	# line 1 is the mark: data lines are 2..201
+	printf '%s\n' "s/^120\t[^[:blank:]]*\t/120\tnan\t/" "s/^130\t.*/130\t1\t2/" "s/^140\t.*/&\t5/" \
+		"s/^150\t[^[:blank:]]*/150\t1e999/" "s/^160\t[^[:blank:]]*/160\t0x10/" > edits
+	while read -r edit; do
+		sed "$edit" base.tsv > in.tsv
+		run -1 env EMB_THREADS=1 EMB_TSV_BLOCK=100000000 embcat -O emb in.tsv
+		ref=$output
+		[[ $ref == "embcat: in.tsv:1"[2-6]"2: "* ]]
+		for block in 50 700; do
+			run -1 env EMB_THREADS=3 EMB_TSV_BLOCK=$block embcat -O emb in.tsv
+			assert_output "$ref"
+		done
+	done < edits
+	# a NUL byte, and a key too long, in a later block
+	{ head -n 150 base.tsv; printf '150\t1\t2\000\t3\n'; } > in.tsv
+	run -1 env EMB_THREADS=2 EMB_TSV_BLOCK=100 embcat -I tsv -O emb in.tsv
+	assert_output "embcat: in.tsv:151: line holds a NUL byte (binary data?)"
+	{ head -n 150 base.tsv; printf '%*s\t1\t2\t3\n' 70000 k | tr ' ' k; } > in.tsv
+	run -1 env EMB_THREADS=1 EMB_TSV_BLOCK=100000000 embcat -O emb in.tsv
+	ref=$output
+	[[ $ref == "embcat: in.tsv:151: key longer than "* ]]
+	run -1 env EMB_THREADS=2 EMB_TSV_BLOCK=100 embcat -O emb in.tsv
+	assert_output "$ref"
+	# a bad last line without a newline: the warning, then the error
+	{ head -n 150 base.tsv; printf '150\t1\tx\t3'; } > in.tsv
+	run -1 --separate-stderr env EMB_THREADS=2 EMB_TSV_BLOCK=100 embcat -O emb in.tsv
+	[ "${stderr_lines[0]}" = "embcat: in.tsv:151: last line has no newline (file cut short?)" ]
+	[ "${stderr_lines[1]}" = "embcat: in.tsv:151: 'x' is not a number" ]
+}
+
+@test "a file much larger than a block is read by the workers with the rows in order" {
+	mk_tsv 3000 16 11 plain > in.tsv
+	for i in 1 2 3 4 5 6 7 8; do cat in.tsv; done > big.tsv
+	EMB_THREADS=1 EMB_TSV_BLOCK=100000000 embcat -O tsv big.tsv > ref.tsv
+	EMB_THREADS=4 EMB_TSV_BLOCK=65536 embcat -O tsv big.tsv > got.tsv
+	cmp ref.tsv got.tsv
+	[ "$(wc -l < got.tsv)" = 24000 ]
+	# rows of the 8 copies are equal: nothing was reordered or repeated
+	[ "$(sort -u got.tsv | wc -l)" = "$(sort -u <(embcat -O tsv in.tsv) | wc -l)" ]
+	cmp <(head -n 3000 got.tsv) <(tail -n 3000 got.tsv)
+}
+
+@test "EMB_THREADS and EMB_TSV_BLOCK must be numbers in range" {
+	printf '1 2\n' > in.tsv
+	for v in 0 x -1 1025 3x; do
+		run -2 --separate-stderr env EMB_THREADS="$v" embcat -O tsv in.tsv
+		[ "${stderr_lines[0]}" = "embcat: EMB_THREADS must be an integer from 1 to 1024, not '$v'" ]
+		[ "${stderr_lines[1]}" = "Try 'embcat --help' for more information." ]
+		assert_output ""
+	done
+	for v in 0 x 1073741825; do
+		run -2 --separate-stderr env EMB_TSV_BLOCK="$v" embcat -O tsv in.tsv
+		[ "${stderr_lines[0]}" = "embcat: EMB_TSV_BLOCK: '$v' is not a block size (1 to 2^30 bytes)" ]
+		assert_output ""
+	done
+}
