@@ -539,8 +539,12 @@ static void run_candidates(const struct cfg *c, const char *path)
 			fputs(t->keys[i], stdout);
 			putchar('\t');
 			fputs(t->keys[j], stdout);
-			if (c->score)
-				printf("\t%.9g", cosine(emb_table_row(t, i), emb_table_row(t, j), t->dim));
+			if (c->score) {
+				char buf[33];
+				buf[0] = '\t';
+				fwrite(buf, 1, 1 + (size_t)emb_format_g9(buf + 1, cosine(emb_table_row(t, i),
+					emb_table_row(t, j), t->dim)), stdout);
+			}
 			putchar('\n');
 			emb_check_stdout();
 		}
@@ -684,9 +688,12 @@ static void search_chunk(struct searcher *s, const struct emb_chunk *ch, float *
 			size_t nh = search_one(s, emb_row_f32(ch, a + i), proj + i * s->h->ncols,
 					       (uint32_t)s->queries);
 			s->short_lists += nh < s->c->topk;
-			for (size_t k = 0; k < nh; k++)
-				printf("%s\t%s\t%.9g\t%zu\n", qkey, s->db->keys[s->heap[k].row],
-				       s->heap[k].score, k + 1);
+			for (size_t k = 0; k < nh; k++) {
+				char buf[32];
+				buf[emb_format_g9(buf, s->heap[k].score)] = '\0';
+				printf("%s\t%s\t%s\t%zu\n", qkey, s->db->keys[s->heap[k].row], buf,
+				       k + 1);
+			}
 			emb_check_stdout();
 		}
 	}

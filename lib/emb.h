@@ -583,6 +583,11 @@ bool emb_parse_f64(const char *p, const char **end, double *out);
  * BUF (at least 32 bytes), no NUL guaranteed beyond the length. */
 int emb_format_f32(char *buf, float v);
 int emb_format_f64(char *buf, double v);
+/* emb_fmt.c: V as printf's "%.9g" (9 significant digits: a score to 1e-9
+ * relative), exactly, but "nan" for any NaN and "0" for -0; fast in the
+ * fixed-point range.  BUF holds at least 32 bytes; returns the length
+ * written (no NUL guaranteed). */
+int emb_format_g9(char *buf, double v);
 /* IEEE half <-> single. */
 float emb_f16_to_f32(uint16_t h);
 uint16_t emb_f32_to_f16(float f);
