@@ -100,7 +100,7 @@ enum emb_dtype { EMB_F32 = 0, EMB_F64 = 1, EMB_F16 = 2 };
 enum emb_format {
 	EMB_FMT_AUTO = 0, EMB_FMT_EMB, EMB_FMT_TSV, EMB_FMT_NPY, EMB_FMT_W2V,
 	EMB_FMT_W2VBIN, EMB_FMT_GLOVE, EMB_FMT_VEC, EMB_FMT_FVECS, EMB_FMT_BVECS,
-	EMB_FMT_IVECS, EMB_FMT_JSONL, EMB_FMT_COUNT
+	EMB_FMT_IVECS, EMB_FMT_JSONL, EMB_FMT_JSON, EMB_FMT_COUNT
 };
 
 /* Tri-state for options that may be forced either way or detected. */
@@ -115,6 +115,7 @@ struct emb_opts {
 	bool progress;               /* --progress */
 	const char *vector_field;    /* --vector-field (JSON Lines), default "embedding" */
 	const char *key_field;       /* --key-field (JSON Lines), default "id" */
+	bool strict;                 /* --strict: a failed batch request is an error */
 };
 extern struct emb_opts emb_opts;
 
@@ -231,6 +232,7 @@ struct emb_stream {
 	int vecs_esize;        /* vecs: 1 (bvecs) or 4 bytes per value */
 	int pread_fd;          /* npy Fortran order: the file read by columns */
 	const char *vector_field, *key_field; /* JSON Lines */
+	bool strict;           /* JSON Lines: a failed batch request is an error */
 	void *json;            /* JSON Lines: the reader's state (emb_jsonl.c) */
 	uint64_t dropped_keys; /* writer: rows whose keys the format cannot hold */
 	uint64_t overflowed;   /* writer: finite values too large for the disk type */
@@ -400,6 +402,7 @@ enum {
 	EMB_SH_VECTOR_FIELD = 1u << 5,  /* --vector-field */
 	EMB_SH_KEY_FIELD = 1u << 6,     /* --key-field */
 	EMB_SH_PROGRESS = 1u << 7,      /* --progress */
+	EMB_SH_STRICT = 1u << 8,        /* --strict (embcat: the converter) */
 	/* A program that reads vector streams; one that writes one. */
 	EMB_SH_READ = EMB_SH_INPUT_FORMAT | EMB_SH_KEYS | EMB_SH_NO_KEYS |
 		      EMB_SH_VECTOR_FIELD | EMB_SH_KEY_FIELD | EMB_SH_PROGRESS,
@@ -412,7 +415,7 @@ enum {
 enum {
 	EMB_OPT_KEYS = 0x1000, EMB_OPT_NO_KEYS, EMB_OPT_DTYPE, EMB_OPT_PROGRESS,
 	EMB_OPT_HELP, EMB_OPT_VERSION, EMB_OPT_VECTOR_FIELD, EMB_OPT_KEY_FIELD,
-	EMB_OPT_INPUT_FORMAT, EMB_OPT_OUTPUT_FORMAT,
+	EMB_OPT_INPUT_FORMAT, EMB_OPT_OUTPUT_FORMAT, EMB_OPT_STRICT,
 	EMB_OPT_FIRST_PROGRAM = 0x1100
 };
 #define EMB_COMMON_SHORTOPTS "I:O:hV"
@@ -425,6 +428,7 @@ enum {
 	{"progress", no_argument, NULL, EMB_OPT_PROGRESS}, \
 	{"vector-field", required_argument, NULL, EMB_OPT_VECTOR_FIELD}, \
 	{"key-field", required_argument, NULL, EMB_OPT_KEY_FIELD}, \
+	{"strict", no_argument, NULL, EMB_OPT_STRICT}, \
 	{"help", no_argument, NULL, 'h'}, \
 	{"version", no_argument, NULL, 'V'}
 

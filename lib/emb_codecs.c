@@ -86,4 +86,13 @@ const struct emb_codec emb_codecs[EMB_FMT_COUNT] = {
 		.write_rows = emb_jsonl_write_rows,
 		.close = emb_jsonl_free,
 	},
+	[EMB_FMT_JSON] = {
+		.name = "json", .text = true, .keys = true,
+		.read_header = emb_json_read_header,
+		.read_rows = emb_json_read_rows,
+		.write_header = emb_json_write_header,
+		.write_rows = emb_json_write_rows,
+		.write_end = emb_json_write_end,
+		.close = emb_json_free,
+	},
 };

@@ -172,4 +172,30 @@ size_t emb_jsonl_read_rows(struct emb_stream *s, struct emb_chunk *c);
 void emb_jsonl_write_rows(struct emb_stream *s, const struct emb_chunk *c);
 void emb_jsonl_free(struct emb_stream *s);
 
+void emb_json_read_header(struct emb_stream *s);     /* emb_json.c */
+size_t emb_json_read_rows(struct emb_stream *s, struct emb_chunk *c);
+void emb_json_write_header(struct emb_stream *s);
+void emb_json_write_rows(struct emb_stream *s, const struct emb_chunk *c);
+void emb_json_write_end(struct emb_stream *s);
+void emb_json_free(struct emb_stream *s);
+/* emb_json.c, shared with emb_jsonl.c: */
+/* Length of the JSON number (RFC 8259) at P (before END), 0 if none. */
+size_t emb_json_number_len(const char *p, const char *end);
+/* Does the JSON string token P[0, N) (quotes included) hold \u0000? */
+bool emb_json_has_nul(const char *p, size_t n);
+/* Is P[0, N) valid UTF-8 (no overlong forms, surrogates or code points
+ * above U+10FFFF)? */
+bool emb_utf8_valid(const unsigned char *p, size_t n);
+/* Decode the base64 text P[0, N) of little-endian float32 values into
+ * OUT (CAP values of MTYPE; OUT NULL: only count them); *COUNT is the
+ * number of values.  NULL on success, else why not: "bytes" when the
+ * data is not a whole number of floats (*COUNT then holds the bytes),
+ * or a description. */
+const char *emb_base64_f32(const char *p, size_t n, void *out, size_t cap, size_t *count,
+			   enum emb_dtype mtype);
+/* Write C's rows as JSON objects {KEY-FIELD: key, VECTOR-FIELD: [...]}:
+ * one a line (JSON Lines), or ARRAY: as the elements of the array that
+ * emb_json_write_header opens. */
+void emb_json_put_rows(struct emb_stream *s, const struct emb_chunk *c, bool array);
+
 #endif

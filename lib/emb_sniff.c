@@ -272,14 +272,42 @@ static enum emb_format rule_npy(const struct sniffed *in)
 	return in->n >= 6 && memcmp(in->b, "\x93NUMPY", 6) == 0 ? EMB_FMT_NPY : NEXT;
 }
 
-/* JSON: the first byte that is not a blank is '{'. */
+/* JSON: the first byte that is not a blank is '[' (json: JSON Lines
+ * holds objects) or '{'.  An object that closes on the line where it
+ * opens starts JSON Lines; one with a line break inside (a pretty-printed
+ * document) is json.  An object longer than the bytes looked at, with no
+ * line break in them, is JSON Lines. */
 static enum emb_format rule_json(const struct sniffed *in)
 {
-	size_t i = 0;
-	while (i < in->n && (in->b[i] == ' ' || in->b[i] == '\t' || in->b[i] == '\r' ||
-			     in->b[i] == '\n'))
-		i++;
-	return i < in->n && in->b[i] == '{' ? EMB_FMT_JSONL : NEXT;
+	const unsigned char *b = in->b, *end = b + in->n;
+	while (b < end && (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n'))
+		b++;
+	if (b < end && *b == '[')
+		return EMB_FMT_JSON;
+	if (b == end || *b != '{')
+		return NEXT;
+	size_t depth = 0;
+	bool str = false;
+	for (; b < end; b++) {
+		if (str) {
+			if (*b == '\\')
+				b++;
+			else if (*b == '"')
+				str = false;
+			else if (*b == '\n')
+				return EMB_FMT_JSONL; /* broken: the JSON Lines reader says so */
+		} else if (*b == '"') {
+			str = true;
+		} else if (*b == '{' || *b == '[') {
+			depth++;
+		} else if (*b == '}' || *b == ']') {
+			if (--depth == 0)
+				return EMB_FMT_JSONL;
+		} else if (*b == '\n') {
+			return EMB_FMT_JSON;
+		}
+	}
+	return EMB_FMT_JSONL;
 }
 
 /* A first line of exactly two whole numbers: word2vec (see sniff_text). */

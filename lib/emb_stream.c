@@ -405,6 +405,7 @@ struct emb_stream *emb_open_r_fp(FILE *fp, const char *name, const struct emb_op
 	s->progress = o->progress;
 	s->tsv_keys_opt = o->keys;
 	s->vector_field = o->vector_field ? o->vector_field : "embedding";
+	s->strict = o->strict;
 	s->key_field = o->key_field ? o->key_field : "id";
 	s->hdr_pos = -1;
 	s->row_next = 1;
