@@ -188,6 +188,7 @@ struct jdoc {
 	uint64_t *where;            /* row r's byte offset, then its line */
 	size_t meta_cap;            /* capacity of key_off, index and where */
 	size_t next;                /* read_rows: the next row to hand out */
+	size_t first_len;           /* bytes of the document up to the first row's end */
 };
 
 static uint64_t line_of(const struct jdoc *J, const char *at)
@@ -364,6 +365,14 @@ static void *new_row(struct jdoc *J)
 			       emb_dtype_size(J->s->mtype) * EMB_MAX_DIM);
 	if (need > J->vals_cap) {
 		size_t cap = J->vals_cap ? J->vals_cap : need;
+		if (J->rows == 1 && J->first_len) {
+			/* Guess the row count from the first row's share of the
+			 * document: one allocation instead of copies while it
+			 * doubles (pages not used are never touched). */
+			size_t guess = (size_t)(J->end - J->base) / J->first_len + 16;
+			if (guess <= SIZE_MAX / J->rowbytes && guess * J->rowbytes > cap)
+				cap = guess * J->rowbytes;
+		}
 		while (cap < need)
 			cap = emb_xmul(cap, 2);
 		J->vals = emb_xrealloc(J->vals, cap);
@@ -399,6 +408,19 @@ static void parse_vector(struct jdoc *J, const char *what)
 	void *row = new_row(J);
 	ws(J);
 	const char *at = J->p;
+	if (J->p < J->end && *J->p == '"' && J->dim) {
+		/* The common case, a later row's base64: decode straight from
+		 * the text up to the next quote.  Base64 holds no backslash or
+		 * control character, so a string that decodes needs no other
+		 * check; one that does not is looked at again below. */
+		const char *t = J->p + 1, *q = memchr(t, '"', (size_t)(J->end - t));
+		size_t count;
+		if (q && !emb_base64_f32(t, (size_t)(q - t), NULL, 0, &count, mt) &&
+		    count == J->dim && !emb_base64_f32(t, (size_t)(q - t), row, J->dim, &count, mt)) {
+			J->p = q + 1;
+			goto check_finite;
+		}
+	}
 	if (J->p < J->end && *J->p == '"') {
 		size_t len, count;
 		bool esc;
@@ -424,7 +446,8 @@ static void parse_vector(struct jdoc *J, const char *what)
 		if (err)
 			jfail(J, at, "%s: %s is a string but not base64 (%s)",
 			      row_name(J, nb, sizeof nb), what, err);
-		for (size_t j = 0; j < count; j++) {
+check_finite:
+		for (size_t j = 0; j < J->dim; j++) {
 			double v = mt == EMB_F64 ? ((double *)row)[j] : ((float *)row)[j];
 			if (!isfinite(v))
 				jfail(J, at, "%s: %s value %zu is %s", row_name(J, nb, sizeof nb), what,
@@ -633,7 +656,8 @@ static void parse_row_object(struct jdoc *J)
 	if (!J->openai && J->keyed && !have_key)
 		jfail(J, at, "%s: no \"%s\" member", row_name(J, nb, sizeof nb), kf);
 	J->where[J->rows] = (uint64_t)(at - J->base);
-	J->rows++;
+	if (J->rows++ == 0)
+		J->first_len = (size_t)(J->p - J->base);
 }
 
 /* The elements of the array at J->p: row objects, or vectors (BARE). */
@@ -657,7 +681,8 @@ static void parse_rows(struct jdoc *J)
 			const char *at = J->p;
 			parse_vector(J, "the vector");
 			J->where[J->rows] = (uint64_t)(at - J->base);
-			J->rows++;
+			if (J->rows++ == 0)
+				J->first_len = (size_t)(J->p - J->base);
 		}
 		ws(J);
 		if (J->p < J->end && *J->p == ',') {

@@ -483,8 +483,11 @@ static void set_values(struct emb_stream *s, void *row, const cJSON *item)
 			   s->vector_field, d, s->dim);
 	if (cJSON_IsString(v)) {
 		size_t count;
-		emb_base64_f32(v->valuestring, strlen(v->valuestring), row, s->dim, &count,
-			       s->mtype);
+		const char *err = emb_base64_f32(v->valuestring, strlen(v->valuestring), row,
+						 s->dim, &count, s->mtype);
+		if (err)
+			emb_die_at(s->name, s->lineno, "\"%s\" is a string but not base64 (%s)",
+				   s->vector_field, err);
 		for (j = 0; j < s->dim; j++) {
 			double x = s->mtype == EMB_F64 ? ((double *)row)[j] : ((float *)row)[j];
 			if (!isfinite(x))
