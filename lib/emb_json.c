@@ -361,11 +361,13 @@ static void *new_row(struct jdoc *J)
 		J->index = emb_xrealloc(J->index, emb_xmul(J->meta_cap, sizeof *J->index));
 		J->where = emb_xrealloc(J->where, emb_xmul(J->meta_cap, sizeof *J->where));
 	}
+	/* before the dim is known: room for 4096 values, grown by the
+	 * first row in parse_vector */
 	size_t need = emb_xmul(J->rows + 1, J->rowbytes ? J->rowbytes :
-			       emb_dtype_size(J->s->mtype) * EMB_MAX_DIM);
+			       emb_dtype_size(J->s->mtype) * 4096);
 	if (need > J->vals_cap) {
 		size_t cap = J->vals_cap ? J->vals_cap : need;
-		if (J->rows == 1 && J->first_len) {
+		if (J->first_len && J->rowbytes) {
 			/* Guess the row count from the first row's share of the
 			 * document: one allocation instead of copies while it
 			 * doubles (pages not used are never touched). */
@@ -485,6 +487,12 @@ check_finite:
 			for (const char *c = at; c < J->p; c++)
 				n += *c == ',';
 			check_dim(J, n + 1, at, what);
+		}
+		if (!J->dim && (j + 1) * emb_dtype_size(mt) > J->vals_cap) {
+			/* the first row, longer than guessed: J->rows is 0 */
+			J->vals_cap = emb_xmul(J->vals_cap, 2);
+			J->vals = emb_xrealloc(J->vals, J->vals_cap);
+			row = J->vals;
 		}
 		const char *e;
 		bool ok;

@@ -273,13 +273,17 @@ static enum emb_format rule_npy(const struct sniffed *in)
 }
 
 /* JSON: the first byte that is not a blank is '[' (json: JSON Lines
- * holds objects) or '{'.  An object that closes on the line where it
- * opens starts JSON Lines; one with a line break inside (a pretty-printed
- * document) is json.  An object longer than the bytes looked at, with no
- * line break in them, is JSON Lines. */
+ * holds objects) or '{'.  An object with a line break inside (pretty-
+ * printed) is json.  So is one on a single line that is an embeddings
+ * response (a top-level "data" member, no "custom_id" (Batch API output)
+ * and no vector member (a row)) with nothing after it in the bytes looked at,
+ * in a file not named *.jsonl or *.ndjson: the json reader
+ * takes a long "data" array in a fraction of the memory.  Other objects
+ * on one line start JSON Lines. */
 static enum emb_format rule_json(const struct sniffed *in)
 {
-	const unsigned char *b = in->b, *end = b + in->n;
+	const unsigned char *b = in->b, *end = b + in->n, *s0 = NULL;
+	const char *vf = in->s->vector_field;
 	while (b < end && (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n'))
 		b++;
 	if (b < end && *b == '[')
@@ -287,27 +291,47 @@ static enum emb_format rule_json(const struct sniffed *in)
 	if (b == end || *b != '{')
 		return NEXT;
 	size_t depth = 0;
-	bool str = false;
+	bool str = false, data = false, batch = false;
 	for (; b < end; b++) {
 		if (str) {
-			if (*b == '\\')
+			if (*b == '\\') {
 				b++;
-			else if (*b == '"')
+			} else if (*b == '"') {
 				str = false;
-			else if (*b == '\n')
+				const unsigned char *c = b + 1;
+				while (c < end && (*c == ' ' || *c == '\t'))
+					c++;
+				if (depth == 1 && c < end && *c == ':') { /* a member name */
+					size_t len = (size_t)(b - s0);
+					data |= len == 4 && memcmp(s0, "data", 4) == 0;
+					batch |= (len == 9 && memcmp(s0, "custom_id", 9) == 0) ||
+						 (len == strlen(vf) && memcmp(s0, vf, len) == 0);
+				}
+			} else if (*b == '\n') {
 				return EMB_FMT_JSONL; /* broken: the JSON Lines reader says so */
+			}
 		} else if (*b == '"') {
 			str = true;
+			s0 = b + 1;
 		} else if (*b == '{' || *b == '[') {
 			depth++;
 		} else if (*b == '}' || *b == ']') {
 			if (--depth == 0)
-				return EMB_FMT_JSONL;
+				break;
 		} else if (*b == '\n') {
 			return EMB_FMT_JSON;
 		}
 	}
-	return EMB_FMT_JSONL;
+	size_t nl = strlen(in->s->name);
+	bool lines_name = (nl > 6 && strcmp(in->s->name + nl - 6, ".jsonl") == 0) ||
+			  (nl > 7 && strcmp(in->s->name + nl - 7, ".ndjson") == 0);
+	if (!data || batch || lines_name)
+		return EMB_FMT_JSONL;
+	if (b < end) /* the object closed: is anything but blanks after it? */
+		for (b++; b < end; b++)
+			if (*b != ' ' && *b != '\t' && *b != '\r' && *b != '\n')
+				return EMB_FMT_JSONL;
+	return EMB_FMT_JSON;
 }
 
 /* A first line of exactly two whole numbers: word2vec (see sniff_text). */

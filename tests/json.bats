@@ -117,12 +117,20 @@ assert (np.array([r["embedding"] for r in rows], dtype=np.float32) == x).all()
 		assert_success
 		assert_output "$(printf '1\t2\n3\t4')"
 	done
-	# a response on one line is JSON Lines (in file order); -I json orders it
+	# a response alone on one line is json (ordered by index); followed by
+	# more lines, JSON Lines (in file order)
 	printf '{"data":[{"index":1,"embedding":[3,4]},{"index":0,"embedding":[1,2]}]}\n' > r
 	run embcat -O tsv r
-	assert_output "$(printf '#emb keys\n1\t3\t4\n0\t1\t2')"
-	run embcat -I json -O tsv r
 	assert_output "$(printf '#emb keys\n0\t1\t2\n1\t3\t4')"
+	cat r r > rr
+	run embcat -O tsv rr
+	assert_output "$(printf '#emb keys\n1\t3\t4\n0\t1\t2\n1\t3\t4\n0\t1\t2')"
+	run embcat -I jsonl -O tsv r
+	assert_output "$(printf '#emb keys\n1\t3\t4\n0\t1\t2')"
+	# a row that happens to have a "data" member stays JSON Lines
+	printf '{"id":"a","data":1,"embedding":[1,2]}\n' > d
+	run embcat -O tsv d
+	assert_output "$(printf 'a\t1\t2')"
 }
 
 @test "json: base64 of the wrong length, bad base64, bad indexes are errors naming the line and element" {
