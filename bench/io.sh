@@ -4,7 +4,8 @@
 #   1. binary stream through embcat in a pipe, against cat (the pipe limit);
 #   2. TSV -> binary parse, against numpy.loadtxt and pandas.read_csv;
 #   3. peak RSS of embcat at ROWS and 10*ROWS rows (must not grow).
-#   4. reading word2vec binary and .npy, against gensim and numpy.load.
+#   4. reading word2vec binary and .npy, against gensim and numpy.load;
+#   5. reading an OpenAI JSON response (base64, decimal) against json.load.
 # bench/io.sh --parse [ROWS] [DIM] [SPEARMAN_ROWS]: only the parse rows of
 # issue 16 (default 100000 x 256, and 2000000 rows): TSV -> binary with one
 # thread and with every core against numpy.loadtxt and pandas.read_csv, and
@@ -182,4 +183,32 @@ for row in "embinfo x.bin (w2vbin):$t_wb:$t_wb" "gensim load_word2vec_format:$t_
 	IFS=: read -r name t base <<< "$row"
 	printf '%-34s %8.3f s %8.1f MB/s  x%.2f vs embutils\n' "$name" "$t" \
 		"$(echo "$emb_bytes / $t / 1000000" | bc -l)" "$(echo "$t / $base" | bc -l)"
+done
+
+echo
+echo "== JSON: an OpenAI embeddings response (base64 and decimal), whole process"
+# The same values; keys are the indexes.  Python's peer: json.load, then
+# numpy's base64 decode (or np.array of the lists) into one f32 matrix.
+"$py" - "$work/x.npy" "$work" <<'PY'
+import sys, json, base64, numpy as np
+x = np.load(sys.argv[1])
+b64 = lambda r: base64.b64encode(r.tobytes()).decode()
+for name, enc in (("x64.json", b64), ("xfl.json", lambda r: r.tolist())):
+    with open(sys.argv[2] + "/" + name, "w") as f:
+        json.dump({"object": "list", "model": "m", "data": [
+            {"object": "embedding", "index": i, "embedding": enc(r)} for i, r in enumerate(x)]}, f)
+PY
+j64_bytes=$(stat -c %s "$work/x64.json")
+jfl_bytes=$(stat -c %s "$work/xfl.json")
+t_j64=$(seconds "embinfo -I json '$work/x64.json'")
+t_p64=$(seconds "'$py' -c 'import json, base64, numpy as np; d = json.load(open(\"$work/x64.json\"))[\"data\"]; np.stack([np.frombuffer(base64.b64decode(e[\"embedding\"]), \"<f4\") for e in sorted(d, key=lambda e: e[\"index\"])]).sum()'")
+t_jfl=$(seconds "embinfo -I json '$work/xfl.json'")
+t_pfl=$(seconds "'$py' -c 'import json, numpy as np; d = json.load(open(\"$work/xfl.json\"))[\"data\"]; np.array([e[\"embedding\"] for e in sorted(d, key=lambda e: e[\"index\"])], dtype=np.float32).sum()'")
+for row in "embinfo x64.json (base64):$t_j64:$t_j64:$j64_bytes" \
+	   "json.load + base64 + numpy:$t_p64:$t_j64:$j64_bytes" \
+	   "embinfo xfl.json (decimal):$t_jfl:$t_jfl:$jfl_bytes" \
+	   "json.load + numpy.array:$t_pfl:$t_jfl:$jfl_bytes"; do
+	IFS=: read -r name t base bytes <<< "$row"
+	printf '%-34s %8.3f s %8.1f MB/s  x%.2f vs embutils\n' "$name" "$t" \
+		"$(echo "$bytes / $t / 1000000" | bc -l)" "$(echo "$t / $base" | bc -l)"
 done

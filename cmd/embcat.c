@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* The shared options (emb.h) embcat honours: all of them. */
-#define SHARED EMB_SH_ALL
+#define SHARED (EMB_SH_ALL | EMB_SH_STRICT)
 
 static void usage(int status)
 {

@@ -564,8 +564,12 @@ static void run_candidates(const struct cfg *c, const char *path)
 			fputs(t->keys[i], stdout);
 			putchar('\t');
 			fputs(t->keys[j], stdout);
-			if (c->score)
-				printf("\t%.9g", cosine(emb_table_row(t, i), emb_table_row(t, j), t->dim));
+			if (c->score) {
+				char buf[33];
+				buf[0] = '\t';
+				fwrite(buf, 1, 1 + (size_t)emb_format_g9(buf + 1, cosine(emb_table_row(t, i),
+					emb_table_row(t, j), t->dim)), stdout);
+			}
 			putchar('\n');
 			emb_check_stdout();
 		}
@@ -711,7 +715,7 @@ static void search_chunk(struct searcher *s, const struct emb_chunk *ch, float *
 			s->short_lists += nh < s->c->topk;
 			for (size_t k = 0; k < nh; k++) {
 				char score[32];
-				int len = snprintf(score, sizeof score, "%.9g", s->heap[k].score);
+				int len = emb_format_g9(score, s->heap[k].score);
 				emb_run_put(s->c->format, s->c->run_tag, qkey,
 					    s->db->keys[s->heap[k].row], score, (size_t)len, k + 1);
 			}

@@ -114,7 +114,7 @@ static inline bool emb_dtype_is_code(enum emb_dtype t)
 enum emb_format {
 	EMB_FMT_AUTO = 0, EMB_FMT_EMB, EMB_FMT_TSV, EMB_FMT_NPY, EMB_FMT_W2V,
 	EMB_FMT_W2VBIN, EMB_FMT_GLOVE, EMB_FMT_VEC, EMB_FMT_FVECS, EMB_FMT_BVECS,
-	EMB_FMT_IVECS, EMB_FMT_JSONL, EMB_FMT_COUNT
+	EMB_FMT_IVECS, EMB_FMT_JSONL, EMB_FMT_JSON, EMB_FMT_COUNT
 };
 
 /* Tri-state for options that may be forced either way or detected. */
@@ -130,6 +130,7 @@ struct emb_opts {
 	const char *vector_field;    /* --vector-field (JSON Lines), default "embedding" */
 	const char *key_field;       /* --key-field (JSON Lines), default "id" */
 	struct emb_slice *slice;     /* --dims/--normalize (emb_slice.c), or NULL */
+	bool strict;                 /* --strict: a failed batch request is an error */
 };
 extern struct emb_opts emb_opts;
 
@@ -247,6 +248,7 @@ struct emb_stream {
 	int vecs_esize;        /* vecs: 1 (bvecs) or 4 bytes per value */
 	int pread_fd;          /* npy Fortran order: the file read by columns */
 	const char *vector_field, *key_field; /* JSON Lines */
+	bool strict;           /* JSON Lines: a failed batch request is an error */
 	void *json;            /* JSON Lines: the reader's state (emb_jsonl.c) */
 	uint64_t dropped_keys; /* writer: rows whose keys the format cannot hold */
 	uint64_t overflowed;   /* writer: finite values too large for the disk type */
@@ -416,6 +418,7 @@ enum {
 	EMB_SH_VECTOR_FIELD = 1u << 5,  /* --vector-field */
 	EMB_SH_KEY_FIELD = 1u << 6,     /* --key-field */
 	EMB_SH_PROGRESS = 1u << 7,      /* --progress */
+	EMB_SH_STRICT = 1u << 8,        /* --strict (embcat: the converter) */
 	/* A program that reads vector streams; one that writes one. */
 	EMB_SH_READ = EMB_SH_INPUT_FORMAT | EMB_SH_KEYS | EMB_SH_NO_KEYS |
 		      EMB_SH_VECTOR_FIELD | EMB_SH_KEY_FIELD | EMB_SH_PROGRESS,
@@ -428,7 +431,7 @@ enum {
 enum {
 	EMB_OPT_KEYS = 0x1000, EMB_OPT_NO_KEYS, EMB_OPT_DTYPE, EMB_OPT_PROGRESS,
 	EMB_OPT_HELP, EMB_OPT_VERSION, EMB_OPT_VECTOR_FIELD, EMB_OPT_KEY_FIELD,
-	EMB_OPT_INPUT_FORMAT, EMB_OPT_OUTPUT_FORMAT,
+	EMB_OPT_INPUT_FORMAT, EMB_OPT_OUTPUT_FORMAT, EMB_OPT_STRICT,
 	EMB_OPT_DIMS = 0x1080, EMB_OPT_NORMALIZE,  /* emb_slice.c */
 	EMB_OPT_FIRST_PROGRAM = 0x1100
 };
@@ -442,6 +445,7 @@ enum {
 	{"progress", no_argument, NULL, EMB_OPT_PROGRESS}, \
 	{"vector-field", required_argument, NULL, EMB_OPT_VECTOR_FIELD}, \
 	{"key-field", required_argument, NULL, EMB_OPT_KEY_FIELD}, \
+	{"strict", no_argument, NULL, EMB_OPT_STRICT}, \
 	{"help", no_argument, NULL, 'h'}, \
 	{"version", no_argument, NULL, 'V'}
 
@@ -646,6 +650,11 @@ bool emb_parse_f64(const char *p, const char **end, double *out);
  * BUF (at least 32 bytes), no NUL guaranteed beyond the length. */
 int emb_format_f32(char *buf, float v);
 int emb_format_f64(char *buf, double v);
+/* emb_fmt.c: V as printf's "%.9g" (9 significant digits: a score to 1e-9
+ * relative), exactly, but "nan" for any NaN and "0" for -0; fast in the
+ * fixed-point range.  BUF holds at least 32 bytes; returns the length
+ * written (no NUL guaranteed). */
+int emb_format_g9(char *buf, double v);
 /* IEEE half <-> single. */
 float emb_f16_to_f32(uint16_t h);
 uint16_t emb_f32_to_f16(float f);

@@ -23,7 +23,7 @@ struct emb_opts emb_opts = {
 
 /* What emb_shared_options() declared, and what the command line gave. */
 static unsigned shared_honoured;
-static const char *shared_typed[8];   /* by bit number: the option as typed */
+static const char *shared_typed[16];   /* by bit number: the option as typed */
 
 /* The help lines of the shared options, by EMB_SH_* bit.  --keys and
  * --no-keys share a line when both are shown. */
@@ -35,7 +35,8 @@ static const struct {
 	 "  -I, --input-format=FMT   read FMT instead of sniffing it (see emb(5)):\n"
 	 "                           emb, tsv, npy, w2v (word2vec text), w2vbin\n"
 	 "                           (word2vec binary), glove, vec (fastText, = w2v),\n"
-	 "                           fvecs, bvecs, ivecs, jsonl (JSON Lines)\n"},
+	 "                           fvecs, bvecs, ivecs, jsonl (JSON Lines), json\n"
+	 "                           (one JSON document)\n"},
 	{EMB_SH_OUTPUT_FORMAT,
 	 "  -O, --output-format=FMT  write FMT, one of the names -I takes\n"},
 	{EMB_SH_DTYPE,
@@ -50,10 +51,13 @@ static const struct {
 	{EMB_SH_NO_KEYS,
 	 "      --no-keys            TSV input: the first column is not a key\n"},
 	{EMB_SH_VECTOR_FIELD,
-	 "      --vector-field=NAME  JSON Lines: the member holding the vector\n"
+	 "      --vector-field=NAME  JSON: the member holding the vector\n"
 	 "                           (default: embedding)\n"},
 	{EMB_SH_KEY_FIELD,
-	 "      --key-field=NAME     JSON Lines: the member holding the key (default: id)\n"},
+	 "      --key-field=NAME     JSON: the member holding the key (default: id)\n"},
+	{EMB_SH_STRICT,
+	 "      --strict             OpenAI Batch output: a failed request is an error\n"
+	 "                           (default: count them on stderr)\n"},
 	{EMB_SH_PROGRESS,
 	 "      --progress           show rows, bytes and rate on stderr\n"},
 };
@@ -63,6 +67,7 @@ static const char *const format_names[] = {
 	[EMB_FMT_NPY] = "npy", [EMB_FMT_W2V] = "w2v", [EMB_FMT_W2VBIN] = "w2vbin",
 	[EMB_FMT_GLOVE] = "glove", [EMB_FMT_VEC] = "vec", [EMB_FMT_FVECS] = "fvecs",
 	[EMB_FMT_BVECS] = "bvecs", [EMB_FMT_IVECS] = "ivecs", [EMB_FMT_JSONL] = "jsonl",
+	[EMB_FMT_JSON] = "json",
 };
 _Static_assert(sizeof format_names / sizeof *format_names == EMB_FMT_COUNT,
 	       "a format without a name");
@@ -110,7 +115,7 @@ size_t emb_row_bytes(enum emb_dtype t, size_t dim)
 
 const char *emb_format_list(void)
 {
-	return "emb, tsv, npy, w2v, w2vbin, glove, vec, fvecs, bvecs, ivecs, jsonl";
+	return "emb, tsv, npy, w2v, w2vbin, glove, vec, fvecs, bvecs, ivecs, jsonl, json";
 }
 
 void emb_shared_options(unsigned honoured)
@@ -209,6 +214,10 @@ bool emb_common_option(int opt, const char *arg, void (*usage)(int))
 	case EMB_OPT_KEY_FIELD:
 		shared_seen(EMB_SH_KEY_FIELD, "--key-field");
 		emb_opts.key_field = arg;
+		return true;
+	case EMB_OPT_STRICT:
+		shared_seen(EMB_SH_STRICT, "--strict");
+		emb_opts.strict = true;
 		return true;
 	case EMB_OPT_PROGRESS:
 		shared_seen(EMB_SH_PROGRESS, "--progress");

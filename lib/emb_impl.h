@@ -3,10 +3,12 @@
  * with nobody else (programs include only emb.h).
  *
  * Each on-disk format is a codec: a row of function pointers indexed by
- * enum emb_format (emb_codecs[] in emb_stream.c).  emb_stream.c owns the
- * file, the sniffing, the header-with-row-count trick and the dispatch;
- * a codec only turns bytes into chunks and back.  All codec functions die
- * on bad data (emb_die_at for text lines, emb_die_offset for bytes).
+ * enum emb_format (emb_codecs[] in emb_codecs.c).  emb_stream.c owns the
+ * file, the header-with-row-count trick and the dispatch; emb_sniff.c
+ * tells formats apart; a codec only turns bytes into chunks and back, and
+ * reaches the stream only through the functions declared here.  All
+ * codec functions die on bad data (emb_die_at for text lines,
+ * emb_die_offset for bytes).
  */
 #ifndef EMB_IMPL_H
 #define EMB_IMPL_H
@@ -34,11 +36,31 @@ struct emb_codec {
 	 * emb_close() cannot pass for a complete one. */
 	void (*write_rows)(struct emb_stream *s, const struct emb_chunk *c);
 	void (*write_end)(struct emb_stream *s);   /* NULL: nothing */
-	bool keys;                                  /* the format stores keys */
+	/* Reader: the next batch's row count without reading it (0 at the
+	 * end), false if the format cannot tell (NULL: cannot). */
+	bool (*peek_rows)(struct emb_stream *s, uint64_t *rows);
+	/* Reader: pass over the next batch undecoded, counting it in
+	 * s->recno; its rows, 0 at the end (NULL: read and drop it). */
+	uint64_t (*skip_rows)(struct emb_stream *s);
+	/* Writer: the next rows are numbered from FIRST, not on from the
+	 * ones before (NULL: the format holds no row numbers). */
+	void (*renumber)(struct emb_stream *s, uint64_t first);
+	/* Reader: free what the codec keeps in S (NULL: nothing). */
+	void (*close)(struct emb_stream *s);
+	bool keys;        /* the format stores keys */
+	bool number_keys; /* keyless rows are written keyed by their number */
+	bool text;        /* text: a leading UTF-8 byte order mark is skipped */
 };
 extern const struct emb_codec emb_codecs[];
 #define EMB_ROWS_UNKNOWN UINT64_MAX
 
+/* emb_sniff.c: the format of S's first N bytes B (all of them if EOF),
+ * or die saying it is not recognised. */
+enum emb_format emb_sniff(const struct emb_stream *s, const unsigned char *b, size_t n,
+			  bool eof);
+/* Set member NAME of header META to ITEM (owned by META from now on),
+ * replacing any there. */
+void emb_meta_set(struct cJSON *meta, const char *name, struct cJSON *item);
 /* Write N bytes to S's file, counting them in s->offset. */
 void emb_write_bytes(struct emb_stream *s, const void *buf, size_t n);
 /* Read exactly N bytes or die naming WHAT as cut short; counts s->offset. */
@@ -135,6 +157,15 @@ void emb_tsv_close(struct emb_stream *s);
 void emb_tsv_write_rows(struct emb_stream *s, const struct emb_chunk *c);
 
 /* Codec entry points, one family per file. */
+void emb_binary_read_header(struct emb_stream *s);  /* emb_binary.c */
+size_t emb_binary_read_rows(struct emb_stream *s, struct emb_chunk *c);
+bool emb_binary_peek_rows(struct emb_stream *s, uint64_t *rows);
+uint64_t emb_binary_skip_rows(struct emb_stream *s);
+void emb_binary_write_header(struct emb_stream *s);
+void emb_binary_write_rows(struct emb_stream *s, const struct emb_chunk *c);
+void emb_binary_write_end(struct emb_stream *s);
+void emb_binary_renumber(struct emb_stream *s, uint64_t first);
+
 void emb_npy_read_header(struct emb_stream *s);
 size_t emb_npy_read_rows(struct emb_stream *s, struct emb_chunk *c);
 size_t emb_npy_count_header(const struct emb_stream *s, uint64_t rows, int width,
@@ -158,5 +189,31 @@ void emb_jsonl_read_header(struct emb_stream *s);
 size_t emb_jsonl_read_rows(struct emb_stream *s, struct emb_chunk *c);
 void emb_jsonl_write_rows(struct emb_stream *s, const struct emb_chunk *c);
 void emb_jsonl_free(struct emb_stream *s);
+
+void emb_json_read_header(struct emb_stream *s);     /* emb_json.c */
+size_t emb_json_read_rows(struct emb_stream *s, struct emb_chunk *c);
+void emb_json_write_header(struct emb_stream *s);
+void emb_json_write_rows(struct emb_stream *s, const struct emb_chunk *c);
+void emb_json_write_end(struct emb_stream *s);
+void emb_json_free(struct emb_stream *s);
+/* emb_json.c, shared with emb_jsonl.c: */
+/* Length of the JSON number (RFC 8259) at P (before END), 0 if none. */
+size_t emb_json_number_len(const char *p, const char *end);
+/* Does the JSON string token P[0, N) (quotes included) hold \u0000? */
+bool emb_json_has_nul(const char *p, size_t n);
+/* Is P[0, N) valid UTF-8 (no overlong forms, surrogates or code points
+ * above U+10FFFF)? */
+bool emb_utf8_valid(const unsigned char *p, size_t n);
+/* Decode the base64 text P[0, N) of little-endian float32 values into
+ * OUT (CAP values of MTYPE; OUT NULL: only count them); *COUNT is the
+ * number of values.  NULL on success, else why not: "bytes" when the
+ * data is not a whole number of floats (*COUNT then holds the bytes),
+ * or a description. */
+const char *emb_base64_f32(const char *p, size_t n, void *out, size_t cap, size_t *count,
+			   enum emb_dtype mtype);
+/* Write C's rows as JSON objects {KEY-FIELD: key, VECTOR-FIELD: [...]}:
+ * one a line (JSON Lines), or ARRAY: as the elements of the array that
+ * emb_json_write_header opens. */
+void emb_json_put_rows(struct emb_stream *s, const struct emb_chunk *c, bool array);
 
 #endif

@@ -47,6 +47,15 @@ struct jsonl {
 	cJSON *cur;         /* in_data: the next element, NULL after the last */
 	unsigned long elem; /* in_data: 1-based index of the element last taken */
 	cJSON *again;       /* an item emb_jsonl_read_header looked at */
+	/* OpenAI Batch API output: the current line is a request's result */
+	bool batch;
+	const char *custom_id; /* its "custom_id" (in root) */
+	bool several;       /* its body holds more than one input */
+	char *key;          /* the key made for the current row */
+	size_t key_cap;
+	char *failed;       /* custom_ids of failed requests, ", "-separated */
+	size_t failed_len, failed_cap;
+	uint64_t nfailed;
 	struct span *tok;   /* the line's numbers and strings, in order */
 	size_t ntok, tokcap;
 };
@@ -65,39 +74,10 @@ void emb_jsonl_free(struct emb_stream *s)
 		return;
 	cJSON_Delete(J->root);
 	free(J->tok);
+	free(J->key);
+	free(J->failed);
 	free(J);
 	s->json = NULL;
-}
-
-/* Length of the JSON number (RFC 8259) at P, 0 if there is none. */
-static size_t number_len(const char *p)
-{
-	const char *q = p;
-	if (*q == '-')
-		q++;
-	if (*q == '0')
-		q++;
-	else if (*q >= '1' && *q <= '9')
-		while (*q >= '0' && *q <= '9')
-			q++;
-	else
-		return 0;
-	if (*q == '.') {
-		if (!(*++q >= '0' && *q <= '9'))
-			return 0;
-		while (*q >= '0' && *q <= '9')
-			q++;
-	}
-	if (*q == 'e' || *q == 'E') {
-		q++;
-		if (*q == '+' || *q == '-')
-			q++;
-		if (!(*q >= '0' && *q <= '9'))
-			return 0;
-		while (*q >= '0' && *q <= '9')
-			q++;
-	}
-	return (size_t)(q - p);
 }
 
 static void add_token(struct jsonl *J, size_t off, size_t len)
@@ -134,7 +114,7 @@ static void scan_tokens(struct emb_stream *s, struct jsonl *J, size_t from, size
 			size_t start = i;
 			while (i < to && p[i] && strchr("0123456789+-.eE", p[i]))
 				i++;
-			if (number_len(p + start) != i - start)
+			if (emb_json_number_len(p + start, p + to) != i - start)
 				emb_die_at(s->name, s->lineno, "'%.*s' is not a JSON number",
 					   (int)(i - start > 40 ? 40 : i - start), p + start);
 			add_token(J, start, i - start);
@@ -236,6 +216,84 @@ static bool next_object(struct emb_stream *s, struct jsonl *J)
 	}
 }
 
+/* OpenAI Batch API output (emb.5, "JSON Lines"): a line with
+ * "custom_id" and "response" is one request's result, whose
+ * response.body is an embeddings response. */
+static bool is_batch_line(const cJSON *root)
+{
+	return cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "custom_id")) &&
+	       cJSON_GetObjectItemCaseSensitive(root, "response");
+}
+
+static cJSON *batch_data_parent(const cJSON *root)
+{
+	cJSON *resp = cJSON_GetObjectItemCaseSensitive(root, "response");
+	return cJSON_GetObjectItemCaseSensitive(resp, "body");
+}
+
+/* Check the request of the batch line in J->root: true if it succeeded;
+ * a failed one is counted in J->failed (or, with --strict, ends the
+ * program). */
+static bool batch_body(struct emb_stream *s, struct jsonl *J)
+{
+	cJSON *root = J->root;
+	const char *id = cJSON_GetObjectItemCaseSensitive(root, "custom_id")->valuestring;
+	cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
+	cJSON *resp = cJSON_GetObjectItemCaseSensitive(root, "response");
+	cJSON *st = cJSON_GetObjectItemCaseSensitive(resp, "status_code");
+	char why[160] = "";
+	if (err && !cJSON_IsNull(err)) {
+		cJSON *m = cJSON_GetObjectItemCaseSensitive(err, "message");
+		snprintf(why, sizeof why, "error: %.120s",
+			 cJSON_IsString(m) ? m->valuestring : "set");
+	} else if (!cJSON_IsObject(resp)) {
+		snprintf(why, sizeof why, "no response");
+	} else if (!cJSON_IsNumber(st) || st->valuedouble != 200) {
+		cJSON *body = cJSON_GetObjectItemCaseSensitive(resp, "body");
+		cJSON *e = cJSON_GetObjectItemCaseSensitive(body, "error");
+		cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+		if (cJSON_IsNumber(st))
+			snprintf(why, sizeof why, "status %.0f%s%.120s", st->valuedouble,
+				 cJSON_IsString(m) ? ": " : "", cJSON_IsString(m) ? m->valuestring : "");
+		else
+			snprintf(why, sizeof why, "no status_code");
+	}
+	if (!emb_utf8_valid((const unsigned char *)id, strlen(id)))
+		emb_die_at(s->name, s->lineno, "\"custom_id\" is not valid UTF-8");
+	if (!*why) {
+		J->custom_id = id;
+		if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(batch_data_parent(root), "data")))
+			emb_die_at(s->name, s->lineno, "request %s: response body has no \"data\" "
+				   "array", id);
+		return true;
+	}
+	if (s->strict)
+		emb_die_at(s->name, s->lineno, "request %s failed (%s)", id, why);
+	size_t len = strlen(id);
+	if (J->failed_len + len + 3 > J->failed_cap) {
+		J->failed_cap = emb_grow_cap(J->failed_cap, J->failed_len + len + 3, SIZE_MAX);
+		J->failed = emb_xrealloc(J->failed, J->failed_cap);
+	}
+	if (J->failed_len) {
+		memcpy(J->failed + J->failed_len, ", ", 2);
+		J->failed_len += 2;
+	}
+	memcpy(J->failed + J->failed_len, id, len + 1);
+	J->failed_len += len;
+	J->nfailed++;
+	return false;
+}
+
+/* At the end of input: say how many requests failed, and which. */
+static void report_failed(struct emb_stream *s, struct jsonl *J)
+{
+	if (J->nfailed)
+		emb_warn("%s: %llu failed request%s skipped (custom_id%s %s); --strict makes "
+			 "this an error", s->name, (unsigned long long)J->nfailed,
+			 J->nfailed == 1 ? "" : "s", J->nfailed == 1 ? "" : "s", J->failed);
+	J->nfailed = 0;
+}
+
 /* The object holding the next row: the line's object itself, or the next
  * element of its "data" array.  NULL at the end of input.  It lives until
  * the next call. */
@@ -249,17 +307,24 @@ static cJSON *next_item(struct emb_stream *s)
 	}
 	for (;;) {
 		if (!J->root) {
-			if (!next_object(s, J))
+			if (!next_object(s, J)) {
+				report_failed(s, J);
 				return NULL;
+			}
 			J->in_data = !cJSON_GetObjectItemCaseSensitive(J->root, s->vector_field);
 			J->root_pending = !J->in_data;
+			J->batch = J->in_data && is_batch_line(J->root);
+			if (J->batch && !batch_body(s, J))
+				continue; /* a failed request, counted */
 			if (J->in_data) {
-				cJSON *data = cJSON_GetObjectItemCaseSensitive(J->root, "data");
+				cJSON *data = cJSON_GetObjectItemCaseSensitive(J->batch ?
+					batch_data_parent(J->root) : J->root, "data");
 				if (!cJSON_IsArray(data))
 					emb_die_at(s->name, s->lineno, "no \"%s\" member (nor a \"data\" "
 						   "array)", s->vector_field);
 				J->cur = data->child; /* walked with ->next: linear */
 				J->elem = 0;
+				J->several = J->cur && J->cur->next;
 			}
 		}
 		if (J->root_pending) {
@@ -280,6 +345,34 @@ static cJSON *next_item(struct emb_stream *s)
 	}
 }
 
+/* The key of ITEM, an element of a batch line's "data": the custom_id,
+ * then "/" and the element's "index" when the body holds several.  It
+ * lives until the next call. */
+static const char *batch_key(struct emb_stream *s, const cJSON *item, size_t *len)
+{
+	struct jsonl *J = s->json;
+	const char *id = J->custom_id;
+	char idx[48] = "";
+	if (J->several) {
+		cJSON *k = cJSON_GetObjectItemCaseSensitive(item, "index");
+		if (cJSON_IsNumber(k)) {
+			const struct span *t = &J->tok[k->valueint];
+			snprintf(idx, sizeof idx, "/%.*s", (int)(t->len > 40 ? 40 : t->len),
+				 s->line + t->off);
+		} else {
+			snprintf(idx, sizeof idx, "/%lu", J->elem - 1);
+		}
+	}
+	*len = strlen(id) + strlen(idx);
+	if (*len + 1 > J->key_cap) {
+		J->key_cap = *len + 64;
+		J->key = emb_xrealloc(J->key, J->key_cap);
+	}
+	memcpy(J->key, id, strlen(id));
+	memcpy(J->key + strlen(id), idx, strlen(idx) + 1);
+	return J->key;
+}
+
 static cJSON *key_member(const struct emb_stream *s, const cJSON *item)
 {
 	cJSON *k = cJSON_GetObjectItemCaseSensitive(item, s->key_field);
@@ -293,9 +386,29 @@ static cJSON *vector_member(const struct emb_stream *s, const cJSON *item)
 	cJSON *v = cJSON_GetObjectItemCaseSensitive(item, s->vector_field);
 	if (!v)
 		emb_die_at(s->name, s->lineno, "no \"%s\" member", s->vector_field);
-	if (!cJSON_IsArray(v))
-		emb_die_at(s->name, s->lineno, "\"%s\" is not an array", s->vector_field);
+	if (!cJSON_IsArray(v) && !cJSON_IsString(v))
+		emb_die_at(s->name, s->lineno, "\"%s\" is not an array or a base64 string",
+			   s->vector_field);
 	return v;
+}
+
+/* Values in the vector V: an array's size, or what a base64 string holds
+ * (OpenAI's encoding_format="base64": little-endian float32s); a string
+ * of another length, or not base64, is an error. */
+static size_t vector_dim(const struct emb_stream *s, const cJSON *v)
+{
+	if (cJSON_IsArray(v))
+		return (size_t)cJSON_GetArraySize(v);
+	size_t count;
+	const char *err = emb_base64_f32(v->valuestring, strlen(v->valuestring), NULL, 0,
+					 &count, s->mtype);
+	if (err && strcmp(err, "bytes") == 0)
+		emb_die_at(s->name, s->lineno, "\"%s\" holds %zu bytes of base64 data, not a "
+			   "whole number of float32 values", s->vector_field, count);
+	if (err)
+		emb_die_at(s->name, s->lineno, "\"%s\" is a string but not base64 (%s)",
+			   s->vector_field, err);
+	return count;
 }
 
 void emb_jsonl_read_header(struct emb_stream *s)
@@ -305,50 +418,28 @@ void emb_jsonl_read_header(struct emb_stream *s)
 		s->at_eof = true;
 		return;
 	}
-	int d = cJSON_GetArraySize(vector_member(s, item));
-	if (d <= 0 || (unsigned)d > EMB_MAX_DIM)
-		emb_die_at(s->name, s->lineno, "\"%s\" has %d values (want 1 to %u)",
+	size_t d = vector_dim(s, vector_member(s, item));
+	if (d == 0 || d > EMB_MAX_DIM)
+		emb_die_at(s->name, s->lineno, "\"%s\" has %zu values (want 1 to %u)",
 			   s->vector_field, d, EMB_MAX_DIM);
 	s->dim = (size_t)d;
-	s->has_keys = key_member(s, item) != NULL;
+	s->has_keys = state(s)->batch || key_member(s, item) != NULL;
 	state(s)->again = item; /* read_rows takes it again */
-}
-
-/* Is P[0, N) valid UTF-8 (no overlong forms, surrogates or code points
- * above U+10FFFF)? */
-static bool utf8_valid(const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = p[i];
-		size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
-			c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-		if (!len || i + len > n)
-			return false;
-		for (size_t k = 1; k < len; k++)
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-		if ((c == 0xe0 && p[i + 1] < 0xa0) || (c == 0xed && p[i + 1] > 0x9f) ||
-		    (c == 0xf0 && p[i + 1] < 0x90) || (c == 0xf4 && p[i + 1] > 0x8f))
-			return false;
-		i += len;
-	}
-	return true;
-}
-
-/* Does the JSON string text P[0, N) (quotes included) hold \u0000? */
-static bool has_escaped_nul(const char *p, size_t n)
-{
-	for (size_t i = 1; i + 1 < n; i++)
-		if (p[i] == '\\') {
-			if (p[i + 1] == 'u' && i + 6 <= n && memcmp(p + i + 2, "0000", 4) == 0)
-				return true;
-			i++;
-		}
-	return false;
 }
 
 static void set_key(struct emb_stream *s, struct emb_chunk *c, size_t i, const cJSON *item)
 {
+	if (((struct jsonl *)s->json)->batch) {
+		size_t len;
+		const char *key = batch_key(s, item, &len);
+		if (!s->has_keys)
+			emb_die_at(s->name, s->lineno, "a batch request's rows have keys but the "
+				   "first row has none");
+		if (len > EMB_MAX_KEY_LEN)
+			emb_die_at(s->name, s->lineno, "key longer than %d bytes", EMB_MAX_KEY_LEN);
+		emb_chunk_set_key(c, i, key, len);
+		return;
+	}
 	cJSON *k = key_member(s, item);
 	if (!s->has_keys) {
 		if (k)
@@ -362,12 +453,12 @@ static void set_key(struct emb_stream *s, struct emb_chunk *c, size_t i, const c
 	size_t len;
 	if (cJSON_IsString(k)) {
 		const struct span *t = token(s, k);
-		if (has_escaped_nul(s->line + t->off, t->len))
+		if (emb_json_has_nul(s->line + t->off, t->len))
 			emb_die_at(s->name, s->lineno, "\"%s\" holds a NUL character (\\u0000)",
 				   s->key_field);
 		key = k->valuestring;
 		len = strlen(key);
-		if (!utf8_valid((const unsigned char *)key, len))
+		if (!emb_utf8_valid((const unsigned char *)key, len))
 			emb_die_at(s->name, s->lineno, "\"%s\" is not valid UTF-8", s->key_field);
 	} else if (cJSON_IsNumber(k)) {
 		/* an id keeps its text: 9007199254740993 is not 9007199254740992,
@@ -386,10 +477,25 @@ static void set_key(struct emb_stream *s, struct emb_chunk *c, size_t i, const c
 static void set_values(struct emb_stream *s, void *row, const cJSON *item)
 {
 	cJSON *v = vector_member(s, item), *e;
-	size_t j = 0;
-	if ((size_t)cJSON_GetArraySize(v) != s->dim)
-		emb_die_at(s->name, s->lineno, "\"%s\" has %d values, the first row %zu",
-			   s->vector_field, cJSON_GetArraySize(v), s->dim);
+	size_t j = 0, d = vector_dim(s, v);
+	if (d != s->dim)
+		emb_die_at(s->name, s->lineno, "\"%s\" has %zu values, the first row %zu",
+			   s->vector_field, d, s->dim);
+	if (cJSON_IsString(v)) {
+		size_t count;
+		const char *err = emb_base64_f32(v->valuestring, strlen(v->valuestring), row,
+						 s->dim, &count, s->mtype);
+		if (err)
+			emb_die_at(s->name, s->lineno, "\"%s\" is a string but not base64 (%s)",
+				   s->vector_field, err);
+		for (j = 0; j < s->dim; j++) {
+			double x = s->mtype == EMB_F64 ? ((double *)row)[j] : ((float *)row)[j];
+			if (!isfinite(x))
+				emb_die_at(s->name, s->lineno, "\"%s\" value %zu is %s",
+					   s->vector_field, j + 1, isnan(x) ? "nan" : "infinite");
+		}
+		return;
+	}
 	cJSON_ArrayForEach(e, v) {
 		if (!cJSON_IsNumber(e))
 			emb_die_at(s->name, s->lineno, "\"%s\" value %zu is not a number",
@@ -439,64 +545,7 @@ size_t emb_jsonl_read_rows(struct emb_stream *s, struct emb_chunk *c)
 	return rows;
 }
 
-/* Append KEY as a JSON string to O (room for 6 bytes per key byte + 2). */
-static char *put_string(char *o, const char *key)
-{
-	*o++ = '"';
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			*o++ = '\\';
-			*o++ = (char)*p;
-		} else if (*p < 0x20) {
-			o += sprintf(o, "\\u%04x", *p);
-		} else {
-			*o++ = (char)*p;
-		}
-	}
-	*o++ = '"';
-	return o;
-}
-
 void emb_jsonl_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 {
-	size_t fixed = c->dim * 26 + strlen(s->vector_field) * 6 + strlen(s->key_field) * 6 + 32;
-	for (size_t i = 0; i < c->rows; i++) {
-		char num[24];
-		const char *key = s->has_keys ? emb_row_key(c, i, s->row_next, num) : NULL;
-		if (key && !utf8_valid((const unsigned char *)key, strlen(key)))
-			emb_die(EMB_EXIT_DATA, "row %llu: key is not valid UTF-8; it cannot be "
-				"written as jsonl", (unsigned long long)(s->recno + i + 1));
-		size_t cap = fixed + (key ? 6 * strlen(key) : 0);
-		if (cap > s->raw_cap) {
-			free(s->raw);
-			s->raw = emb_xmalloc(cap);
-			s->raw_cap = cap;
-		}
-		char *o = (char *)s->raw;
-		*o++ = '{';
-		if (key) {
-			o = put_string(o, s->key_field);
-			*o++ = ':';
-			o = put_string(o, key);
-			*o++ = ',';
-		}
-		o = put_string(o, s->vector_field);
-		*o++ = ':';
-		*o++ = '[';
-		for (size_t j = 0; j < c->dim; j++) {
-			double v = emb_get(c, i, j);
-			if (!isfinite(v))
-				emb_refuse_nonfinite(s, i, j, v);
-			if (j)
-				*o++ = ',';
-			if (c->type == EMB_F64 && s->dtype == EMB_F64)
-				o += emb_format_f64(o, v);
-			else
-				o += emb_format_f32(o, (float)v);
-		}
-		*o++ = ']';
-		*o++ = '}';
-		*o++ = '\n';
-		emb_write_bytes(s, s->raw, (size_t)(o - (char *)s->raw));
-	}
+	emb_json_put_rows(s, c, false);
 }

@@ -5,7 +5,7 @@
  * hard link to it and the name it is run under picks the harness (or
  * EMB_FUZZ_TARGET=NAME when run as embfuzz):
  *
- *   emb tsv npy w2v w2vbin glove fvecs bvecs ivecs jsonl
+ *   emb tsv npy w2v w2vbin glove fvecs bvecs ivecs jsonl json
  *           emb_open_r() with -I forced to that format, emb_read_chunk()
  *           to the end, emb_close(): what every program does
  *   sniff   the same with EMB_FMT_AUTO (format and key detection)
@@ -347,6 +347,7 @@ static const struct target {
 	{"w2vbin", STREAM, EMB_FMT_W2VBIN}, {"glove", STREAM, EMB_FMT_GLOVE},
 	{"fvecs", STREAM, EMB_FMT_FVECS},   {"bvecs", STREAM, EMB_FMT_BVECS},
 	{"ivecs", STREAM, EMB_FMT_IVECS},   {"jsonl", STREAM, EMB_FMT_JSONL},
+	{"json", STREAM, EMB_FMT_JSON},
 	{"sniff", STREAM, EMB_FMT_AUTO},    {"model", MODEL, EMB_FMT_AUTO},
 	{"cols", COLS, EMB_FMT_AUTO},
 };
@@ -488,7 +489,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			target = &targets[i];
 	if (!target) {
 		say("fuzz: no harness named '%s'%s; run as tests/fuzz/NAME or set "
-		    "EMB_FUZZ_TARGET: emb tsv npy w2v w2vbin glove fvecs bvecs ivecs jsonl "
+		    "EMB_FUZZ_TARGET: emb tsv npy w2v w2vbin glove fvecs bvecs ivecs jsonl json "
 		    "sniff model cols\n", name, "");
 		exit(2);
 	}

@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 bin=$(cd "${1:-cmd}" && pwd)
 : "${ORACLE_PYTHON:=python3}"
 corpus=$here/corpus
-harnesses="emb tsv npy w2v w2vbin glove fvecs bvecs ivecs jsonl sniff model cols"
+harnesses="emb tsv npy w2v w2vbin glove fvecs bvecs ivecs jsonl json sniff model cols"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/embseeds.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
@@ -50,6 +50,8 @@ embcat -O ivecs nokeys.emb > "$corpus/ivecs/seed-5x4.ivecs" 2>/dev/null ||
 	rm -f "$corpus/ivecs/seed-5x4.ivecs"
 embcat -O jsonl k.emb > "$corpus/jsonl/seed-k.jsonl"
 embcat -O jsonl nokeys.emb > "$corpus/jsonl/seed-nokeys.jsonl"
+embcat -O json k.emb > "$corpus/json/seed-k.json"
+embcat -O json nokeys.emb > "$corpus/json/seed-nokeys.json"
 embgen -n 20 -d 4 --keys > fit.emb
 # (relative names: the header's history records the command line)
 embcenter --save=center.model fit.emb > /dev/null
@@ -273,6 +275,34 @@ put("jsonl", "openai-batch.jsonl", json.dumps({"data": [{"index": i, "embedding"
 put("jsonl", "openai-batch-ragged.jsonl", json.dumps({"data": [{"index": 0, "embedding": [1, 2]},
                                                              {"index": 1, "embedding": [3]}]}) + "\n")
 put("jsonl", "dim-change.jsonl", '{"id":"a","embedding":[1,2]}\n{"id":"b","embedding":[1,2,3]}\n')
+import base64
+b64 = lambda *v: base64.b64encode(struct.pack("<%df" % len(v), *v)).decode()
+put("jsonl", "base64.jsonl", '{"id":"a","embedding":"%s"}\n{"id":"b","embedding":"%s"}\n'
+    % (b64(1, 2), b64(3, 4)))
+put("jsonl", "base64-short.jsonl", '{"id":"a","embedding":"AAAAAAA="}\n')
+put("jsonl", "openai-batch-api.jsonl", "".join(json.dumps({
+    "id": "b%d" % r, "custom_id": "req-%d" % r, "error": None if r != 1 else {"message": "x"},
+    "response": {"status_code": 200 if r != 2 else 500, "body": {"object": "list", "data": [
+        {"index": i, "embedding": b64(r, i)} for i in range(r % 3 + 1)]}}}) + "\n"
+    for r in range(5)))
+
+# ---- JSON documents ----
+put("json", "openai-b64.json", json.dumps({"object": "list", "model": "m", "data": [
+    {"object": "embedding", "index": i, "embedding": b64(0.5, i)} for i in (2, 0, 1)]},
+    indent=2))
+put("json", "openai-dup-index.json", json.dumps({"data": [
+    {"index": 0, "embedding": [1, 2]}, {"index": 0, "embedding": [3, 4]}]}, indent=1))
+put("json", "openai-missing-index.json", json.dumps({"data": [
+    {"index": 0, "embedding": [1, 2]}, {"index": 5, "embedding": [3, 4]}]}))
+put("json", "objects.json", json.dumps([{"id": 7, "embedding": [1, 2], "x": {"y": [None, True]}},
+                                        {"id": 1e2, "embedding": b64(3, 4)}], indent=4))
+put("json", "bare.json", "[[1,2],\n[3,4.5e-3]]\n")
+put("json", "ragged.json", "[[1,2],[3]]")
+put("json", "deep.json", "[" * 600 + "]" * 600)
+put("json", "escapes.json", '[{"id":"a\\u00e9\\/\\"","embedding":"AACAPw\\u003d\\u003d"}]')
+put("json", "cut.json", '{"data":[{"index":0,"embedding":[1,2')
+put("json", "trailing.json", "[[1]]\n[[2]]\n")
+put("json", "empty-array.json", "[]")
 put("jsonl", "nested.jsonl", '{"id":"a","embedding":[[1,2],[3,4]]}\n')
 put("jsonl", "strings.jsonl", '{"id":"a","embedding":["1","2"]}\n')
 put("jsonl", "key-nul.jsonl", '{"id":"a\\u0000b","embedding":[1,2]}\n')
