@@ -23,7 +23,7 @@ struct emb_opts emb_opts = {
 
 /* What emb_shared_options() declared, and what the command line gave. */
 static unsigned shared_honoured;
-static const char *shared_typed[8];   /* by bit number: the option as typed */
+static const char *shared_typed[16];   /* by bit number: the option as typed */
 
 /* The help lines of the shared options, by EMB_SH_* bit.  --keys and
  * --no-keys share a line when both are shown. */
@@ -35,7 +35,9 @@ static const struct {
 	 "  -I, --input-format=FMT   read FMT instead of sniffing it (see emb(5)):\n"
 	 "                           emb, tsv, npy, w2v (word2vec text), w2vbin\n"
 	 "                           (word2vec binary), glove, vec (fastText, = w2v),\n"
-	 "                           fvecs, bvecs, ivecs, jsonl (JSON Lines)\n"},
+	 "                           fvecs, bvecs, ivecs, jsonl (JSON Lines),\n"
+	 "                           fbin, u8bin, i8bin, ibin (big-ann-benchmarks),\n"
+	 "                           safetensors, faiss (flat index), hdf5\n"},
 	{EMB_SH_OUTPUT_FORMAT,
 	 "  -O, --output-format=FMT  write FMT, one of the names -I takes\n"},
 	{EMB_SH_DTYPE,
@@ -54,6 +56,12 @@ static const struct {
 	 "                           (default: embedding)\n"},
 	{EMB_SH_KEY_FIELD,
 	 "      --key-field=NAME     JSON Lines: the member holding the key (default: id)\n"},
+	{EMB_SH_TENSOR,
+	 "      --tensor=NAME        safetensors input: the tensor to read (default:\n"
+	 "                           the only 2-D one)\n"},
+	{EMB_SH_DATASET,
+	 "      --dataset=NAME       HDF5 input: the dataset to read: train (default),\n"
+	 "                           test, neighbors or distances\n"},
 	{EMB_SH_PROGRESS,
 	 "      --progress           show rows, bytes and rate on stderr\n"},
 };
@@ -63,6 +71,10 @@ static const char *const format_names[] = {
 	[EMB_FMT_NPY] = "npy", [EMB_FMT_W2V] = "w2v", [EMB_FMT_W2VBIN] = "w2vbin",
 	[EMB_FMT_GLOVE] = "glove", [EMB_FMT_VEC] = "vec", [EMB_FMT_FVECS] = "fvecs",
 	[EMB_FMT_BVECS] = "bvecs", [EMB_FMT_IVECS] = "ivecs", [EMB_FMT_JSONL] = "jsonl",
+	/* issue 13: binary dumps */
+	[EMB_FMT_FBIN] = "fbin", [EMB_FMT_U8BIN] = "u8bin", [EMB_FMT_I8BIN] = "i8bin",
+	[EMB_FMT_IBIN] = "ibin", [EMB_FMT_SAFETENSORS] = "safetensors",
+	[EMB_FMT_FAISS] = "faiss", [EMB_FMT_HDF5] = "hdf5",
 };
 _Static_assert(sizeof format_names / sizeof *format_names == EMB_FMT_COUNT,
 	       "a format without a name");
@@ -104,7 +116,8 @@ size_t emb_dtype_size(enum emb_dtype t)
 
 const char *emb_format_list(void)
 {
-	return "emb, tsv, npy, w2v, w2vbin, glove, vec, fvecs, bvecs, ivecs, jsonl";
+	return "emb, tsv, npy, w2v, w2vbin, glove, vec, fvecs, bvecs, ivecs, jsonl, "
+	       "fbin, u8bin, i8bin, ibin, safetensors, faiss, hdf5";
 }
 
 void emb_shared_options(unsigned honoured)
@@ -203,6 +216,18 @@ bool emb_common_option(int opt, const char *arg, void (*usage)(int))
 	case EMB_OPT_KEY_FIELD:
 		shared_seen(EMB_SH_KEY_FIELD, "--key-field");
 		emb_opts.key_field = arg;
+		return true;
+	case EMB_OPT_TENSOR:
+		shared_seen(EMB_SH_TENSOR, "--tensor");
+		if (!*arg)
+			emb_usage_error("--tensor needs a tensor name");
+		emb_opts.tensor = arg;
+		return true;
+	case EMB_OPT_DATASET:
+		shared_seen(EMB_SH_DATASET, "--dataset");
+		if (!*arg)
+			emb_usage_error("--dataset needs a dataset name");
+		emb_opts.dataset = arg;
 		return true;
 	case EMB_OPT_PROGRESS:
 		shared_seen(EMB_SH_PROGRESS, "--progress");

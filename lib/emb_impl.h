@@ -35,6 +35,12 @@ struct emb_codec {
 	void (*write_rows)(struct emb_stream *s, const struct emb_chunk *c);
 	void (*write_end)(struct emb_stream *s);   /* NULL: nothing */
 	bool keys;                                  /* the format stores keys */
+	/* Formats of fixed-size rows at known offsets (issue 13's binary
+	 * dumps): the rows the next read_rows would return (0 at the end),
+	 * and passing over that many by seeking, for emb_peek_chunk and
+	 * emb_skip_chunk (NULL: the rows are read and dropped). */
+	uint64_t (*next_rows)(struct emb_stream *s);
+	void (*skip_rows)(struct emb_stream *s, uint64_t rows);
 };
 extern const struct emb_codec emb_codecs[];
 #define EMB_ROWS_UNKNOWN UINT64_MAX
@@ -140,5 +146,47 @@ void emb_jsonl_read_header(struct emb_stream *s);
 size_t emb_jsonl_read_rows(struct emb_stream *s, struct emb_chunk *c);
 void emb_jsonl_write_rows(struct emb_stream *s, const struct emb_chunk *c);
 void emb_jsonl_free(struct emb_stream *s);
+
+/* ---- issue 13: binary dumps, one file each ---- */
+/* emb_bigann.c: the format a file name's extension names (.fbin, .u8bin,
+ * .i8bin, .ibin), EMB_FMT_AUTO for any other name. */
+enum emb_format emb_format_by_extension(const char *path);
+/* emb_bigann.c: the dump formats whose first N bytes B say what they are
+ * (HDF5, safetensors, FAISS: emb.5's sniff table), else EMB_FMT_AUTO. */
+enum emb_format emb_sniff_dump(const unsigned char *b, size_t n);
+/* Shared by the fixed-row readers: pass over N bytes of input (the
+ * mapping, else read and dropped), dying as WHAT cut short. */
+void emb_skip_bytes(struct emb_stream *s, uint64_t n, const char *what);
+/* Size of S's input file if it is a regular file, else -1. */
+long long emb_input_size(const struct emb_stream *s);
+void emb_bigann_read_header(struct emb_stream *s);
+size_t emb_bigann_read_rows(struct emb_stream *s, struct emb_chunk *c);
+uint64_t emb_bigann_next_rows(struct emb_stream *s);
+void emb_bigann_skip_rows(struct emb_stream *s, uint64_t rows);
+size_t emb_bigann_count_header(const struct emb_stream *s, uint64_t rows, int width,
+			       char *buf, size_t cap);
+void emb_bigann_write_rows(struct emb_stream *s, const struct emb_chunk *c);
+
+void emb_st_read_header(struct emb_stream *s);
+size_t emb_st_count_header(const struct emb_stream *s, uint64_t rows, int width,
+			   char *buf, size_t cap);
+void emb_st_write_rows(struct emb_stream *s, const struct emb_chunk *c);
+
+void emb_faiss_read_header(struct emb_stream *s);
+
+void emb_hdf5_read_header(struct emb_stream *s);
+size_t emb_hdf5_read_rows(struct emb_stream *s, struct emb_chunk *c);
+void emb_hdf5_skip_rows(struct emb_stream *s, uint64_t rows);
+void emb_hdf5_free(struct emb_stream *s);
+
+/* The fixed-row reading shared by bigann, safetensors and faiss: the rows
+ * are s->total_rows rows of s->row_bytes from the current offset, each
+ * s->dim values of kind s->bin_kind (EMB_BIN_*). */
+enum emb_bin_kind { EMB_BIN_F32, EMB_BIN_F16, EMB_BIN_BF16, EMB_BIN_F64, EMB_BIN_U8,
+		    EMB_BIN_I8, EMB_BIN_I32 };
+size_t emb_bin_value_size(int kind);
+size_t emb_fixed_read_rows(struct emb_stream *s, struct emb_chunk *c);
+uint64_t emb_fixed_next_rows(struct emb_stream *s);
+void emb_fixed_skip_rows(struct emb_stream *s, uint64_t rows);
 
 #endif

@@ -689,6 +689,10 @@ static _Noreturn void undetected(const struct emb_stream *s, const char *why)
 static enum emb_format sniff(const struct emb_stream *s, const unsigned char *b, size_t n,
 			     bool eof)
 {
+	/* issue 13's binary dumps (emb.5, sniff table: binfmt rows) */
+	enum emb_format dump = emb_sniff_dump(b, n);
+	if (dump != EMB_FMT_AUTO)
+		return dump;
 	if (b[0] == (unsigned char)EMB_MAGIC[0])
 		return EMB_FMT_EMB; /* a bad magic is diagnosed by the binary reader */
 	if (n >= 6 && memcmp(b, "\x93NUMPY", 6) == 0)
@@ -816,6 +820,13 @@ void emb_close_inputs(void)
 
 struct emb_stream *emb_open_r(const char *path, const struct emb_opts *o)
 {
+	/* issue 13: big-ann files say what they are only by their name */
+	struct emb_opts byname;
+	if (o->in_format == EMB_FMT_AUTO && emb_format_by_extension(path) != EMB_FMT_AUTO) {
+		byname = *o;
+		byname.in_format = emb_format_by_extension(path);
+		o = &byname;
+	}
 	return emb_open_r_fp(emb_fopen_r(path), (!path || strcmp(path, "-") == 0) ? "-" : path, o);
 }
 
@@ -830,6 +841,8 @@ struct emb_stream *emb_open_r_fp(FILE *fp, const char *name, const struct emb_op
 	s->tsv_keys_opt = o->keys;
 	s->vector_field = o->vector_field ? o->vector_field : "embedding";
 	s->key_field = o->key_field ? o->key_field : "id";
+	s->tensor = o->tensor;   /* issue 13 */
+	s->dataset = o->dataset;
 	s->hdr_pos = -1;
 	s->row_next = 1;
 	setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
@@ -837,7 +850,8 @@ struct emb_stream *emb_open_r_fp(FILE *fp, const char *name, const struct emb_op
 	enum emb_format f = o->in_format;
 	unsigned char *buf = emb_xmalloc(PEEK_MAX);
 	bool text = f != EMB_FMT_EMB && f != EMB_FMT_NPY && f != EMB_FMT_FVECS &&
-		    f != EMB_FMT_BVECS && f != EMB_FMT_IVECS;
+		    f != EMB_FMT_BVECS && f != EMB_FMT_IVECS &&
+		    !(f >= EMB_FMT_FBIN && f <= EMB_FMT_HDF5); /* issue 13: binary */
 	bool eof;
 	size_t n = peek(s, buf, text, &eof);
 	if (n == 0) {
@@ -856,6 +870,13 @@ struct emb_stream *emb_open_r_fp(FILE *fp, const char *name, const struct emb_op
 		s->dtype = EMB_F32;
 		s->mtype = EMB_F32;
 	}
+	/* issue 13: options for one format name no other */
+	if (o->tensor && f != EMB_FMT_SAFETENSORS)
+		emb_die(EMB_EXIT_DATA, "%s: --tensor is for safetensors input, not %s", s->name,
+			emb_format_name(f));
+	if (o->dataset && f != EMB_FMT_HDF5)
+		emb_die(EMB_EXIT_DATA, "%s: --dataset is for HDF5 input, not %s", s->name,
+			emb_format_name(f));
 	emb_codecs[f].read_header(s);
 	s->open_row = s->row_next;
 	s->open_pinned = s->row_pinned;
@@ -914,6 +935,8 @@ struct emb_stream *emb_open_w_path(const char *path, const struct emb_stream *in
 	struct emb_save *sv = emb_xmalloc(sizeof *sv);
 	struct emb_stream *s = emb_open_w_fp(emb_save_open(sv, path), path, in, o);
 	s->save = sv;
+	if (o->out_format == EMB_FMT_AUTO && emb_format_by_extension(path) != EMB_FMT_AUTO)
+		s->format = emb_format_by_extension(path); /* issue 13: .fbin ... */
 	return s;
 }
 
@@ -962,6 +985,8 @@ static void write_header_emb(struct emb_stream *s)
  * room for any uint64, padded with spaces, which numpy, gensim and the
  * word2vec C tool all skip. */
 #define COUNT_WIDTH 20
+/* Room for a counted header: a safetensors header carries the history. */
+#define COUNT_HEADER_MAX (1 << 20)
 
 /* Formats whose header holds the row count cannot write it first when
  * rows stream in.  A regular file (not opened for appending) gets a
@@ -978,7 +1003,7 @@ static void begin_counted(struct emb_stream *s)
 	int fl = fcntl(fd, F_GETFL);
 	off_t at = ftello(s->fp);
 	if (at >= 0 && fl >= 0 && !(fl & O_APPEND) && S_ISREG(st.st_mode)) {
-		char h[256];
+		static char h[COUNT_HEADER_MAX];
 		s->hdr_pos = at;
 		emb_write_bytes(s, h, k->count_header(s, EMB_ROWS_UNKNOWN, COUNT_WIDTH, h, sizeof h));
 		return;
@@ -1004,7 +1029,7 @@ static void check_reader(struct emb_stream *s)
 static void finish_counted(struct emb_stream *s)
 {
 	const struct emb_codec *k = &emb_codecs[s->format];
-	char h[256];
+	static char h[COUNT_HEADER_MAX];
 	if (s->hdr_pos >= 0) {
 		size_t len = k->count_header(s, s->recno, COUNT_WIDTH, h, sizeof h);
 		off_t end = ftello(s->fp);
@@ -1348,6 +1373,10 @@ bool emb_peek_chunk(struct emb_stream *s, uint64_t *rows)
 	*rows = 0;
 	if (s->at_eof)
 		return true;
+	if (emb_codecs[s->format].next_rows && !s->writing) { /* issue 13 */
+		*rows = emb_codecs[s->format].next_rows(s);
+		return true;
+	}
 	if (s->format != EMB_FMT_EMB || s->writing)
 		return false;
 	if (next_chunk_header(s))
@@ -1415,6 +1444,19 @@ size_t emb_skip_chunk(struct emb_stream *s, struct emb_chunk *scratch)
 {
 	if (s->at_eof)
 		return 0;
+	const struct emb_codec *k = &emb_codecs[s->format];
+	if (k->next_rows && k->skip_rows) { /* issue 13: fixed-size rows, seek past them */
+		uint64_t n = k->next_rows(s);
+		if (n == 0) {
+			s->at_eof = true;
+			return 0;
+		}
+		k->skip_rows(s, n);
+		map_sync_offset(s);
+		s->row_next += n;
+		emb_progress(s->recno, s->offset);
+		return (size_t)n;
+	}
 	if (s->format != EMB_FMT_EMB)
 		return emb_read_chunk(s, scratch);
 	if (!next_chunk_header(s))
@@ -1529,6 +1571,8 @@ static void locate_rows(const struct emb_stream *s, struct emb_chunk *c)
 	if (s->format == EMB_FMT_FVECS || s->format == EMB_FMT_BVECS ||
 	    s->format == EMB_FMT_IVECS)
 		step = 4 + (uint64_t)s->dim * (unsigned)s->vecs_esize;
+	if (s->row_bytes) /* issue 13's fixed-size rows */
+		step = s->row_bytes;
 	if (s->format == EMB_FMT_NPY && s->fortran) {
 		/* Column-major: a row's first value; the others are a column apart. */
 		step = emb_dtype_size(s->dtype);
@@ -1615,6 +1659,8 @@ void emb_close(struct emb_stream *s)
 	free(s->save);
 	if (s->format == EMB_FMT_JSONL)
 		emb_jsonl_free(s);
+	if (s->format == EMB_FMT_HDF5)
+		emb_hdf5_free(s);
 	cJSON_Delete(s->meta);
 	free(s->pend_vals);
 	free(s->pend_keys);
@@ -1660,4 +1706,24 @@ const struct emb_codec emb_codecs[EMB_FMT_COUNT] = {
 			   emb_vecs_write_rows, NULL, false},
 	[EMB_FMT_JSONL] = {"jsonl", emb_jsonl_read_header, emb_jsonl_read_rows, NULL, NULL,
 			   emb_jsonl_write_rows, NULL, true},
+	/* ---- issue 13: binary dumps (binfmt) ---- */
+	[EMB_FMT_FBIN] = {"fbin", emb_bigann_read_header, emb_bigann_read_rows, NULL,
+			  emb_bigann_count_header, emb_bigann_write_rows, NULL, false,
+			  emb_bigann_next_rows, emb_bigann_skip_rows},
+	[EMB_FMT_U8BIN] = {"u8bin", emb_bigann_read_header, emb_bigann_read_rows, NULL,
+			   emb_bigann_count_header, emb_bigann_write_rows, NULL, false,
+			   emb_bigann_next_rows, emb_bigann_skip_rows},
+	[EMB_FMT_I8BIN] = {"i8bin", emb_bigann_read_header, emb_bigann_read_rows, NULL,
+			   emb_bigann_count_header, emb_bigann_write_rows, NULL, false,
+			   emb_bigann_next_rows, emb_bigann_skip_rows},
+	[EMB_FMT_IBIN] = {"ibin", emb_bigann_read_header, emb_bigann_read_rows, NULL,
+			  emb_bigann_count_header, emb_bigann_write_rows, NULL, false,
+			  emb_bigann_next_rows, emb_bigann_skip_rows},
+	[EMB_FMT_SAFETENSORS] = {"safetensors", emb_st_read_header, emb_fixed_read_rows, NULL,
+				 emb_st_count_header, emb_st_write_rows, NULL, false,
+				 emb_fixed_next_rows, emb_fixed_skip_rows},
+	[EMB_FMT_FAISS] = {"faiss", emb_faiss_read_header, emb_fixed_read_rows, NULL, NULL,
+			   NULL, NULL, false, emb_fixed_next_rows, emb_fixed_skip_rows},
+	[EMB_FMT_HDF5] = {"hdf5", emb_hdf5_read_header, emb_hdf5_read_rows, NULL, NULL,
+			  NULL, NULL, false, emb_fixed_next_rows, emb_hdf5_skip_rows},
 };
