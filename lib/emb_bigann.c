@@ -13,10 +13,14 @@
  *
  * The header holds the row count, which a stream knows only at its end:
  * emb_stream.c writes count_header's placeholder first and patches it at
- * close (or spools a pipe's rows).  The placeholder's n is 2^31: the
- * big-ann readers read n as an int32 (numpy's fromfile(dtype=int32)) or a
- * uint32 they memory-map, and both fail on it (a negative shape, a map
- * past the end of the file); embutils names it an unfinished write.
+ * close (or spools a pipe's rows).  The placeholder's n is 2^31 - 1:
+ * big-ann-benchmarks' read_fbin takes n as an int32 and reshapes what it
+ * read to (n, d), xbin_mmap checks the file size against n, and both fail
+ * unless the file holds all those rows (2^31 - 1 rows are then really
+ * there, and embutils reads them too); otherwise embutils names it an
+ * unfinished write.  (2^31 or -1 would not do: numpy takes any negative
+ * shape as "whatever is there", and reads the rows written so far.)
+ * So the largest count written is 2^31 - 2.
  */
 #include <config.h>
 #include "emb_impl.h"
@@ -26,8 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define UNFINISHED_N 0x80000000u
-#define MAX_N 0x7fffffffu
+#define UNFINISHED_N 0x7fffffffu
+#define MAX_N 0x7ffffffeu
 
 enum emb_format emb_format_by_extension(const char *path)
 {
@@ -216,12 +220,14 @@ void emb_bigann_read_header(struct emb_stream *s)
 	snprintf(what, sizeof what, "%s header", fmt);
 	emb_need_bytes(s, h, 8, what);
 	uint32_t n = emb_get_u32(h), d = emb_get_u32(h + 4);
-	if (n == UNFINISHED_N)
+	long long size = emb_input_size(s);
+	if (n == UNFINISHED_N && (uint64_t)size != 8 + (uint64_t)n * d *
+	    emb_bin_value_size(kind_of(s->format)))
 		emb_die_offset(s->name, 0, "incomplete file: its writer stopped before it wrote "
 			       "the row count");
-	if (n > MAX_N)
+	if (n > UNFINISHED_N)
 		emb_die_offset(s->name, 0, "%s header claims %u rows (most %u: readers take the "
-			       "count as an int32)", fmt, n, MAX_N);
+			       "count as an int32)", fmt, n, UNFINISHED_N);
 	if (d > EMB_MAX_DIM || (d == 0 && n != 0))
 		emb_die_offset(s->name, 4, "%s header claims dim %u (want 1 to %u)", fmt, d,
 			       EMB_MAX_DIM);
@@ -233,7 +239,6 @@ void emb_bigann_read_header(struct emb_stream *s)
 	s->dtype = s->format == EMB_FMT_IBIN ? EMB_F64 : EMB_F32;
 	s->mtype = s->dtype;
 	s->data_off = 8 + (uint64_t)n * s->row_bytes; /* where the file must end */
-	long long size = emb_input_size(s);
 	if (size >= 0 && (uint64_t)size < s->data_off)
 		emb_die_offset(s->name, (uint64_t)size, "truncated %s: the header promises %u rows "
 			       "of %u values (%llu bytes), the file holds %llu", fmt, n, d,
