@@ -222,7 +222,25 @@ void emb_hdf5_free(struct emb_stream *s)
 	s->hdf5 = NULL;
 }
 
+int emb_hdf5_has_dataset(const char *path, const char *name)
+{
+	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+	hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+	if (f < 0)
+		return -1;
+	int has = H5Lexists(f, name, H5P_DEFAULT) > 0;
+	H5Fclose(f);
+	return has;
+}
+
 #else /* !HAVE_HDF5 */
+
+int emb_hdf5_has_dataset(const char *path, const char *name)
+{
+	(void)name;
+	emb_die(EMB_EXIT_DATA, "%s: cannot read HDF5: embutils was built without HDF5 "
+		"(install libhdf5-dev and rerun configure)", path);
+}
 
 void emb_hdf5_read_header(struct emb_stream *s)
 {
