@@ -148,9 +148,9 @@ static void finish(struct emb_stream *s)
 		return; /* a mapped file's size was checked at open */
 	unsigned char extra;
 	if (emb_read_bytes(s, &extra, 1) == 1)
-		emb_die_offset(s->name, s->offset, "data after the %llu rows the %s header "
+		emb_die_offset(s->name, s->offset, "data after the %llu %s the %s header "
 			       "promises", (unsigned long long)s->total_rows,
-			       emb_format_name(s->format));
+			       emb_plural(s->total_rows, "row", "rows"), emb_format_name(s->format));
 }
 
 uint64_t emb_fixed_next_rows(struct emb_stream *s)
@@ -244,8 +244,8 @@ void emb_bigann_read_header(struct emb_stream *s)
 			       "of %u values (%llu bytes), the file holds %llu", fmt, n, d,
 			       (unsigned long long)s->data_off, (unsigned long long)size);
 	if (size >= 0 && (uint64_t)size > s->data_off)
-		emb_die_offset(s->name, s->data_off, "data after the %u rows the %s header "
-			       "promises", n, fmt);
+		emb_die_offset(s->name, s->data_off, "data after the %u %s the %s header "
+			       "promises", n, emb_plural(n, "row", "rows"), fmt);
 	if (n == 0)
 		finish(s);
 }
