@@ -359,8 +359,8 @@ static struct emb_list *load_hdf5(const char *name, const char *buf, size_t n)
 		unlink(path);
 		emb_die(EMB_EXIT_DATA, "%s: write error: %s", emb_tmpfile_where(), strerror(err));
 	}
-	int has = emb_hdf5_has_dataset(path, "neighbors");
-	int dist = has > 0 ? emb_hdf5_has_dataset(path, "distances") : 0;
+	int has = emb_hdf5_has_dataset(path, "neighbors", name);
+	int dist = has > 0 ? emb_hdf5_has_dataset(path, "distances", name) : 0;
 	FILE *a = fopen(path, "r"), *b = dist > 0 ? fopen(path, "r") : NULL;
 	if (has <= 0 || !a || (dist > 0 && !b)) {
 		unlink(path);

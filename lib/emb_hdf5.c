@@ -222,8 +222,9 @@ void emb_hdf5_free(struct emb_stream *s)
 	s->hdf5 = NULL;
 }
 
-int emb_hdf5_has_dataset(const char *path, const char *name)
+int emb_hdf5_has_dataset(const char *path, const char *name, const char *shown)
 {
+	(void)shown;
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 	hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
 	if (f < 0)
@@ -235,17 +236,18 @@ int emb_hdf5_has_dataset(const char *path, const char *name)
 
 #else /* !HAVE_HDF5 */
 
-int emb_hdf5_has_dataset(const char *path, const char *name)
+int emb_hdf5_has_dataset(const char *path, const char *name, const char *shown)
 {
+	(void)path;
 	(void)name;
 	emb_die(EMB_EXIT_DATA, "%s: cannot read HDF5: embutils was built without HDF5 "
-		"(install libhdf5-dev and rerun configure)", path);
+		"(configure --with-hdf5)", shown);
 }
 
 void emb_hdf5_read_header(struct emb_stream *s)
 {
 	emb_die(EMB_EXIT_DATA, "%s: cannot read HDF5: embutils was built without HDF5 "
-		"(install libhdf5-dev and rerun configure)", s->name);
+		"(configure --with-hdf5)", s->name);
 }
 
 size_t emb_hdf5_read_rows(struct emb_stream *s, struct emb_chunk *c)

@@ -179,8 +179,8 @@ size_t emb_hdf5_read_rows(struct emb_stream *s, struct emb_chunk *c);
 void emb_hdf5_skip_rows(struct emb_stream *s, uint64_t rows);
 void emb_hdf5_free(struct emb_stream *s);
 /* Whether the HDF5 file at PATH has a dataset NAME: 1 yes, 0 no, -1 not
- * a readable HDF5 file (dies when built without HDF5). */
-int emb_hdf5_has_dataset(const char *path, const char *name);
+ * a readable HDF5 file (dies naming SHOWN when built without HDF5). */
+int emb_hdf5_has_dataset(const char *path, const char *name, const char *shown);
 
 /* The fixed-row reading shared by bigann, safetensors and faiss: the rows
  * are s->total_rows rows of s->row_bytes from the current offset, each

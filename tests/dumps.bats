@@ -25,7 +25,7 @@ assert np.array_equal(a, b, equal_nan=True), np.abs(a - b).max()' "$1" "$2"
 }
 
 have_hdf5() {
-	embcat -I hdf5 /dev/null 2>&1 | grep -q 'built without HDF5' && return 1
+	printf '\211HDF\r\n\032\n' | embcat -I hdf5 2>&1 | grep -q 'built without HDF5' && return 1
 	oracle -c 'import h5py' 2>/dev/null
 }
 
