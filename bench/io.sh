@@ -104,6 +104,7 @@ t_nm=$(seconds "'$py' -c 'import numpy as np; np.load(\"$work/x.npy\", mmap_mode
 for row in "embinfo x.bin (w2vbin):$t_wb:$t_wb" "gensim load_word2vec_format:$t_gs:$t_wb" \
 	   "embinfo x.npy:$t_nb:$t_nb" "numpy.load + sum:$t_nl:$t_nb" "numpy.load mmap + sum:$t_nm:$t_nb"; do
 	IFS=: read -r name t base <<< "$row"
+	case $name in *hdf5*|h5py*) [ $hdf5 = yes ] || continue ;; esac
 	printf '%-34s %8.3f s %8.1f MB/s  x%.2f vs embutils\n' "$name" "$t" \
 		"$(echo "$emb_bytes / $t / 1000000" | bc -l)" "$(echo "$t / $base" | bc -l)"
 done
@@ -129,6 +130,8 @@ t_fb=$(seconds "embinfo '$work/x.fbin'")
 t_nf=$(seconds "'$py' -c 'import numpy as np
 with open(\"$work/x.fbin\", \"rb\") as f:
     n, d = np.fromfile(f, count=2, dtype=np.int32); np.fromfile(f, dtype=np.float32).reshape(n, d).sum()'")
+hdf5=yes
+embinfo "$work/x.hdf5" > /dev/null 2>&1 || { hdf5=no; echo "(HDF5 rows skipped: embutils built without --with-hdf5)"; }
 t_h5=$(seconds "embinfo '$work/x.hdf5'")
 t_hp=$(seconds "'$py' -c 'import h5py; h5py.File(\"$work/x.hdf5\", \"r\")[\"train\"][:].sum()'")
 t_st=$(seconds "embinfo '$work/x.safetensors'")
@@ -137,10 +140,11 @@ t, m = o.st_read(\"$work/x.safetensors\"); t[\"embeddings\"].sum()'")
 t_fa=$(seconds "embinfo '$work/x.faiss'")
 t_fp=$(seconds "'$py' -c 'import faiss; i = faiss.read_index(\"$work/x.faiss\"); i.reconstruct_n(0, i.ntotal).sum()'")
 for row in "embinfo x.fbin:$t_fb:$t_fb" "numpy.fromfile + sum:$t_nf:$t_fb" \
-	   "embinfo x.hdf5:$t_h5:$t_h5" "h5py [:] + sum:$t_hp:$t_h5" \
+	   "embinfo x.hdf5:$t_h5:$t_h5" "h5py read + sum:$t_hp:$t_h5" \
 	   "embinfo x.safetensors:$t_st:$t_st" "numpy safetensors reader + sum:$t_sp:$t_st" \
 	   "embinfo x.faiss:$t_fa:$t_fa" "faiss.read_index + reconstruct:$t_fp:$t_fa"; do
 	IFS=: read -r name t base <<< "$row"
+	case $name in *hdf5*|h5py*) [ $hdf5 = yes ] || continue ;; esac
 	printf '%-34s %8.3f s %8.1f MB/s  x%.2f vs embutils\n' "$name" "$t" \
 		"$(echo "$emb_bytes / $t / 1000000" | bc -l)" "$(echo "$t / $base" | bc -l)"
 done
