@@ -5,7 +5,11 @@
 #   2. TSV -> binary parse, against numpy.loadtxt and pandas.read_csv;
 #   3. peak RSS of embcat at ROWS and 10*ROWS rows (must not grow).
 #   4. reading word2vec binary and .npy, against gensim and numpy.load;
-#   5. reading an OpenAI JSON response (base64, decimal) against json.load.
+#   5. reading an OpenAI JSON response (base64, decimal) against json.load;
+#   6. reading the binary dumps: big-ann .fbin against numpy.fromfile,
+#      ann-benchmarks HDF5 against h5py, safetensors against a numpy
+#      reader of the format (json + frombuffer: the safetensors package
+#      is not in Debian), a FAISS flat index against faiss.read_index.
 # bench/io.sh --parse [ROWS] [DIM] [SPEARMAN_ROWS]: only the parse rows of
 # issue 16 (default 100000 x 256, and 2000000 rows): TSV -> binary with one
 # thread and with every core against numpy.loadtxt and pandas.read_csv, and
@@ -211,4 +215,41 @@ for row in "embinfo x64.json (base64):$t_j64:$t_j64:$j64_bytes" \
 	IFS=: read -r name t base bytes <<< "$row"
 	printf '%-34s %8.3f s %8.1f MB/s  x%.2f vs embutils\n' "$name" "$t" \
 		"$(echo "$bytes / $t / 1000000" | bc -l)" "$(echo "$t / $base" | bc -l)"
+done
+echo
+echo "== 6. reading the binary dumps, whole process ($((emb_bytes / 1000000)) MB of f32)"
+# The same values in each format; each reader ends with the matrix in
+# memory and sums it (ours: embinfo's norm pass touches every value).
+embcat -O fbin "$work/x.emb" > "$work/x.fbin"
+embcat -O safetensors "$work/x.emb" > "$work/x.safetensors"
+"$py" -c 'import sys, numpy as np, h5py, faiss
+with open(sys.argv[1], "rb") as f:
+    n, d = np.fromfile(f, count=2, dtype=np.int32)
+    x = np.fromfile(f, dtype=np.float32).reshape(n, d)
+with h5py.File(sys.argv[2], "w") as f:
+    f.attrs["distance"] = "angular"; f["train"] = x
+i = faiss.IndexFlatIP(int(d)); i.add(x); faiss.write_index(i, sys.argv[3])' \
+	"$work/x.fbin" "$work/x.hdf5" "$work/x.faiss"
+sums=$(dirname "$0")/../tests/formats_oracle.py
+t_fb=$(seconds "embinfo '$work/x.fbin'")
+t_nf=$(seconds "'$py' -c 'import numpy as np
+with open(\"$work/x.fbin\", \"rb\") as f:
+    n, d = np.fromfile(f, count=2, dtype=np.int32); np.fromfile(f, dtype=np.float32).reshape(n, d).sum()'")
+hdf5=yes
+embinfo "$work/x.hdf5" > /dev/null 2>&1 || { hdf5=no; echo "(HDF5 rows skipped: embutils built without --with-hdf5)"; }
+t_h5=$(seconds "embinfo '$work/x.hdf5'")
+t_hp=$(seconds "'$py' -c 'import h5py; h5py.File(\"$work/x.hdf5\", \"r\")[\"train\"][:].sum()'")
+t_st=$(seconds "embinfo '$work/x.safetensors'")
+t_sp=$(seconds "'$py' -c 'import sys; sys.path.insert(0, \"$(dirname "$sums")\"); import formats_oracle as o
+t, m = o.st_read(\"$work/x.safetensors\"); t[\"embeddings\"].sum()'")
+t_fa=$(seconds "embinfo '$work/x.faiss'")
+t_fp=$(seconds "'$py' -c 'import faiss; i = faiss.read_index(\"$work/x.faiss\"); i.reconstruct_n(0, i.ntotal).sum()'")
+for row in "embinfo x.fbin:$t_fb:$t_fb" "numpy.fromfile + sum:$t_nf:$t_fb" \
+	   "embinfo x.hdf5:$t_h5:$t_h5" "h5py read + sum:$t_hp:$t_h5" \
+	   "embinfo x.safetensors:$t_st:$t_st" "numpy safetensors reader + sum:$t_sp:$t_st" \
+	   "embinfo x.faiss:$t_fa:$t_fa" "faiss.read_index + reconstruct:$t_fp:$t_fa"; do
+	IFS=: read -r name t base <<< "$row"
+	case $name in *hdf5*|h5py*) [ $hdf5 = yes ] || continue ;; esac
+	printf '%-34s %8.3f s %8.1f MB/s  x%.2f vs embutils\n' "$name" "$t" \
+		"$(echo "$emb_bytes / $t / 1000000" | bc -l)" "$(echo "$t / $base" | bc -l)"
 done

@@ -72,7 +72,8 @@ static void usage(int status)
 	      "      --manhattan          scores are minus manhattan distances (embcos)\n"
 	      "      --db=DB              with --queries: take distances from these vectors\n"
 	      "      --queries=QUERIES    (needed when TRUTH is ivecs)\n"
-	      "      --truth-format=FMT   topk or ivecs (0-based rows); default: sniffed\n"
+	      "      --truth-format=FMT   topk, or 0-based rows: ivecs, ibin or hdf5\n"
+	      "                           (neighbors and distances); default: sniffed\n"
 	      "\n"
 	      "Relevance judgements (trec_eval):\n"
 	      "      --qrels=QRELS        TREC qrels: qid iter docid rel\n"
@@ -218,7 +219,9 @@ static const char *recall_opt, *qrels_opt;
 static void parse_options(int argc, char **argv)
 {
 	static const char *const ties_names[] = {"distance", "none", "groups"};
-	static const char *const truth_names[] = {"topk", "ivecs"};
+	static const char *const truth_names[] = {"topk", "ivecs", "ibin", "hdf5"};
+	static const enum emb_list_format truth_formats[] = {EMB_LIST_TOPK, EMB_LIST_IVECS,
+							     EMB_LIST_IBIN, EMB_LIST_HDF5};
 	static const char *const run_names[] = {"topk", "trec"};
 	int opt;
 	while ((opt = getopt_long(argc, argv, EMB_COMMON_SHORTOPTS "k:m:cq", long_options,
@@ -257,8 +260,8 @@ static void parse_options(int argc, char **argv)
 		case OPT_DB: cfg.db = optarg; break;
 		case OPT_QUERIES: cfg.queries = optarg; break;
 		case OPT_TRUTH_FORMAT:
-			cfg.truth_format = emb_parse_name("--truth-format", optarg, truth_names, 2)
-				? EMB_LIST_IVECS : EMB_LIST_TOPK;
+			cfg.truth_format = truth_formats[emb_parse_name("--truth-format", optarg,
+									 truth_names, 4)];
 			break;
 		case OPT_QRELS: set_mode(MODE_QRELS, "--qrels"); cfg.qrels = optarg; break;
 		case 'm': parse_measure(optarg); break;
@@ -389,6 +392,9 @@ static const float *vector_of(const struct emb_table *t, const char *key, const 
 {
 	long i = emb_table_find(t, key, strlen(key));
 	if (i < 0) {
+		if (l->format == EMB_LIST_IVECS && l->by_row)
+			emb_die_at(l->name, line, "row %s is not in %s (%zu rows)", key, what,
+				   t->rows);
 		if (l->format == EMB_LIST_IVECS)
 			emb_die_offset(l->name, line, "row %s is not in %s (%zu rows)", key, what,
 				       t->rows);
@@ -413,6 +419,8 @@ static double *distances(const struct emb_qlist *q, const struct emb_list *l,
 				emb_die_at(l->name, it->line, "the %s of query '%s' and '%s' is "
 					   "undefined (zero or non-finite vector)",
 					   emb_sim_name(cfg.sim), q->qid, it->doc);
+		} else if (l->distances) {
+			d[i] = it->score; /* the file's own (HDF5 "distances") */
 		} else {
 			d[i] = distance(it->score);
 		}
@@ -431,6 +439,9 @@ static void rename_ivecs(struct emb_list *t, const struct vectors *v)
 		struct emb_qlist *q = &t->q[i];
 		for (size_t j = 0; j < q->n && v->db; j++) {
 			long long r = strtoll(q->item[j].doc, NULL, 10);
+			if (r > (long long)v->db->rows && t->by_row)
+				emb_die_at(t->name, q->item[j].line, "neighbour %lld is not a row "
+					   "of %s (%zu rows)", r - 1, cfg.db, v->db->rows);
 			if (r > (long long)v->db->rows)
 				emb_die_offset(t->name, q->item[j].line, "neighbour %lld is not a row "
 					       "of %s (%zu rows)", r - 1, cfg.db, v->db->rows);
@@ -459,9 +470,9 @@ static void run_recall(const char *truth_path, const char *run_path)
 									      : EMB_LIST_RUN);
 	bool need_dist = cfg.ties != EMB_TIES_NONE;
 	if (truth->format == EMB_LIST_IVECS) {
-		if (need_dist && !v.db)
-			emb_usage_error("%s is ivecs, which holds no distances: give --db and "
-					"--queries, or --ties=none", truth->name);
+		if (need_dist && !v.db && !truth->distances)
+			emb_usage_error("%s is %s, which holds no distances: give --db and "
+					"--queries, or --ties=none", truth->name, truth->ids_from);
 		rename_ivecs(truth, &v);
 	}
 	struct emb_list *run = emb_list_load(run_path, cfg.run_format ? cfg.run_format

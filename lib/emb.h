@@ -114,7 +114,13 @@ static inline bool emb_dtype_is_code(enum emb_dtype t)
 enum emb_format {
 	EMB_FMT_AUTO = 0, EMB_FMT_EMB, EMB_FMT_TSV, EMB_FMT_NPY, EMB_FMT_W2V,
 	EMB_FMT_W2VBIN, EMB_FMT_GLOVE, EMB_FMT_VEC, EMB_FMT_FVECS, EMB_FMT_BVECS,
-	EMB_FMT_IVECS, EMB_FMT_JSONL, EMB_FMT_JSON, EMB_FMT_COUNT
+	EMB_FMT_IVECS, EMB_FMT_JSONL, EMB_FMT_JSON,
+	/* issue 13, binary dumps (lib/emb_bigann.c, emb_safetensors.c,
+	 * emb_faiss.c, emb_hdf5.c): big-ann-benchmarks .fbin/.u8bin/.i8bin/
+	 * .ibin, safetensors, FAISS flat indexes, ann-benchmarks HDF5 */
+	EMB_FMT_FBIN, EMB_FMT_U8BIN, EMB_FMT_I8BIN, EMB_FMT_IBIN, EMB_FMT_SAFETENSORS,
+	EMB_FMT_FAISS, EMB_FMT_HDF5,
+	EMB_FMT_COUNT
 };
 
 /* Tri-state for options that may be forced either way or detected. */
@@ -131,6 +137,8 @@ struct emb_opts {
 	const char *key_field;       /* --key-field (JSON Lines), default "id" */
 	struct emb_slice *slice;     /* --dims/--normalize (emb_slice.c), or NULL */
 	bool strict;                 /* --strict: a failed batch request is an error */
+	const char *tensor;          /* --tensor (safetensors), NULL: the only 2-D one */
+	const char *dataset;         /* --dataset (HDF5), NULL: "train" */
 };
 extern struct emb_opts emb_opts;
 
@@ -267,6 +275,12 @@ struct emb_stream {
 	uint64_t open_row;     /* reader: row_next and row_pinned as opened */
 	bool open_pinned;
 	struct emb_save *save; /* writer: emb_open_w_path()'s file */
+	/* private: the binary dumps of issue 13 */
+	uint64_t row_bytes;    /* reader: bytes of one row on disk, when not
+				  dim * the size of dtype (u8bin, bf16 ...) */
+	int bin_kind;          /* the codec's own value type (emb_bigann.c ...) */
+	const char *tensor, *dataset; /* --tensor, --dataset */
+	void *hdf5;            /* emb_hdf5.c: the open file and dataset */
 	/* private: the list of open input streams (emb_close_inputs) */
 	struct emb_stream *next_input, *prev_input;
 };
@@ -419,9 +433,12 @@ enum {
 	EMB_SH_KEY_FIELD = 1u << 6,     /* --key-field */
 	EMB_SH_PROGRESS = 1u << 7,      /* --progress */
 	EMB_SH_STRICT = 1u << 8,        /* --strict (embcat: the converter) */
+	EMB_SH_TENSOR = 1u << 9,        /* --tensor */
+	EMB_SH_DATASET = 1u << 10,      /* --dataset */
 	/* A program that reads vector streams; one that writes one. */
 	EMB_SH_READ = EMB_SH_INPUT_FORMAT | EMB_SH_KEYS | EMB_SH_NO_KEYS |
-		      EMB_SH_VECTOR_FIELD | EMB_SH_KEY_FIELD | EMB_SH_PROGRESS,
+		      EMB_SH_VECTOR_FIELD | EMB_SH_KEY_FIELD | EMB_SH_PROGRESS |
+		      EMB_SH_TENSOR | EMB_SH_DATASET,
 	EMB_SH_WRITE = EMB_SH_OUTPUT_FORMAT | EMB_SH_DTYPE | EMB_SH_PROGRESS,
 	EMB_SH_ALL = EMB_SH_READ | EMB_SH_WRITE
 };
@@ -431,7 +448,8 @@ enum {
 enum {
 	EMB_OPT_KEYS = 0x1000, EMB_OPT_NO_KEYS, EMB_OPT_DTYPE, EMB_OPT_PROGRESS,
 	EMB_OPT_HELP, EMB_OPT_VERSION, EMB_OPT_VECTOR_FIELD, EMB_OPT_KEY_FIELD,
-	EMB_OPT_INPUT_FORMAT, EMB_OPT_OUTPUT_FORMAT, EMB_OPT_STRICT,
+	EMB_OPT_INPUT_FORMAT, EMB_OPT_OUTPUT_FORMAT, EMB_OPT_STRICT, EMB_OPT_TENSOR,
+	EMB_OPT_DATASET,
 	EMB_OPT_DIMS = 0x1080, EMB_OPT_NORMALIZE,  /* emb_slice.c */
 	EMB_OPT_FIRST_PROGRAM = 0x1100
 };
@@ -446,6 +464,8 @@ enum {
 	{"vector-field", required_argument, NULL, EMB_OPT_VECTOR_FIELD}, \
 	{"key-field", required_argument, NULL, EMB_OPT_KEY_FIELD}, \
 	{"strict", no_argument, NULL, EMB_OPT_STRICT}, \
+	{"tensor", required_argument, NULL, EMB_OPT_TENSOR}, \
+	{"dataset", required_argument, NULL, EMB_OPT_DATASET}, \
 	{"help", no_argument, NULL, 'h'}, \
 	{"version", no_argument, NULL, 'V'}
 

@@ -36,7 +36,9 @@ static const struct {
 	 "                           emb, tsv, npy, w2v (word2vec text), w2vbin\n"
 	 "                           (word2vec binary), glove, vec (fastText, = w2v),\n"
 	 "                           fvecs, bvecs, ivecs, jsonl (JSON Lines), json\n"
-	 "                           (one JSON document)\n"},
+	 "                           (one JSON document), fbin, u8bin, i8bin, ibin\n"
+	 "                           (big-ann-benchmarks), safetensors, faiss (flat\n"
+	 "                           index), hdf5\n"},
 	{EMB_SH_OUTPUT_FORMAT,
 	 "  -O, --output-format=FMT  write FMT, one of the names -I takes\n"},
 	{EMB_SH_DTYPE,
@@ -58,6 +60,12 @@ static const struct {
 	{EMB_SH_STRICT,
 	 "      --strict             OpenAI Batch output: a failed request is an error\n"
 	 "                           (default: count them on stderr)\n"},
+	{EMB_SH_TENSOR,
+	 "      --tensor=NAME        safetensors input: the tensor to read (default:\n"
+	 "                           the only 2-D one)\n"},
+	{EMB_SH_DATASET,
+	 "      --dataset=NAME       HDF5 input: the dataset to read: train (default),\n"
+	 "                           test, neighbors or distances\n"},
 	{EMB_SH_PROGRESS,
 	 "      --progress           show rows, bytes and rate on stderr\n"},
 };
@@ -68,6 +76,10 @@ static const char *const format_names[] = {
 	[EMB_FMT_GLOVE] = "glove", [EMB_FMT_VEC] = "vec", [EMB_FMT_FVECS] = "fvecs",
 	[EMB_FMT_BVECS] = "bvecs", [EMB_FMT_IVECS] = "ivecs", [EMB_FMT_JSONL] = "jsonl",
 	[EMB_FMT_JSON] = "json",
+	/* issue 13: binary dumps */
+	[EMB_FMT_FBIN] = "fbin", [EMB_FMT_U8BIN] = "u8bin", [EMB_FMT_I8BIN] = "i8bin",
+	[EMB_FMT_IBIN] = "ibin", [EMB_FMT_SAFETENSORS] = "safetensors",
+	[EMB_FMT_FAISS] = "faiss", [EMB_FMT_HDF5] = "hdf5",
 };
 _Static_assert(sizeof format_names / sizeof *format_names == EMB_FMT_COUNT,
 	       "a format without a name");
@@ -115,7 +127,8 @@ size_t emb_row_bytes(enum emb_dtype t, size_t dim)
 
 const char *emb_format_list(void)
 {
-	return "emb, tsv, npy, w2v, w2vbin, glove, vec, fvecs, bvecs, ivecs, jsonl, json";
+	return "emb, tsv, npy, w2v, w2vbin, glove, vec, fvecs, bvecs, ivecs, jsonl, json, "
+	       "fbin, u8bin, i8bin, ibin, safetensors, faiss, hdf5";
 }
 
 void emb_shared_options(unsigned honoured)
@@ -218,6 +231,18 @@ bool emb_common_option(int opt, const char *arg, void (*usage)(int))
 	case EMB_OPT_STRICT:
 		shared_seen(EMB_SH_STRICT, "--strict");
 		emb_opts.strict = true;
+		return true;
+	case EMB_OPT_TENSOR:
+		shared_seen(EMB_SH_TENSOR, "--tensor");
+		if (!*arg)
+			emb_usage_error("--tensor needs a tensor name");
+		emb_opts.tensor = arg;
+		return true;
+	case EMB_OPT_DATASET:
+		shared_seen(EMB_SH_DATASET, "--dataset");
+		if (!*arg)
+			emb_usage_error("--dataset needs a dataset name");
+		emb_opts.dataset = arg;
 		return true;
 	case EMB_OPT_PROGRESS:
 		shared_seen(EMB_SH_PROGRESS, "--progress");

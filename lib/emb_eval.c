@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- lists ---- */
 
@@ -236,7 +237,11 @@ static void check_duplicates(const struct emb_list *l)
 			p[j] = &q->item[j];
 		qsort(p, q->n, sizeof *p, cmp_item_doc);
 		for (size_t j = 1; j < q->n; j++)
-			if (strcmp(p[j]->doc, p[j - 1]->doc) == 0 && l->format == EMB_LIST_IVECS)
+			if (strcmp(p[j]->doc, p[j - 1]->doc) == 0 && l->format == EMB_LIST_IVECS &&
+			    l->by_row)
+				emb_die_at(l->name, p[j]->line, "neighbour %lld is listed twice",
+					   strtoll(p[j]->doc, NULL, 10) - 1);
+			else if (strcmp(p[j]->doc, p[j - 1]->doc) == 0 && l->format == EMB_LIST_IVECS)
 				emb_die_offset(l->name, p[j]->line, "neighbour %lld is listed twice",
 					       strtoll(p[j]->doc, NULL, 10) - 1);
 			else if (strcmp(p[j]->doc, p[j - 1]->doc) == 0)
@@ -311,28 +316,40 @@ struct emb_list *emb_list_load(const char *path, enum emb_list_format format)
 	return load_fp(emb_fopen_r(path), strcmp(path, "-") ? path : "-", format);
 }
 
-static struct emb_list *load_ivecs(FILE *fp, const char *name)
+/* Ids ground truth (ivecs, ibin, HDF5 "neighbors") from FP (owned from
+ * now on) read as FMT, named NAME. */
+static struct emb_list *load_ids(FILE *fp, const char *name, enum emb_format fmt)
 {
 	struct emb_opts o = emb_opts;
-	o.in_format = EMB_FMT_IVECS;
+	o.in_format = fmt;
+	o.dataset = fmt == EMB_FMT_HDF5 ? "neighbors" : NULL;
+	o.tensor = NULL;
 	struct emb_stream *s = emb_open_r_fp(fp, name, &o);
 	struct emb_list *l = emb_list_new(name, EMB_LIST_IVECS);
+	l->ids_from = fmt == EMB_FMT_IVECS ? "ivecs" : fmt == EMB_FMT_IBIN ? "ibin" : "HDF5";
+	l->by_row = fmt == EMB_FMT_HDF5;
 	struct emb_chunk c = EMB_CHUNK_INIT;
 	s->mtype = EMB_F64;
 	uint64_t row = 0;
+	/* ivecs rows start with their dim; ibin rows are values only */
+	unsigned skip = fmt == EMB_FMT_IVECS ? 4 : 0;
 	while (emb_read_chunk(s, &c) > 0)
 		for (size_t i = 0; i < c.rows; i++) {
 			char qid[24], doc[24];
 			snprintf(qid, sizeof qid, "%llu", (unsigned long long)++row);
-			/* ivecs rows are fixed-size: row i starts at pos0 + i * pos_step */
-			uint64_t at = (c.npos ? c.pos[i] : c.pos0 + i * c.pos_step) + 4;
+			/* fixed-size rows: row i starts at pos0 + i * pos_step */
+			uint64_t at = l->by_row ? row : (c.npos ? c.pos[i] : c.pos0 + i * c.pos_step) + skip;
 			for (size_t j = 0; j < c.dim; j++) {
 				double v = emb_row_f64(&c, i)[j];
+				uint64_t where = l->by_row ? row : at + 4 * j;
+				if (v < 0 && l->by_row)
+					emb_die_at(name, row, "neighbour %.0f is negative (%s holds 0-based "
+						   "rows)", v, l->ids_from);
 				if (v < 0)
-					emb_die_offset(name, at + 4 * j, "neighbour %.0f is negative "
-						       "(ivecs holds 0-based rows)", v);
+					emb_die_offset(name, where, "neighbour %.0f is negative (%s holds "
+						       "0-based rows)", v, l->ids_from);
 				snprintf(doc, sizeof doc, "%.0f", v + 1);
-				struct emb_item *it = emb_list_add(l, qid, doc, at + 4 * j);
+				struct emb_item *it = emb_list_add(l, qid, doc, where);
 				it->rank = (long long)j + 1;
 				it->score = NAN;
 			}
@@ -340,6 +357,70 @@ static struct emb_list *load_ivecs(FILE *fp, const char *name)
 	emb_close(s);
 	emb_chunk_free(&c);
 	check_duplicates(l);
+	return l;
+}
+
+/* HDF5 "distances" (FP, owned from now on) into the scores of L, read
+ * from "neighbors": the same shape, row for row. */
+static void load_distances(struct emb_list *l, FILE *fp, const char *name)
+{
+	struct emb_opts o = emb_opts;
+	o.in_format = EMB_FMT_HDF5;
+	o.dataset = "distances";
+	o.tensor = NULL;
+	struct emb_stream *s = emb_open_r_fp(fp, name, &o);
+	struct emb_chunk c = EMB_CHUNK_INIT;
+	s->mtype = EMB_F64;
+	size_t q = 0;
+	while (emb_read_chunk(s, &c) > 0)
+		for (size_t i = 0; i < c.rows; i++, q++) {
+			if (q >= l->nq || c.dim != l->q[q].n)
+				emb_die_at(name, q + 1, "the distances dataset is not the shape of "
+					   "neighbors (%zu rows of %zu)", l->nq, l->nq ? l->q[0].n : 0);
+			for (size_t j = 0; j < c.dim; j++)
+				l->q[q].item[j].score = emb_row_f64(&c, i)[j];
+		}
+	if (q != l->nq)
+		emb_die(EMB_EXIT_DATA, "%s: the distances dataset has %zu rows, neighbors %zu",
+			name, q, l->nq);
+	l->distances = true;
+	emb_close(s);
+	emb_chunk_free(&c);
+}
+
+/* HDF5 ground truth, the file's N bytes at BUF: HDF5 opens files by name,
+ * so they go to a temporary file whose name is removed once both
+ * datasets are open. */
+static struct emb_list *load_hdf5(const char *name, const char *buf, size_t n)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/embXXXXXX.h5", emb_tmpdir());
+	int fd = mkstemps(path, 3);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!f)
+		emb_die(EMB_EXIT_DATA, "cannot create a temporary file in %s: %s", emb_tmpdir(),
+			strerror(errno));
+	bool ok = fwrite(buf, 1, n, f) == n;
+	if (fclose(f) != 0 || !ok) {
+		int err = errno;
+		unlink(path);
+		emb_die(EMB_EXIT_DATA, "%s: write error: %s", emb_tmpfile_where(), strerror(err));
+	}
+	int has = emb_hdf5_has_dataset(path, "neighbors", name);
+	int dist = has > 0 ? emb_hdf5_has_dataset(path, "distances", name) : 0;
+	FILE *a = fopen(path, "r"), *b = dist > 0 ? fopen(path, "r") : NULL;
+	if (has <= 0 || !a || (dist > 0 && !b)) {
+		unlink(path);
+		if (has < 0)
+			emb_die_offset(name, 0, "not a readable HDF5 file (damaged or cut short?)");
+		if (has == 0)
+			emb_die(EMB_EXIT_DATA, "%s: no dataset 'neighbors' in the HDF5 file", name);
+		emb_die(EMB_EXIT_DATA, "%s: %s", emb_tmpfile_where(), strerror(errno));
+	}
+	struct emb_list *l = load_ids(a, name, EMB_FMT_HDF5);
+	if (b)
+		load_distances(l, b, name);
+	unlink(path);
 	return l;
 }
 
@@ -357,18 +438,28 @@ struct emb_list *emb_truth_load(const char *path, enum emb_list_format format)
 	emb_fclose_r(in, name);
 	if (n == 0) {
 		free(buf);
-		return emb_list_new(name, format == EMB_LIST_RUN ? EMB_LIST_TOPK : format);
+		return emb_list_new(name, format == EMB_LIST_RUN ? EMB_LIST_TOPK :
+				    format == EMB_LIST_TOPK ? format : EMB_LIST_IVECS);
 	}
-	if (format == EMB_LIST_RUN)
+	if (format == EMB_LIST_RUN && n >= 8 && memcmp(buf, "\x89HDF\r\n\x1a\n", 8) == 0)
+		format = EMB_LIST_HDF5;
+	else if (format == EMB_LIST_RUN && emb_format_by_extension(path) == EMB_FMT_IBIN)
+		format = EMB_LIST_IBIN;
+	else if (format == EMB_LIST_RUN)
 		format = memchr(buf, '\0', n < 4096 ? n : 4096) ? EMB_LIST_IVECS : EMB_LIST_RUN;
 	struct emb_list *l;
-	if (format == EMB_LIST_IVECS) {
+	if (format == EMB_LIST_HDF5) {
+		l = load_hdf5(name, buf, n);
+		free(buf);
+		return l;
+	}
+	if (format == EMB_LIST_IVECS || format == EMB_LIST_IBIN) {
 		/* the binary readers want a file descriptor */
 		FILE *fp = emb_tmpfile("ivecs");
 		if (fwrite(buf, 1, n, fp) != n || fflush(fp) != 0 || fseek(fp, 0, SEEK_SET) != 0)
 			emb_die(EMB_EXIT_DATA, "%s: %s", emb_tmpfile_where(), strerror(errno));
 		free(buf);
-		return load_ivecs(fp, name);
+		return load_ids(fp, name, format == EMB_LIST_IBIN ? EMB_FMT_IBIN : EMB_FMT_IVECS);
 	}
 	FILE *fp = fmemopen(buf, n, "r");
 	if (!fp)

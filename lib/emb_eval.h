@@ -25,6 +25,11 @@ enum emb_list_format {
 	EMB_LIST_CANDIDATES, /* candidate pairs: PAIRS, TOPK or TREC, sniffed
 			     (2 or 3 fields, 4, 6); only the two keys are read,
 			     and a pair listed twice is not an error */
+	/* The same ids from a big-ann-benchmarks .ibin or an ann-benchmarks
+	 * HDF5 file's "neighbors" (and "distances"): requests for
+	 * emb_truth_load, which returns them as EMB_LIST_IVECS lists. */
+	EMB_LIST_IBIN,
+	EMB_LIST_HDF5,
 };
 
 /* One line of a list: a document of a query. */
@@ -53,6 +58,12 @@ struct emb_list {
 	enum emb_list_format format; /* as read (never EMB_LIST_RUN) */
 	struct emb_qlist *q;
 	size_t nq, capq;
+	/* EMB_LIST_IVECS lists: what the ids came from ("ivecs", "ibin",
+	 * "HDF5"); whether item scores are the file's true distances (HDF5
+	 * "distances"), not NaN; whether item lines are row numbers (HDF5:
+	 * messages say FILE:ROW:) rather than byte offsets. */
+	const char *ids_from;
+	bool distances, by_row;
 	/* private: open-addressing index of query number + 1 (0 = empty) */
 	size_t *slots, nslots;
 	bool keys_only;   /* read as EMB_LIST_CANDIDATES */
@@ -63,9 +74,12 @@ struct emb_list {
  * Malformed lines and a document listed twice for a query are errors
  * ("prog: FILE:LINE: message", exit 1).  Owned by the caller. */
 struct emb_list *emb_list_load(const char *path, enum emb_list_format format);
-/* Ground truth: PATH read as FORMAT, EMB_LIST_TOPK or EMB_LIST_IVECS,
- * or EMB_LIST_RUN to tell them apart (a NUL byte in the first 4 KiB
- * means ivecs; text is then a topk list or a TREC run).  From ivecs, query i becomes qid "i+1" and database row
+/* Ground truth: PATH read as FORMAT, EMB_LIST_TOPK, EMB_LIST_IVECS,
+ * EMB_LIST_IBIN or EMB_LIST_HDF5, or EMB_LIST_RUN to tell them apart (the
+ * HDF5 signature means HDF5, a name ending in .ibin ibin, a NUL byte in
+ * the first 4 KiB ivecs; text is then a topk list or a TREC run).  ibin
+ * and HDF5 "neighbors" rows are read as ivecs rows; an HDF5 file's
+ * "distances", when it has them, become the items' scores (distances).  From ivecs, query i becomes qid "i+1" and database row
  * j (0-based) doc "j+1", the numbers embcos prints for keyless rows;
  * scores are NaN (the file holds none) and a negative row is an error. */
 struct emb_list *emb_truth_load(const char *path, enum emb_list_format format);

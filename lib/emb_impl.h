@@ -215,5 +215,47 @@ const char *emb_base64_f32(const char *p, size_t n, void *out, size_t cap, size_
  * one a line (JSON Lines), or ARRAY: as the elements of the array that
  * emb_json_write_header opens. */
 void emb_json_put_rows(struct emb_stream *s, const struct emb_chunk *c, bool array);
+/* ---- issue 13: binary dumps, one file each ---- */
+/* emb_bigann.c: the format a file name's extension names (.fbin, .u8bin,
+ * .i8bin, .ibin), EMB_FMT_AUTO for any other name. */
+enum emb_format emb_format_by_extension(const char *path);
+/* Shared by the fixed-row readers: pass over N bytes of input (the
+ * mapping, else read and dropped), dying as WHAT cut short. */
+void emb_skip_bytes(struct emb_stream *s, uint64_t n, const char *what);
+/* Size of S's input file if it is a regular file, else -1. */
+long long emb_input_size(const struct emb_stream *s);
+void emb_bigann_read_header(struct emb_stream *s);
+size_t emb_bigann_read_rows(struct emb_stream *s, struct emb_chunk *c);
+size_t emb_bigann_count_header(const struct emb_stream *s, uint64_t rows, int width,
+			       char *buf, size_t cap);
+void emb_bigann_write_rows(struct emb_stream *s, const struct emb_chunk *c);
+
+void emb_st_read_header(struct emb_stream *s);
+size_t emb_st_count_header(const struct emb_stream *s, uint64_t rows, int width,
+			   char *buf, size_t cap);
+void emb_st_write_rows(struct emb_stream *s, const struct emb_chunk *c);
+
+void emb_faiss_read_header(struct emb_stream *s);
+
+void emb_hdf5_read_header(struct emb_stream *s);
+size_t emb_hdf5_read_rows(struct emb_stream *s, struct emb_chunk *c);
+uint64_t emb_hdf5_skip_rows(struct emb_stream *s);
+void emb_hdf5_free(struct emb_stream *s);
+/* Whether the HDF5 file at PATH has a dataset NAME: 1 yes, 0 no, -1 not
+ * a readable HDF5 file (dies naming SHOWN when built without HDF5). */
+int emb_hdf5_has_dataset(const char *path, const char *name, const char *shown);
+
+/* The fixed-row reading shared by bigann, safetensors and faiss: the rows
+ * are s->total_rows rows of s->row_bytes from the current offset, each
+ * s->dim values of kind s->bin_kind (EMB_BIN_*). */
+enum emb_bin_kind { EMB_BIN_F32, EMB_BIN_F16, EMB_BIN_BF16, EMB_BIN_F64, EMB_BIN_U8,
+		    EMB_BIN_I8, EMB_BIN_I32 };
+size_t emb_bin_value_size(int kind);
+size_t emb_fixed_read_rows(struct emb_stream *s, struct emb_chunk *c);
+/* The rows the next read returns (0 at the end); codec table hooks
+ * (emb_codec.peek_rows, skip_rows) that seek past rows undecoded. */
+uint64_t emb_fixed_next_rows(struct emb_stream *s);
+bool emb_fixed_peek_rows(struct emb_stream *s, uint64_t *rows);
+uint64_t emb_fixed_skip_rows(struct emb_stream *s);
 
 #endif

@@ -262,6 +262,36 @@ static _Noreturn void undetected(const struct emb_stream *s, const char *why)
 
 /* The emb magic starts with 0x89; a bad magic is diagnosed by the
  * binary reader. */
+/* Before rule_emb: the HDF5 signature starts with the same 0x89. */
+static enum emb_format rule_hdf5(const struct sniffed *in)
+{
+	return in->n >= 8 && memcmp(in->b, "\x89HDF\r\n\x1a\n", 8) == 0 ? EMB_FMT_HDF5 : NEXT;
+}
+
+/* safetensors: an 8-byte header length no text starts with (its high
+ * bytes are NULs), then the JSON header's '{'. */
+static enum emb_format rule_safetensors(const struct sniffed *in)
+{
+	if (in->n < 9 || in->b[8] != '{')
+		return NEXT;
+	uint64_t len = emb_get_u64(in->b);
+	return len >= 2 && len <= 100000000u ? EMB_FMT_SAFETENSORS : NEXT;
+}
+
+/* FAISS: a fourcc "I..." of letters and digits, then a small int32 dim
+ * and int64 count whose high bytes are NULs. */
+static enum emb_format rule_faiss(const struct sniffed *in)
+{
+	const unsigned char *b = in->b;
+	if (in->n < 16 || b[0] != 'I' || b[7] != 0 || b[15] != 0)
+		return NEXT;
+	for (int i = 1; i < 4; i++)
+		if (!((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= 'A' && b[i] <= 'Z') ||
+		      (b[i] >= '0' && b[i] <= '9')))
+			return NEXT;
+	return EMB_FMT_FAISS;
+}
+
 static enum emb_format rule_emb(const struct sniffed *in)
 {
 	return in->b[0] == (unsigned char)EMB_MAGIC[0] ? EMB_FMT_EMB : NEXT;
@@ -383,6 +413,9 @@ static enum emb_format rule_tsv(const struct sniffed *in)
 /* In order: magic numbers first, then JSON, then text against binary
  * records.  emb.5 ("Sniffing") holds the same table. */
 static enum emb_format (*const rules[])(const struct sniffed *) = {
+	rule_hdf5,
+	rule_safetensors,
+	rule_faiss,
 	rule_emb,
 	rule_npy,
 	rule_json,

@@ -392,6 +392,13 @@ void emb_close_inputs(void)
 
 struct emb_stream *emb_open_r(const char *path, const struct emb_opts *o)
 {
+	/* big-ann files say what they are only by their name */
+	struct emb_opts byname;
+	if (o->in_format == EMB_FMT_AUTO && emb_format_by_extension(path) != EMB_FMT_AUTO) {
+		byname = *o;
+		byname.in_format = emb_format_by_extension(path);
+		o = &byname;
+	}
 	return emb_open_r_fp(emb_fopen_r(path), (!path || strcmp(path, "-") == 0) ? "-" : path, o);
 }
 
@@ -407,6 +414,8 @@ struct emb_stream *emb_open_r_fp(FILE *fp, const char *name, const struct emb_op
 	s->vector_field = o->vector_field ? o->vector_field : "embedding";
 	s->strict = o->strict;
 	s->key_field = o->key_field ? o->key_field : "id";
+	s->tensor = o->tensor;
+	s->dataset = o->dataset;
 	s->hdr_pos = -1;
 	s->row_next = 1;
 	setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
@@ -431,6 +440,13 @@ struct emb_stream *emb_open_r_fp(FILE *fp, const char *name, const struct emb_op
 	s->meta = meta_new();
 	s->dtype = EMB_F32;
 	s->mtype = EMB_F32;
+	/* options for one format name no other */
+	if (o->tensor && f != EMB_FMT_SAFETENSORS)
+		emb_die(EMB_EXIT_DATA, "%s: --tensor is for safetensors input, not %s", s->name,
+			emb_format_name(f));
+	if (o->dataset && f != EMB_FMT_HDF5)
+		emb_die(EMB_EXIT_DATA, "%s: --dataset is for HDF5 input, not %s", s->name,
+			emb_format_name(f));
 	emb_codecs[f].read_header(s);
 	s->open_row = s->row_next;
 	s->open_pinned = s->row_pinned;
@@ -493,6 +509,8 @@ struct emb_stream *emb_open_w_path(const char *path, const struct emb_stream *in
 	struct emb_save *sv = emb_xmalloc(sizeof *sv);
 	struct emb_stream *s = emb_open_w_fp(emb_save_open(sv, path), path, in, o);
 	s->save = sv;
+	if (o->out_format == EMB_FMT_AUTO && emb_format_by_extension(path) != EMB_FMT_AUTO)
+		s->format = emb_format_by_extension(path); /* .fbin, .u8bin, ... */
 	return s;
 }
 
@@ -509,6 +527,9 @@ size_t emb_batch_rows(size_t dim, enum emb_dtype t)
  * word2vec C tool all skip. */
 #define COUNT_WIDTH 20
 
+/* Room for a counted header: a safetensors header carries the history. */
+#define COUNT_HEADER_MAX (1 << 20)
+
 /* Formats whose header holds the row count cannot write it first when
  * rows stream in.  A regular file (not opened for appending) gets a
  * padded placeholder that emb_close() overwrites; anything else (a pipe)
@@ -524,7 +545,7 @@ static void begin_counted(struct emb_stream *s)
 	int fl = fcntl(fd, F_GETFL);
 	off_t at = ftello(s->fp);
 	if (at >= 0 && fl >= 0 && !(fl & O_APPEND) && S_ISREG(st.st_mode)) {
-		char h[256];
+		static char h[COUNT_HEADER_MAX];
 		s->hdr_pos = at;
 		emb_write_bytes(s, h, k->count_header(s, EMB_ROWS_UNKNOWN, COUNT_WIDTH, h, sizeof h));
 		return;
@@ -550,7 +571,7 @@ static void check_reader(struct emb_stream *s)
 static void finish_counted(struct emb_stream *s)
 {
 	const struct emb_codec *k = &emb_codecs[s->format];
-	char h[256];
+	static char h[COUNT_HEADER_MAX];
 	if (s->hdr_pos >= 0) {
 		size_t len = k->count_header(s, s->recno, COUNT_WIDTH, h, sizeof h);
 		off_t end = ftello(s->fp);
@@ -700,6 +721,8 @@ static void locate_rows(const struct emb_stream *s, struct emb_chunk *c)
 	if (s->format == EMB_FMT_FVECS || s->format == EMB_FMT_BVECS ||
 	    s->format == EMB_FMT_IVECS)
 		step = 4 + (uint64_t)s->dim * (unsigned)s->vecs_esize;
+	if (s->row_bytes) /* the fixed-size rows of the dump formats */
+		step = s->row_bytes;
 	if (s->format == EMB_FMT_NPY && s->fortran) {
 		/* Column-major: a row's first value; the others are a column apart. */
 		step = emb_dtype_size(s->dtype);

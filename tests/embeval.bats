@@ -217,6 +217,63 @@ np.array([[len(v)] + v for v in ids.values()], dtype="<i4").tofile("gt.ivecs")
 	assert_equal "${stderr_lines[0]}" "embeval: gt.ivecs is ivecs, which holds no distances: give --db and --queries, or --ties=none"
 }
 
+@test "recall: ann-benchmarks HDF5 (neighbors, distances) and big-ann ibin ground truth equal the numpy oracle" {
+	cd "$BATS_TEST_TMPDIR"
+	printf '\211HDF\r\n\032\n' | embcat -I hdf5 2>&1 | grep -q 'built without HDF5' && skip "built without HDF5"
+	for seed in 5 6 7; do
+		vectors $seed
+		# exact neighbours and distances (angular = 1 - cos) by numpy, as
+		# ann-benchmarks stores them; a third of the queries' lists cut
+		# at 50 neighbours
+		oracle -c '
+import sys, numpy as np, h5py
+x = np.loadtxt("db.tsv", dtype=np.float32); q = np.loadtxt("q.tsv", dtype=np.float32)
+xn = x / np.linalg.norm(x, axis=1, keepdims=True); qn = q / np.linalg.norm(q, axis=1, keepdims=True)
+d = 1 - (qn.astype(np.float64) @ xn.T.astype(np.float64))
+ids = np.argsort(d, axis=1, kind="stable")[:, :50].astype(np.int32)
+dist = np.take_along_axis(d, ids, axis=1).astype(np.float32)
+with h5py.File("gt.hdf5", "w") as f:
+    f.attrs["distance"] = "angular"; f.attrs["point_type"] = "float"; f.attrs["dimension"] = x.shape[1]
+    f["train"] = x; f["test"] = q; f["neighbors"] = ids; f["distances"] = dist
+with h5py.File("nodist.hdf5", "w") as f:
+    f["neighbors"] = ids
+with open("gt.ibin", "wb") as f:
+    np.array(ids.shape, dtype=np.uint32).tofile(f); ids.tofile(f)
+'
+		emblsh -L 2 -k 20 --db db.tsv q.tsv > run.tsv 2> /dev/null
+		for opt in "-k 10" "-k 10 --ties=groups" "--at 1 --ties=none" "-k 5 --epsilon 0.1" "-k 20 --at 5"; do
+			# distances from the file
+			# shellcheck disable=SC2086
+			same_as_oracle recall $opt --hdf5 gt.hdf5 run.tsv -- --recall $opt gt.hdf5 run.tsv
+			# distances from the vectors
+			# shellcheck disable=SC2086
+			same_as_oracle recall $opt --hdf5 --db db.tsv --queries q.tsv gt.hdf5 run.tsv -- \
+				--recall $opt --db db.tsv --queries q.tsv gt.hdf5 run.tsv
+			# shellcheck disable=SC2086
+			same_as_oracle recall $opt --ibin --db db.tsv --queries q.tsv gt.ibin run.tsv -- \
+				--recall $opt --db db.tsv --queries q.tsv gt.ibin run.tsv
+		done
+		# the same ids, whatever file holds them
+		cmp <(embeval --recall -k 10 --ties=none gt.ibin run.tsv) <(embeval --recall -k 10 --ties=none gt.hdf5 run.tsv)
+		cmp <(cat gt.hdf5 | embeval --recall -k 10 --ties=none - run.tsv) <(embeval --recall -k 10 --ties=none gt.hdf5 run.tsv)
+		cmp <(cat gt.ibin | embeval --recall -k 10 --ties=none --truth-format=ibin - run.tsv) \
+			<(embeval --recall -k 10 --ties=none gt.hdf5 run.tsv)
+	done
+	run -2 --separate-stderr embeval --recall -k 10 gt.ibin run.tsv
+	assert_equal "${stderr_lines[0]}" "embeval: gt.ibin is ibin, which holds no distances: give --db and --queries, or --ties=none"
+	run -2 --separate-stderr embeval --recall -k 10 nodist.hdf5 run.tsv
+	assert_equal "${stderr_lines[0]}" "embeval: nodist.hdf5 is HDF5, which holds no distances: give --db and --queries, or --ties=none"
+	embcat -O tsv db.tsv > /dev/null
+	oracle -c 'import h5py; f = h5py.File("nn.hdf5", "w"); f["train"] = [[1.0]]'
+	run -1 --separate-stderr embeval --recall -k 1 --ties=none nn.hdf5 run.tsv
+	assert_equal "$stderr" "embeval: nn.hdf5: no dataset 'neighbors' in the HDF5 file"
+	oracle -c 'import h5py, numpy as np; f = h5py.File("neg.hdf5", "w"); f["neighbors"] = np.array([[0, 1], [2, -3]], dtype="i4")'
+	run -1 --separate-stderr embeval --recall -k 1 --ties=none neg.hdf5 run.tsv
+	assert_equal "$stderr" "embeval: neg.hdf5:2: neighbour -3 is negative (HDF5 holds 0-based rows)"
+	run -2 embeval --recall -k 1 --truth-format=nope gt.ibin run.tsv
+	assert_line -n 0 "embeval: unknown --truth-format 'nope' (known: topk, ivecs, ibin, hdf5)"
+}
+
 @test "the other similarities: distances are minus the scores" {
 	cd "$BATS_TEST_TMPDIR"
 	vectors 5

@@ -167,14 +167,26 @@ def eval_recall(a):
         dk, dx = load_tsv(a["db"])
         qk, qx = load_tsv(a["queries"])
         vec = ({k: i for i, k in enumerate(dk)}, dx, {k: i for i, k in enumerate(qk)}, qx)
-    if a.get("ivecs"):
-        raw = np.fromfile(a["truth"], dtype="<i4")
-        d = raw[0]
-        ids = raw.reshape(-1, d + 1)[:, 1:]
+    file_dist = None
+    if a.get("ivecs") or a.get("ibin") or a.get("hdf5"):
+        if a.get("ivecs"):
+            raw = np.fromfile(a["truth"], dtype="<i4")
+            d = raw[0]
+            ids = raw.reshape(-1, d + 1)[:, 1:]
+        elif a.get("ibin"):
+            raw = np.fromfile(a["truth"], dtype="<i4")
+            ids = raw[2:].reshape(raw[0], raw[1])
+        else:
+            import h5py
+            with h5py.File(a["truth"], "r") as f:
+                ids = f["neighbors"][:]
+                if "distances" in f:
+                    file_dist = f["distances"][:].astype(np.float64)
         truth = {}
         for i, r in enumerate(ids):
             q = qk[i] if vec else str(i + 1)
-            truth[q] = [((dk[j] if vec else str(j + 1)), float("nan"), n + 1, 0)
+            truth[q] = [((dk[j] if vec else str(j + 1)),
+                         float("nan") if file_dist is None else file_dist[i][n], n + 1, 0)
                         for n, j in enumerate(r)]
     else:
         truth = read_run(a["truth"])
@@ -182,14 +194,16 @@ def eval_recall(a):
     k, at = a.get("k"), a.get("at")
     ties, eps = a.get("ties", "distance"), a.get("epsilon")
 
-    def dists(q, items):
+    def dists(q, items, is_truth=False):
+        if is_truth and file_dist is not None and not vec:
+            return [s for _, s, _, _ in items]  # the file's own distances
         if vec:
             qi = vec[3][vec[2][q]]
             return [to_dist(sim, vec_score(sim, qi, vec[1][vec[0][d]])) for d, _, _, _ in items]
         return [to_dist(sim, s) for _, s, _, _ in items]
 
     def hits(kk, look, tl, rl):
-        td = dists(q, tl)
+        td = dists(q, tl, True)
         tids = [d for d, _, _, _ in tl]
         rids = [d for d, _, _, _ in rl][:look]
         if ties == "distance":
@@ -307,8 +321,8 @@ def main(argv):
         elif o == "-c":
             args["complete"] = True
             i += 1
-        elif o == "--ivecs":
-            args["ivecs"] = True
+        elif o in ("--ivecs", "--ibin", "--hdf5"):
+            args[o[2:]] = True
             i += 1
         elif o in ("-k", "--at"):
             args[o.lstrip("-")] = int(argv[i + 1])

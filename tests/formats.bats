@@ -280,7 +280,7 @@ open("d.fvecs", "wb").write(struct.pack("<i3f", 3, 1, 2, 3) + struct.pack("<i3f"
 	printf '\000\000\000\000\001' > z.bin
 	run -1 --separate-stderr embcat z.bin
 	assert_output ""
-	assert_equal "$stderr" "embcat: z.bin: format not recognised; name it with -I FMT (one of: emb, tsv, npy, w2v, w2vbin, glove, vec, fvecs, bvecs, ivecs, jsonl, json)"
+	assert_equal "$stderr" "embcat: z.bin: format not recognised; name it with -I FMT (one of: emb, tsv, npy, w2v, w2vbin, glove, vec, fvecs, bvecs, ivecs, jsonl, json, fbin, u8bin, i8bin, ibin, safetensors, faiss, hdf5)"
 	printf '1 2\n3 4\n' > two.txt
 	run embcat -O tsv two.txt
 	assert_output "$(printf '1\t2\n3\t4')"
@@ -369,7 +369,7 @@ open("want", "w").write("%d %d\n" % (f16, f32))'
 	# neither text nor binary rows
 	printf '2 3\n\001\002\003\n' > b.txt
 	run -1 --separate-stderr embcat b.txt
-	assert_equal "$stderr" "embcat: b.txt: format not recognised; name it with -I FMT (one of: emb, tsv, npy, w2v, w2vbin, glove, vec, fvecs, bvecs, ivecs, jsonl, json)"
+	assert_equal "$stderr" "embcat: b.txt: format not recognised; name it with -I FMT (one of: emb, tsv, npy, w2v, w2vbin, glove, vec, fvecs, bvecs, ivecs, jsonl, json, fbin, u8bin, i8bin, ibin, safetensors, faiss, hdf5)"
 	# a keyless TSV after a first line of two whole numbers stays TSV
 	printf '1 2\n# three\n3 4\n' > k.tsv
 	run embcat k.tsv

@@ -209,7 +209,7 @@ Try 'embcos --help' for more information."
 	for p in $(progs); do
 		if grep -qw -- -I <<< "${HONOURS[$p]}"; then
 			run -2 --separate-stderr "$p" -I nosuch
-			assert_equal "$stderr" "$p: unknown format 'nosuch' (known: emb, tsv, npy, w2v, w2vbin, glove, vec, fvecs, bvecs, ivecs, jsonl, json)
+			assert_equal "$stderr" "$p: unknown format 'nosuch' (known: emb, tsv, npy, w2v, w2vbin, glove, vec, fvecs, bvecs, ivecs, jsonl, json, fbin, u8bin, i8bin, ibin, safetensors, faiss, hdf5)
 Try '$p --help' for more information."
 		fi
 		if grep -qw -- --dtype <<< "${HONOURS[$p]}"; then
