@@ -351,6 +351,29 @@ for name, v in (("train", train), ("test", test), ("neighbors", nb), ("distances
 	assert_equal "$stderr" "embcat: cut.hdf5: byte 0: not a readable HDF5 file (damaged or cut short?)"
 }
 
+@test "libhdf5 is loaded only to read an HDF5 file; a failed load is an error naming the library" {
+	have_hdf5 || skip "built without HDF5, or no h5py"
+	# not linked: its curl/gnutls/krb5 chain stays out of every program
+	run -0 ldd "$(command -v embcat)"
+	refute_output --partial hdf5
+	oracle -c 'import h5py, numpy as np; f = h5py.File("a.hdf5", "w"); f["train"] = np.ones((2, 3), "f4")'
+	printf '1\t2\n' > v.tsv
+	# EMB_HDF5_LIBRARY (emb.5) names another library: other inputs never load it
+	EMB_HDF5_LIBRARY=libembnope.so.0 embcat -O tsv v.tsv > /dev/null
+	for how in "embcat a.hdf5" "embinfo a.hdf5" "embcat -I hdf5 -" "embstat a.hdf5"; do
+		run -1 --separate-stderr env EMB_HDF5_LIBRARY=libembnope.so.0 $how < a.hdf5
+		f=${how##* }
+		assert_equal "$stderr" "${how%% *}: $f: cannot load the HDF5 library (libembnope.so.0): libembnope.so.0: cannot open shared object file: No such file or directory"
+		assert_output ""
+	done
+	# a library without HDF5's names
+	run -1 --separate-stderr env EMB_HDF5_LIBRARY=libm.so.6 embcat a.hdf5
+	[[ "$stderr" == "embcat: a.hdf5: cannot load the HDF5 library (libm.so.6): "*"undefined symbol: H5open" ]]
+	# an empty EMB_HDF5_LIBRARY is the default one
+	EMB_HDF5_LIBRARY= embcat -O tsv a.hdf5 > got.tsv
+	[ "$(cat got.tsv)" = "$(printf '1\t1\t1\n1\t1\t1')" ]
+}
+
 @test "--tensor and --dataset: usage errors, and refused for other formats" {
 	run -2 embcat --tensor= x
 	assert_line -n 0 "embcat: --tensor needs a tensor name"
