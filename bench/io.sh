@@ -236,7 +236,7 @@ t_nf=$(seconds "'$py' -c 'import numpy as np
 with open(\"$work/x.fbin\", \"rb\") as f:
     n, d = np.fromfile(f, count=2, dtype=np.int32); np.fromfile(f, dtype=np.float32).reshape(n, d).sum()'")
 hdf5=yes
-embinfo "$work/x.hdf5" > /dev/null 2>&1 || { hdf5=no; echo "(HDF5 rows skipped: embutils built without --with-hdf5)"; }
+embinfo "$work/x.hdf5" > /dev/null 2>&1 || { hdf5=no; echo "(HDF5 rows skipped: embutils built without HDF5: configure found no hdf5.h, or --without-hdf5)"; }
 t_h5=$(seconds "embinfo '$work/x.hdf5'")
 t_hp=$(seconds "'$py' -c 'import h5py; h5py.File(\"$work/x.hdf5\", \"r\")[\"train\"][:].sum()'")
 t_st=$(seconds "embinfo '$work/x.safetensors'")
