@@ -146,6 +146,8 @@ static void finish(struct emb_stream *s)
 	s->at_eof = true;
 	if (s->data_off == 0 || s->map)
 		return; /* a mapped file's size was checked at open */
+	if (s->offset < s->data_off) /* safetensors: the tensors after the one read */
+		emb_skip_bytes(s, s->data_off - s->offset, "safetensors tensors");
 	unsigned char extra;
 	if (emb_read_bytes(s, &extra, 1) == 1)
 		emb_die_offset(s->name, s->offset, "data after the %llu %s the %s header "

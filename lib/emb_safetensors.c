@@ -241,7 +241,9 @@ void emb_st_read_header(struct emb_stream *s)
 	s->dtype = kind == EMB_BIN_F64 ? EMB_F64 : kind == EMB_BIN_F16 ? EMB_F16 : EMB_F32;
 	s->mtype = kind == EMB_BIN_F64 ? EMB_F64 : EMB_F32;
 	s->has_keys = false;
-	s->data_off = 0; /* other tensors may follow */
+	/* where the file must end (other tensors may follow the one read):
+	 * a pipe's trailing bytes are checked after the last row */
+	s->data_off = data0 + at;
 	cJSON_AddItemToObject(s->meta, "safetensors_tensor", cJSON_CreateString(pick->name));
 	uint64_t skip = pick->begin;
 	free(t);

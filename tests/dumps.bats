@@ -280,6 +280,26 @@ open("hugelen.st", "wb").write((10**9).to_bytes(8, "little") + b"{}")'
 	assert_equal "$stderr" "embcat: hugelen.st: byte 0: safetensors header claims 1000000000 bytes (limit 100000000)"
 }
 
+@test "safetensors on a pipe: bytes after the last tensor, or tensors cut short after the one read, are errors (fuzz)" {
+	# The file's size is checked at open; a pipe's end only after the
+	# rows, past the tensors that follow the one read.
+	py 'x = np.arange(6, dtype="f4").reshape(2, 3)
+good = st_bytes({"a": (x, "F32"), "b": (x + 10, "F32")})
+open("good.st", "wb").write(good)
+open("long.st", "wb").write(good + b"x")
+open("short.st", "wb").write(good[:-4])'
+	n=$(wc -c < good.st)
+	for t in a b; do
+		run -0 --separate-stderr sh -c "cat good.st | embcat -I safetensors --tensor $t -O tsv"
+		py 'x = np.arange(6).reshape(2, 3) + (10 if sys.argv[2] == "b" else 0)
+assert np.array_equal(np.loadtxt(sys.argv[1].splitlines(), ndmin=2), x)' "$output" "$t"
+		run -1 --separate-stderr sh -c "cat long.st | embcat -I safetensors --tensor $t -O tsv"
+		assert_equal "$stderr" "embcat: -: byte $n: data after the 2 rows the safetensors header promises"
+	done
+	run -1 --separate-stderr sh -c "cat short.st | embcat -I safetensors --tensor a -O tsv"
+	assert_equal "$stderr" "embcat: -: byte $((n - 4)): truncated file: safetensors tensors cut short (20 of 24 bytes)"
+}
+
 @test "FAISS flat indexes written by faiss.write_index are read exactly; other indexes are refused by fourcc" {
 	for seed in 31 32; do
 		oracle -c 'import sys, faiss, numpy as np
