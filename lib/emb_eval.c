@@ -198,8 +198,12 @@ static void parse_line(struct emb_list *l, char *line, uint64_t lineno)
 		it->rel = (long)v;
 		return;
 	}
-	const char *score = f[l->format == EMB_LIST_TOPK ? 2 : 4];
-	const char *rank = f[3];
+	/* pairs: key key [score], no rank (f[3] and f[4] are not set) */
+	bool pairs = l->format == EMB_LIST_PAIRS;
+	if (pairs && n == 2)
+		return;
+	const char *score = f[l->format == EMB_LIST_TOPK || pairs ? 2 : 4];
+	const char *rank = pairs ? "0" : f[3];
 	const char *end;
 	double s;
 	if (!emb_parse_f64(score, &end, &s) || *end)

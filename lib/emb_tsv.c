@@ -633,7 +633,8 @@ static bool fill_block(struct emb_stream *s, struct emb_tsv_blocks *t, struct ts
 		if (!b->buf)
 			goto oom;
 	}
-	memcpy(b->buf, t->carry, have);
+	if (have) /* (carry is NULL before the first block) */
+		memcpy(b->buf, t->carry, have);
 	for (;;) {
 		size_t want = b->cap - EMB_PARSE_PAD - have;
 		errno = 0;
@@ -665,7 +666,8 @@ static bool fill_block(struct emb_stream *s, struct emb_tsv_blocks *t, struct ts
 		t->carry_cap = t->carry_len;
 		t->carry = emb_xrealloc(t->carry, t->carry_cap);
 	}
-	memcpy(t->carry, b->buf + b->len, t->carry_len);
+	if (t->carry_len)
+		memcpy(t->carry, b->buf + b->len, t->carry_len);
 	if (b->len == 0)
 		return false;
 	memset(b->buf + b->len, 0, EMB_PARSE_PAD);
