@@ -5,7 +5,8 @@
  * hard link to it and the name it is run under picks the harness (or
  * EMB_FUZZ_TARGET=NAME when run as embfuzz):
  *
- *   emb tsv npy w2v w2vbin glove fvecs bvecs ivecs jsonl json
+ *   emb tsv npy w2v w2vbin glove fvecs bvecs ivecs jsonl json fbin u8bin
+ *   i8bin ibin safetensors faiss
  *           emb_open_r() with -I forced to that format, emb_read_chunk()
  *           to the end, emb_close(): what every program does
  *   sniff   the same with EMB_FMT_AUTO (format and key detection)
@@ -13,6 +14,9 @@
  *           model applied to two rows
  *   cols    emb_cols_read() (embspearman/embpearson) with one of three
  *           column specs (by the input's size modulo 3)
+ *   lists   embeval's readers: emb_list_load() as a run, topk, TREC run,
+ *           qrels, pairs or candidates, or emb_truth_load() as ivecs or
+ *           sniffed (by the input's size modulo 8)
  *
  * Each input is given to the reader as a regular file (a memfd named by
  * /proc/self/fd/N: the mmap path) and as a pipe (/proc/self/fd/N of a
@@ -35,6 +39,7 @@
 #include <config.h>
 #include "emb.h"
 #include "emb_corr.h"
+#include "emb_eval.h"
 #include "emb_linalg.h"
 
 #include <errno.h>
@@ -336,7 +341,50 @@ static void cols_body(void *arg)
 	emb_cols_free(&c);
 }
 
-enum kind { STREAM, MODEL, COLS };
+/* embeval's readers: one list format per input, by its size modulo 8 (as
+ * cols); make-seeds.sh pads text seeds with blank lines to pick theirs. */
+static const struct {
+	enum emb_list_format format;
+	bool truth; /* emb_truth_load, else emb_list_load */
+} list_specs[] = {
+	/* ivecs sizes are multiples of 4: truth at 0 and 4 */
+	{EMB_LIST_IVECS, true},  {EMB_LIST_TOPK, false}, {EMB_LIST_TREC, false},
+	{EMB_LIST_QRELS, false}, {EMB_LIST_RUN, true},   {EMB_LIST_RUN, false},
+	{EMB_LIST_PAIRS, false}, {EMB_LIST_CANDIDATES, false},
+};
+static size_t list_spec;
+
+static void lists_body(void *arg)
+{
+	struct result *r = arg;
+	struct emb_list *l = list_specs[list_spec].truth
+		? emb_truth_load(r->path, list_specs[list_spec].format)
+		: emb_list_load(r->path, list_specs[list_spec].format);
+	uint64_t before = 0;
+	for (size_t i = 0; i < l->nq; i++) {
+		if (emb_list_find(l, l->q[i].qid) != (long)i)
+			abort(); /* the index lost a query */
+		r->crc = emb_crc32c(r->crc, l->q[i].qid, strlen(l->q[i].qid) + 1);
+		for (size_t k = 0; k < l->q[i].n; k++) {
+			const struct emb_item *it = &l->q[i].item[k];
+			r->crc = emb_crc32c(r->crc, it->doc, strlen(it->doc) + 1);
+			sink = it->score + (double)it->rank + (double)it->rel;
+		}
+		before += l->q[i].n;
+		emb_qlist_sort_rank(&l->q[i]);
+		emb_qlist_sort_trec(&l->q[i]);
+	}
+	uint64_t dropped = emb_list_dedup(l);
+	uint64_t after = 0;
+	for (size_t i = 0; i < l->nq; i++)
+		after += l->q[i].n;
+	if (after + dropped != before)
+		abort();
+	r->rows = before;
+	emb_list_free(l);
+}
+
+enum kind { STREAM, MODEL, COLS, LISTS };
 static const struct target {
 	const char *name;
 	enum kind kind;
@@ -347,9 +395,12 @@ static const struct target {
 	{"w2vbin", STREAM, EMB_FMT_W2VBIN}, {"glove", STREAM, EMB_FMT_GLOVE},
 	{"fvecs", STREAM, EMB_FMT_FVECS},   {"bvecs", STREAM, EMB_FMT_BVECS},
 	{"ivecs", STREAM, EMB_FMT_IVECS},   {"jsonl", STREAM, EMB_FMT_JSONL},
-	{"json", STREAM, EMB_FMT_JSON},
+	{"json", STREAM, EMB_FMT_JSON},     {"fbin", STREAM, EMB_FMT_FBIN},
+	{"u8bin", STREAM, EMB_FMT_U8BIN},   {"i8bin", STREAM, EMB_FMT_I8BIN},
+	{"ibin", STREAM, EMB_FMT_IBIN},     {"safetensors", STREAM, EMB_FMT_SAFETENSORS},
+	{"faiss", STREAM, EMB_FMT_FAISS},
 	{"sniff", STREAM, EMB_FMT_AUTO},    {"model", MODEL, EMB_FMT_AUTO},
-	{"cols", COLS, EMB_FMT_AUTO},
+	{"cols", COLS, EMB_FMT_AUTO},       {"lists", LISTS, EMB_FMT_AUTO},
 };
 static const struct target *target;
 static int report_fd = 2; /* the real stderr */
@@ -417,6 +468,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		as_file(data, size, path, sizeof path);
 		col_spec = &col_specs[size % (sizeof col_specs / sizeof col_specs[0])];
 		run_one(cols_body, &r);
+		break;
+	}
+	case LISTS: {
+		/* stdio for files and pipes alike: the file only */
+		char path[64];
+		struct result r = {path, EMB_FMT_AUTO, EMB_DETECT, false, 0, 0, false, 0};
+		as_file(data, size, path, sizeof path);
+		list_spec = size % (sizeof list_specs / sizeof list_specs[0]);
+		run_one(lists_body, &r);
 		break;
 	}
 	}
@@ -490,7 +550,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!target) {
 		say("fuzz: no harness named '%s'%s; run as tests/fuzz/NAME or set "
 		    "EMB_FUZZ_TARGET: emb tsv npy w2v w2vbin glove fvecs bvecs ivecs jsonl json "
-		    "sniff model cols\n", name, "");
+		    "fbin u8bin i8bin ibin safetensors faiss sniff model cols lists\n", name, "");
 		exit(2);
 	}
 	emb_progname = "embfuzz";

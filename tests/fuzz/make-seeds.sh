@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 bin=$(cd "${1:-cmd}" && pwd)
 : "${ORACLE_PYTHON:=python3}"
 corpus=$here/corpus
-harnesses="emb tsv npy w2v w2vbin glove fvecs bvecs ivecs jsonl json sniff model cols"
+harnesses="emb tsv npy w2v w2vbin glove fvecs bvecs ivecs jsonl json fbin u8bin i8bin ibin safetensors faiss sniff model cols lists"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/embseeds.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
@@ -52,6 +52,15 @@ embcat -O jsonl k.emb > "$corpus/jsonl/seed-k.jsonl"
 embcat -O jsonl nokeys.emb > "$corpus/jsonl/seed-nokeys.jsonl"
 embcat -O json k.emb > "$corpus/json/seed-k.json"
 embcat -O json nokeys.emb > "$corpus/json/seed-nokeys.json"
+for f in fbin u8bin i8bin ibin; do
+	embcat --round -O $f nokeys.emb > "$corpus/$f/seed-5x4.$f" 2>/dev/null ||
+		embcat -O $f nokeys.emb > "$corpus/$f/seed-5x4.$f" 2>/dev/null ||
+		rm -f "$corpus/$f/seed-5x4.$f"
+done
+embcat -O safetensors nokeys.emb > "$corpus/safetensors/seed-5x4.safetensors"
+embcat -O safetensors --dtype f64 nokeys.emb > "$corpus/safetensors/seed-f64.safetensors"
+embcat -O safetensors --dtype f16 nokeys.emb > "$corpus/safetensors/seed-f16.safetensors"
+# (no FAISS writer: the faiss seeds come from python3 below)
 embgen -n 20 -d 4 --keys > fit.emb
 # (relative names: the header's history records the command line)
 embcenter --save=center.model fit.emb > /dev/null
@@ -62,7 +71,8 @@ for m in center abtt whiten zca; do cp $m.model "$corpus/model/seed-$m.model"; d
 # the sniffer: one file of each format
 for f in "$corpus"/emb/seed-k.emb "$corpus"/tsv/seed-keys.tsv "$corpus"/npy/seed-f32.npy \
 	 "$corpus"/w2v/seed-k.w2v "$corpus"/w2vbin/seed-k.bin "$corpus"/glove/seed-k.txt \
-	 "$corpus"/fvecs/seed-5x4.fvecs "$corpus"/jsonl/seed-k.jsonl; do
+	 "$corpus"/fvecs/seed-5x4.fvecs "$corpus"/jsonl/seed-k.jsonl \
+	 "$corpus"/safetensors/seed-5x4.safetensors; do
 	cp "$f" "$corpus/sniff/seed-$(basename "$f" | sed 's/^seed-//')-$(basename "$(dirname "$f")")"
 done
 
@@ -358,13 +368,192 @@ put("cols", "no-newline.tsv", "1\t2\n3\t4")
 put("cols", "nul.tsv", "1\t2\n3\0\t4\n")
 put("cols", "many-groups.tsv", "".join("%d\t%d\t%d\tg%d\n" % (i, i * 7 % 11, i % 3, i) for i in range(100)))
 
+# ---- big-ann-benchmarks .fbin .u8bin .i8bin .ibin: n:u32 d:u32, then n*d values ----
+def xbin(n, d, vals, code, hn=None, hd=None):
+    return struct.pack("<II", n if hn is None else hn, d if hd is None else hd) + \
+        struct.pack("<%d%s" % (len(vals), code), *vals)
+
+for h, code, vals in (("fbin", "f", [0.5, -1.0, 2.25, 3.0, float("nan"), float("inf")]),
+                      ("u8bin", "B", [0, 1, 127, 128, 255, 7]),
+                      ("i8bin", "b", [-128, -1, 0, 1, 127, 5]),
+                      ("ibin", "i", [0, -1, 2**31 - 1, -2**31, 5, 6])):
+    put(h, "2x3", xbin(2, 3, vals, code))
+    put(h, "3x2", xbin(3, 2, vals, code))
+    put(h, "zero-rows", xbin(0, 3, [], code))
+    put(h, "zero-dim", xbin(0, 0, [], code))
+    put(h, "zero-dim-rows", xbin(5, 0, [], code))
+    put(h, "truncated", xbin(2, 3, vals[:5], code))
+    put(h, "data-after", xbin(1, 3, vals, code))
+    put(h, "huge-n", xbin(0xffffffff, 3, vals, code))
+    put(h, "unfinished-n", xbin(0x7fffffff, 3, vals, code))
+    put(h, "huge-d", xbin(1, 0xffffffff, vals, code))
+    put(h, "d-past-max", xbin(1, 1 << 24, vals, code))
+    put(h, "short-header", b"\x02\x00\x00")
+    put(h, "empty", b"")
+put("fbin", "text", "2 3\n1 2 3\n4 5 6\n")
+
+# ---- safetensors: N:u64, a JSON header, the tensors' bytes ----
+def st(hdr, data, n=None, pad=True):
+    h = hdr if isinstance(hdr, bytes) else json.dumps(hdr).encode()
+    if pad:
+        h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h) if n is None else n) + h + data
+
+f32 = struct.pack("<6f", 1, 2, 3, 4, 5, 6)
+def t(dtype="F32", shape=(2, 3), offs=(0, 24)):
+    return {"dtype": dtype, "shape": list(shape), "data_offsets": list(offs)}
+put("safetensors", "2x3", st({"embeddings": t()}, f32))
+put("safetensors", "meta-history", st({"__metadata__": {"history": '["embgen -n 2"]', "x": "y"},
+                                       "e": t()}, f32))
+put("safetensors", "meta-bad-history", st({"__metadata__": {"history": "[1,"}, "e": t()}, f32))
+put("safetensors", "meta-not-string", st({"__metadata__": {"history": 5}, "e": t()}, f32))
+put("safetensors", "f16", st({"e": t("F16", (2, 3), (0, 12))}, f32[:12]))
+put("safetensors", "bf16", st({"e": t("BF16", (2, 3), (0, 12))}, f32[:12]))
+put("safetensors", "f64", st({"e": t("F64", (1, 3), (0, 24))}, f32))
+put("safetensors", "i32", st({"e": t("I32", (2, 3))}, f32))
+put("safetensors", "unknown-dtype", st({"e": t("Q7", (2, 3))}, f32))
+put("safetensors", "two-2d", st({"a": t("F32", (1, 3), (0, 12)), "b": t("F32", (1, 3), (12, 24))}, f32))
+put("safetensors", "1d-and-2d", st({"a": t("F32", (3,), (0, 12)), "b": t("F32", (1, 3), (12, 24))}, f32))
+put("safetensors", "3d", st({"e": t("F32", (1, 2, 3))}, f32))
+put("safetensors", "0d", st({"e": t("F32", (), (0, 4))}, f32[:4]))
+put("safetensors", "zero-rows", st({"e": t("F32", (0, 3), (0, 0))}, b""))
+put("safetensors", "zero-dim", st({"e": t("F32", (4, 0), (0, 0))}, b""))
+put("safetensors", "offsets-past-end", st({"e": t("F32", (2, 3), (0, 48))}, f32))
+put("safetensors", "offsets-reversed", st({"e": t("F32", (2, 3), (24, 0))}, f32))
+put("safetensors", "offsets-hole", st({"e": t("F32", (2, 3), (8, 32))}, f32 + f32[:8]))
+put("safetensors", "offsets-overlap", st({"a": t("F32", (1, 3), (0, 12)), "b": t("F32", (1, 3), (8, 20))}, f32))
+put("safetensors", "offsets-huge", st({"e": t("F32", (2, 3), (2**64 - 8, 2**64 - 8 + 24))}, f32))
+put("safetensors", "offsets-negative", st({"e": t("F32", (2, 3), (-24, 0))}, f32))
+put("safetensors", "offsets-float", st({"e": t("F32", (2, 3), (0.5, 24.5))}, f32))
+put("safetensors", "shape-mismatch", st({"e": t("F32", (3, 3), (0, 24))}, f32))
+put("safetensors", "shape-huge", st({"e": t("F32", (2**62, 2**3), (0, 24))}, f32))
+put("safetensors", "shape-overflow", st({"e": t("F32", (2**33, 2**33), (0, 0))}, b""))
+put("safetensors", "shape-negative", st({"e": t("F32", (-2, -3), (0, 24))}, f32))
+put("safetensors", "data-after", st({"e": t()}, f32 + b"extra..."))
+put("safetensors", "unpadded", st({"e": t()}, f32, pad=False))
+put("safetensors", "header-len-huge", st({"e": t()}, f32, n=2**63))
+put("safetensors", "header-len-past-end", st({"e": t()}, f32, n=4000))
+put("safetensors", "header-len-zero", st(b"", f32, n=0))
+put("safetensors", "header-not-object", st(b"[1,2,3]", f32))
+put("safetensors", "header-bad-json", st(b'{"e": {"dtype": "F32", ', f32))
+put("safetensors", "header-nul", st(b'{"e":\0 1}', f32))
+put("safetensors", "tensor-not-object", st({"e": 7}, f32))
+put("safetensors", "dup-names", st(b'{"e":' + json.dumps(t()).encode() + b',"e":' +
+                                   json.dumps(t()).encode() + b'}', f32))
+put("safetensors", "empty-header", st({}, b""))
+put("safetensors", "short", b"\x10\x00\x00")
+put("safetensors", "empty", b"")
+
+# ---- FAISS flat indexes: fourcc d:i32 ntotal:i64 2 x i64 is_trained:u8
+#      metric:i32 [metric_arg:f32] count:u64 values ----
+def fx(cc=b"IxFI", d=3, n=2, metric=0, count=None, vals=None, arg=False, trained=1):
+    vals = [0.5 * i for i in range(min(d * n, 64))] if vals is None else vals
+    b = cc + struct.pack("<iqqqBi", d, n, 1 << 20, 1 << 20, trained, metric)
+    if arg:
+        b += struct.pack("<f", 2.0)
+    return b + struct.pack("<Q", d * n if count is None else count) + \
+        struct.pack("<%df" % len(vals), *vals)
+
+put("faiss", "ip-2x3", fx())
+put("faiss", "l2-2x3", fx(b"IxF2", metric=1))
+put("faiss", "old-2x3", fx(b"IxFl"))
+put("faiss", "lp-metric-arg", fx(b"IxFI", metric=4, arg=True))
+put("faiss", "zero-rows", fx(n=0))
+put("faiss", "zero-dim", fx(d=0, n=0))
+put("faiss", "zero-dim-rows", fx(d=0, n=3, vals=[]))
+put("faiss", "count-words", fx(count=3, vals=[1.0] * 6))
+put("faiss", "count-wrong", fx(count=7))
+put("faiss", "count-huge", fx(count=2**64 - 1))
+put("faiss", "truncated", fx(vals=[1.0] * 5))
+put("faiss", "data-after", fx() + b"\0" * 12)
+put("faiss", "huge-n", fx(n=2**62, count=0))
+put("faiss", "huge-n-count", fx(n=2**40, d=1 << 16, count=2**56))
+put("faiss", "negative-n", fx(n=-1, count=2**64 - 3))
+put("faiss", "huge-d", fx(d=2**31 - 1, n=1, count=2**31 - 1))
+put("faiss", "negative-d", fx(d=-3, n=2, count=2**64 - 6))
+put("faiss", "ivf-fourcc", b"IwFl" + fx()[4:])
+put("faiss", "hnsw-fourcc", b"IHNf" + fx()[4:])
+put("faiss", "binary-fourcc", b"\x00\x01\x02\x03" + fx()[4:])
+put("faiss", "short-header", fx()[:20])
+put("faiss", "fourcc-only", b"IxFI")
+put("faiss", "empty", b"")
+try:
+    import tempfile
+    import faiss
+    import numpy as np
+    x = np.arange(12, dtype="float32").reshape(3, 4) / 7
+    for name, idx in (("write-index-ip", faiss.IndexFlatIP(4)),
+                      ("write-index-l2", faiss.IndexFlatL2(4)),
+                      ("write-index-empty", faiss.IndexFlatL2(5))):
+        if not name.endswith("empty"):
+            idx.add(x)
+        with tempfile.NamedTemporaryFile() as tf:
+            faiss.write_index(idx, tf.name)
+            put("faiss", name, open(tf.name, "rb").read())
+    with tempfile.NamedTemporaryFile() as tf:
+        idx = faiss.IndexIVFFlat(faiss.IndexFlatL2(4), 4, 1)
+        idx.train(np.random.RandomState(0).rand(40, 4).astype("float32"))
+        faiss.write_index(idx, tf.name)
+        put("faiss", "write-index-ivf", open(tf.name, "rb").read())
+except ImportError:
+    pass
+
+# ---- embeval's lists: runs, qrels, pairs, ivecs ground truth ----
+# fuzz.c's lists harness reads an input as list_specs[size % 8]: text
+# seeds are padded with blank lines (skipped) to pick the reader they are for.
+SPEC = {"truth-ivecs": 0, "topk": 1, "trec": 2, "qrels": 3, "truth": 4, "run": 5,
+        "pairs": 6, "candidates": 7}
+def put_list(name, data, spec):
+    data = data.encode() if isinstance(data, str) else data
+    data += b"\n" * ((SPEC[spec] - len(data)) % 8)
+    put("lists", spec + "-" + name, data)
+
+TOPK = "q1\td1\t0.9\t1\nq1\td2\t0.8\t2\nq2\td1\t0.5\t1\n"
+TREC = "q1 Q0 d1 1 0.9 t\nq1 Q0 d2 2 0.8 t\nq2 Q0 d3 1 0.1 t\n"
+put_list("3.tsv", TOPK, "topk")
+put_list("3.tsv", TOPK, "run")
+put_list("3.run", TREC, "trec")
+put_list("3.run", TREC, "run")
+put_list("3.run", TREC, "truth")
+put_list("3.run", TREC, "candidates")
+put_list("3.tsv", TOPK, "candidates")
+put_list("3", "q1 0 d1 1\nq1 0 d2 0\nq2 0 d3 2\n", "qrels")
+put_list("neg-rel", "q1 0 d1 -1\nq1 0 d2 99999999999999999999\n", "qrels")
+put_list("3.tsv", "a\tb\t0.5\nb\tc\nc\ta\t-1\n", "pairs")
+put_list("twice.tsv", "a\tb\t0.5\nb\tc\na\tb\t0.5\n", "candidates")
+put_list("twice.tsv", "a\tb\t0.5\nb\tc\na\tb\t0.5\n", "pairs")
+put_list("dup-doc.tsv", "q1\td1\t0.9\t1\nq1\td1\t0.8\t2\n", "topk")
+put_list("spaces-blank.txt", "  q1   d1  0.9  1 \n\n q2 d2 nan 2\n", "topk")
+put_list("bad-number.tsv", "q1\td1\tx\t1\nq1\td2\t0.8\t1e999\n", "topk")
+put_list("bad-rank.run", "q1 Q0 d1 -5 0.9 t\nq1 Q0 d2 1.5 0.8 t\n", "trec")
+put_list("wrong-fields.tsv", "q1\td1\t0.9\nq1 Q0 d1 1 0.9\n", "run")
+put_list("interleaved.tsv", "".join("q%d\td%d\t%g\t%d\n" % (i % 3, i, 1.0 / (i + 1), i // 3 + 1)
+                                    for i in range(30)), "run")
+put_list("crlf.run", "q1 Q0 d1 1 0.9 t\r\nq1 Q0 d2 2 0.8 t\r\n", "trec")
+put_list("nul.tsv", "q1\td\0x\t0.9\t1\n", "topk")
+put_list("empty", "", "run")
+put_list("empty", "", "qrels")
+IV = struct.pack("<i3ii3i", 3, 0, 2, 1, 3, 4, 5, 6)
+put("lists", "truth-ivecs-2x3.ivecs", IV)                   # 32 bytes: spec 0
+put("lists", "truth-2x3-1x1.ivecs", IV + struct.pack("<ii", 1, 9))  # 40: spec 0
+put("lists", "truth-1x2.ivecs", struct.pack("<i2i", 2, 0, 1))       # 12: spec 4
+put("lists", "truth-ivecs-negative.ivecs", struct.pack("<i3i", 3, -1, 0, 1))
+put("lists", "truth-dim-change.ivecs", struct.pack("<i2iii", 2, 0, 1, 1, 9))
+put("lists", "truth-ivecs-truncated.ivecs", struct.pack("<i2ii", 5, 0, 1, 2))
+put("lists", "truth-ivecs-huge-dim.ivecs", struct.pack("<i", 2**31 - 1) + b"\0" * 4)
+put("lists", "truth-ivecs-zero-dim.ivecs", struct.pack("<ii", 0, 0))
+put("lists", "truth-ivecs-empty", b"")
+
 # ---- the sniffer: AUDIT.md's look-alikes ----
 for h, n in (("tsv", "bom.tsv"), ("w2v", "decimal-comma.w2v"), ("w2v", "nan.w2v"),
              ("w2v", "key-space.w2v"), ("w2v", "zero-rows-data-after.w2v"),
              ("glove", "hash-words.txt"), ("jsonl", "trailing-text.jsonl"),
              ("jsonl", "bom.jsonl"), ("npy", "magic-only.npy"), ("tsv", "nan-inf.tsv"),
              ("tsv", "numeric-keys.tsv"), ("w2vbin", "two.bin"), ("fvecs", "dim-change.fvecs"),
-             ("ivecs", "two.ivecs"), ("bvecs", "two.bvecs"), ("emb", "concat-dim0-data.emb")):
+             ("ivecs", "two.ivecs"), ("bvecs", "two.bvecs"), ("emb", "concat-dim0-data.emb"),
+             ("fbin", "2x3"), ("u8bin", "2x3"), ("i8bin", "2x3"), ("ibin", "2x3"),
+             ("safetensors", "meta-history"), ("safetensors", "offsets-past-end"),
+             ("faiss", "ip-2x3"), ("faiss", "l2-2x3"), ("faiss", "ivf-fourcc")):
     with open(os.path.join(C, h, "seed-" + n), "rb") as f:
         put("sniff", n.replace(".", "-") + "-" + h, f.read())
 put("sniff", "empty", b"")
