@@ -71,6 +71,11 @@ void emb_faiss_read_header(struct emb_stream *s)
 			       (unsigned long long)ntotal);
 	cJSON_AddItemToObject(s->meta, "faiss_metric", cJSON_CreateString(
 		metric == 0 ? "inner_product" : metric == 1 ? "l2" : "other"));
-	if (ntotal == 0)
+	if (ntotal == 0) {
 		s->at_eof = true;
+		unsigned char extra; /* a pipe's size is known only here */
+		if (!s->map && emb_read_bytes(s, &extra, 1) == 1)
+			emb_die_offset(s->name, s->data_off, "data after the %llu vectors of the "
+				       "FAISS index", (unsigned long long)ntotal);
+	}
 }

@@ -411,3 +411,15 @@ for name, v in (("train", train), ("test", test), ("neighbors", nb), ("distances
 	assert_output --partial "--tensor=NAME"
 	assert_output --partial "--dataset=NAME"
 }
+
+@test "a zero-row FAISS index with bytes after it is an error from a pipe as from a file (fuzz)" {
+	py 'import struct
+b = b"IxFI" + struct.pack("<iqqqBiQ", 4, 0, 1 << 20, 1 << 20, 1, 0, 0)
+open("z.faiss", "wb").write(b); open("zx.faiss", "wb").write(b + b"\0" * 8)'
+	run -0 --separate-stderr sh -c "cat z.faiss | embcat -I faiss -O tsv"
+	assert_equal "$output" ""
+	run -1 --separate-stderr embcat -I faiss -O tsv zx.faiss
+	assert_equal "$stderr" "embcat: zx.faiss: byte 45: data after the 0 vectors of the FAISS index"
+	run -1 --separate-stderr sh -c "cat zx.faiss | embcat -I faiss -O tsv"
+	assert_equal "$stderr" "embcat: -: byte 45: data after the 0 vectors of the FAISS index"
+}
