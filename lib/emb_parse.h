@@ -109,7 +109,8 @@ static inline __attribute__((always_inline)) bool emb_fast_decimal(const char *p
 		t += *t == '-' || *t == '+';
 		int x = 0, k = 0;
 		for (; (unsigned)(*t - '0') < 10; t++, k++)
-			x = x * 10 + (*t - '0');
+			if (k < 5) /* more digits are refused below; no overflow */
+				x = x * 10 + (*t - '0');
 		if (k == 0 || k > 4)
 			return false; /* "1e" (strtod stops before the e), or huge */
 		e += eneg ? -x : x;
