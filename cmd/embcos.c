@@ -351,6 +351,26 @@ static bool side_next(struct side *x)
 	return true;
 }
 
+/* Step both sides of a paired run to their next row (only A when SELF:
+ * both are one stream); false at the end of both.  Inputs of different
+ * lengths are an error, counted to the end of the longer one. */
+static bool sides_next(struct side *a, struct side *b, bool self)
+{
+	bool more_a = side_next(a);
+	bool more_b = self ? more_a : side_next(b);
+	if (more_a && more_b)
+		return true;
+	if (more_a != more_b) {
+		struct side *rest = more_a ? a : b;
+		while (side_next(rest))
+			;
+		emb_die(EMB_EXIT_DATA, "%s has %llu %s but %s has %llu", a->s->name,
+			(unsigned long long)a->row, emb_plural(a->row, "row", "rows"),
+			b->s->name, (unsigned long long)b->row);
+	}
+	return false;
+}
+
 static const float *side_vec(const struct side *x)
 {
 	return emb_row_f32(&x->c, x->pos);
@@ -500,20 +520,8 @@ static void run_paired(const char *pa, const char *pb)
 		nblk = blocks_for(cfg.blocks, a.dim, a.s->name, &blk);
 
 	for (;;) {
-		bool more_a = side_next(&a);
-		bool more_b = self ? more_a : side_next(&b);
-		if (!more_a || !more_b) {
-			if (more_a != more_b) {
-				struct side *rest = more_a ? &a : &b;
-				while (side_next(rest))
-					;
-				emb_die(EMB_EXIT_DATA, "%s has %llu %s but %s has %llu",
-					a.s->name, (unsigned long long)a.row,
-					emb_plural(a.row, "row", "rows"),
-					b.s->name, (unsigned long long)b.row);
-			}
+		if (!sides_next(&a, &b, self))
 			break;
-		}
 		/* One pass over both rows gives the checks of each (sum x*x is
 		 * accumulated exactly as check_row's emb_dot3_f32(x, x) would)
 		 * and, for cos and dot, the score itself, as emb_sim_f32 does. */
@@ -1417,20 +1425,8 @@ static void run_hamming_paired(const char *pa, const char *pb)
 	struct side *bp = self ? &a : &b;
 	size_t rb = emb_row_bytes(EMB_BIT, a.s->dim);
 	for (;;) {
-		bool more_a = side_next(&a);
-		bool more_b = self ? more_a : side_next(&b);
-		if (!more_a || !more_b) {
-			if (more_a != more_b) {
-				struct side *rest = more_a ? &a : &b;
-				while (side_next(rest))
-					;
-				emb_die(EMB_EXIT_DATA, "%s has %llu %s but %s has %llu",
-					a.s->name, (unsigned long long)a.row,
-					emb_plural(a.row, "row", "rows"),
-					b.s->name, (unsigned long long)b.row);
-			}
+		if (!sides_next(&a, &b, self))
 			break;
-		}
 		const unsigned char *x = (const unsigned char *)a.c.data + a.pos * rb;
 		const unsigned char *y = (const unsigned char *)bp->c.data + bp->pos * rb;
 		print_pair(&a, bp, emb_hamming(x, y, a.s->dim), NULL, 0);
