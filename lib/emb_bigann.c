@@ -140,8 +140,7 @@ static void decode(void *dst, const unsigned char *src, size_t n, int kind, enum
 	}
 }
 
-/* After the last row: the end of input, if the format says it must be. */
-static void finish(struct emb_stream *s)
+void emb_fixed_finish(struct emb_stream *s)
 {
 	s->at_eof = true;
 	if (s->data_off == 0 || s->map)
@@ -177,7 +176,7 @@ uint64_t emb_fixed_skip_rows(struct emb_stream *s)
 	emb_skip_bytes(s, rows * s->row_bytes, "row values");
 	s->recno += rows;
 	if (s->recno == s->total_rows)
-		finish(s);
+		emb_fixed_finish(s);
 	return rows;
 }
 
@@ -219,7 +218,7 @@ size_t emb_fixed_read_rows(struct emb_stream *s, struct emb_chunk *c)
 	s->recno += rows;
 	c->rows = rows;
 	if (s->recno == s->total_rows)
-		finish(s);
+		emb_fixed_finish(s);
 	return rows;
 }
 
@@ -261,7 +260,7 @@ void emb_bigann_read_header(struct emb_stream *s)
 		emb_die_offset(s->name, s->data_off, "data after the %u %s the %s header "
 			       "promises", n, emb_plural(n, "row", "rows"), fmt);
 	if (n == 0)
-		finish(s);
+		emb_fixed_finish(s);
 }
 
 size_t emb_bigann_read_rows(struct emb_stream *s, struct emb_chunk *c)

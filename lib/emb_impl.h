@@ -255,6 +255,10 @@ size_t emb_fixed_read_rows(struct emb_stream *s, struct emb_chunk *c);
 /* The rows the next read returns (0 at the end); codec table hooks
  * (emb_codec.peek_rows, skip_rows) that seek past rows undecoded. */
 uint64_t emb_fixed_next_rows(struct emb_stream *s);
+/* After the last row (or at once, for zero rows): at EOF, and on a pipe the
+ * bytes up to DATA_OFF skipped and the end of input checked, since a pipe's
+ * size was not known at open. */
+void emb_fixed_finish(struct emb_stream *s);
 bool emb_fixed_peek_rows(struct emb_stream *s, uint64_t *rows);
 uint64_t emb_fixed_skip_rows(struct emb_stream *s);
 

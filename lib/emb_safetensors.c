@@ -252,7 +252,7 @@ void emb_st_read_header(struct emb_stream *s)
 	if (skip)
 		emb_skip_bytes(s, skip, "safetensors data before the tensor");
 	if (s->total_rows == 0)
-		s->at_eof = true;
+		emb_fixed_finish(s);
 }
 
 /* The header JSON for ROWS rows (0 while unknown) into BUF, unpadded. */

@@ -423,3 +423,36 @@ open("z.faiss", "wb").write(b); open("zx.faiss", "wb").write(b + b"\0" * 8)'
 	run -1 --separate-stderr sh -c "cat zx.faiss | embcat -I faiss -O tsv"
 	assert_equal "$stderr" "embcat: -: byte 45: data after the 0 vectors of the FAISS index"
 }
+
+@test "a zero-row safetensors or big-ann file with bytes after its data is an error from a pipe as from a file (fuzz)" {
+	py 'import json, struct
+def st(tensors, data):
+    h = json.dumps(tensors).encode()
+    return struct.pack("<Q", len(h)) + h + data
+one = {"e": {"dtype": "F32", "shape": [0, 3], "data_offsets": [0, 0]}}
+two = {"e": {"dtype": "F32", "shape": [0, 3], "data_offsets": [0, 0]},
+       "f": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}
+open("z.safetensors", "wb").write(st(one, b""))
+open("zx.safetensors", "wb").write(st(one, b"BOO"))
+open("zf.safetensors", "wb").write(st(two, b"\0\0\x80?"))
+open("zfx.safetensors", "wb").write(st(two, b"\0\0\x80?!"))
+open("z.fbin", "wb").write(struct.pack("<II", 0, 3))
+open("zx.fbin", "wb").write(struct.pack("<II", 0, 3) + b"xyz")'
+	for f in z zf; do
+		run -0 --separate-stderr sh -c "cat $f.safetensors | embcat -I safetensors -O tsv --tensor e"
+		assert_equal "$output" ""
+	done
+	run -0 --separate-stderr sh -c "cat z.fbin | embcat -I fbin -O tsv"
+	assert_equal "$output" ""
+	run -1 --separate-stderr sh -c "cat zx.safetensors | embcat -I safetensors -O tsv"
+	assert_equal "$stderr" "embcat: -: byte 72: data after the 0 rows the safetensors header promises"
+	run -1 --separate-stderr embcat -O tsv zx.safetensors
+	assert_equal "$stderr" "embcat: zx.safetensors: byte 72: safetensors data after the tensors: the tensors take 0 data bytes, the file holds 3"
+	run -1 --separate-stderr sh -c "cat zfx.safetensors | embcat -I safetensors -O tsv --tensor e"
+	assert_output ""
+	assert_equal "$stderr" "embcat: -: byte $(($(stat -c %s zfx.safetensors) - 1)): data after the 0 rows the safetensors header promises"
+	run -1 --separate-stderr sh -c "cat zx.fbin | embcat -I fbin -O tsv"
+	assert_equal "$stderr" "embcat: -: byte 8: data after the 0 rows the fbin header promises"
+	run -1 --separate-stderr embcat -O tsv zx.fbin
+	assert_equal "$stderr" "embcat: zx.fbin: byte 8: data after the 0 rows the fbin header promises"
+}

@@ -87,8 +87,8 @@ replay() {
 		done
 		return $bad
 	fi
-	if "$bindir/$h" "${common[@]}" -artifact_prefix="$out/findings/$h/" "${extra[@]}" \
-		"${files[@]}" > "$log" 2>&1; then
+	if timeout -k 10 600 "$bindir/$h" "${common[@]}" -artifact_prefix="$out/findings/$h/" \
+		"${extra[@]}" "${files[@]}" > "$log" 2>&1; then
 		echo "PASS $h replay: ${#files[@]} files of ${dir#"$src"/}"
 		return 0
 	fi
@@ -106,7 +106,10 @@ fuzz() {
 	before=$(ls "$found" | grep -c -E '^(crash|leak|oom|timeout)-')
 	local mode=()
 	[ $keep = yes ] && mode=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
-	nice -n 10 "$bindir/$h" "${common[@]}" "${mode[@]}" -max_total_time="$time" \
+	# timeout(1) as well: a harness that hangs inside the sanitizer's own
+	# report (a nested bug) never sees libFuzzer's in-process timers.
+	timeout -k 10 $((time + 120)) nice -n 10 "$bindir/$h" "${common[@]}" "${mode[@]}" \
+		-max_total_time="$time" \
 		-print_final_stats=1 -artifact_prefix="$found/" "${extra[@]}" \
 		"$scratch" "$src/corpus/$h" > "$log" 2>&1
 	local rc=$?
@@ -119,6 +122,7 @@ fuzz() {
 	new=$(( $(ls "$found" | grep -c -E '^(crash|leak|oom|timeout)-') - before ))
 	local verdict=PASS
 	[ $rc -ne 0 ] || [ "$new" -gt 0 ] && verdict=FAIL
+	[ $rc -eq 124 ] || [ $rc -eq 137 ] && echo "fuzz $h: killed after $((time + 120)) s" >> "$log"
 	echo "$verdict $h fuzz ${time}s: execs ${execs:-?} cov ${cov:-?} ft ${ft:-?} findings $new"
 	if [ $verdict = FAIL ]; then
 		grep -E -m 3 'ERROR|runtime error|^fuzz |SUMMARY|Test unit written' "$log" | sed 's/^/    /'
