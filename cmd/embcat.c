@@ -145,7 +145,9 @@ int main(int argc, char **argv)
 	uint64_t chunkno = 0;
 	uint64_t pos = 0;  /* --rows: rows of the input before the next chunk */
 	uint64_t last = 0; /* number of the last row of the inputs before this one */
-	for (int f = 0; f < nfiles && pos < row_b; f++) {
+	/* The first input is opened even for an empty range (--rows=0:0): its
+	 * header makes the output a stream of 0 rows, not no output at all. */
+	for (int f = 0; f < nfiles && (f == 0 || pos < row_b); f++) {
 		struct emb_stream *in = emb_open_r(files[f], &emb_opts);
 		size_t dim = emb_slice_dim(emb_opts.slice, in);  /* as written */
 		if (!out) {

@@ -227,9 +227,17 @@ open("cut.emb", "wb").write(d[:first + 8 * rec + 500])  # cut inside chunk 8'
 	done
 	cat s4.emb s1.emb s2.emb s0.emb s3.emb > all.emb
 	[ "$(check_part all.emb x.emb | tr ' ' '\n' | sort -n | tr '\n' ' ')" = "$(seq 1 250 | tr '\n' ' ')" ]
-	embcat --rows=5:5 x.emb > e.emb
-	run embinfo e.emb
-	assert_output --partial '"rows":	0,'
+	# every empty range, the first included, still writes a header of dim 3
+	for r in 0:0 :0 5:5 250:250 300: 300:400; do
+		embcat --rows=$r x.emb > e.emb
+		run embinfo e.emb
+		assert_output --partial '"rows":	0,'
+		assert_output --partial '"dim":	3,'
+		embcat --rows=$r -O npy x.emb > e.npy
+		embcat --rows=$r -O fbin x.emb > e.fbin
+		run py 'print(np.load("e.npy").shape, np.fromfile("e.fbin", dtype="<u4").tolist())'
+		assert_output "(0, 3) [0, 3]"
+	done
 	run embcat --shard=1/2 -O tsv < /dev/null
 	assert_success
 	assert_output ""
