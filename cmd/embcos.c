@@ -109,7 +109,7 @@ static void usage(int status)
 	      "                           nan or zero\n"
 	      "      --hamming            bit streams (embquant --ubinary): the number of\n"
 	      "                           differing bits, smallest first (paired, --topk,\n"
-	      "                           --matrix)\n"
+	      "                           --matrix); --format trec prints minus them\n"
 	      "      --ranges=RANGES      score i8/u8 codes as the values they stand for\n"
 	      "                           under the embquant ranges they were made with\n"
 	      "\n"
@@ -1478,8 +1478,11 @@ static void run_hamming_topk(const char *queries)
 		short_lists += top->count[i] < top->k;
 		for (size_t r = 0; r < top->count[i]; r++) {
 			uint64_t row = top->row[i * top->cap + r];
+			/* the distance; in a TREC run minus it, since trec_eval
+			 * ranks by score, highest first */
+			double s = top->score[i * top->cap + r];
 			put_hit(q->keys[i], db->has_keys ? keys_of_row(&dbk, row) : NULL, row + 1,
-				-top->score[i * top->cap + r], r + 1);
+				cfg.format == EMB_RUN_TREC ? s : -s, r + 1);
 		}
 		emb_check_stdout();
 	}

@@ -36,6 +36,7 @@ static struct {
 	double eps;          /* < 0: ann-benchmarks' + 1e-3 */
 	enum emb_ties ties;
 	enum emb_sim sim;
+	bool hamming;        /* --hamming: scores are distances */
 	const char *db, *queries, *qrels;
 	enum emb_list_format truth_format, run_format;
 	bool per_query, json, complete;
@@ -70,6 +71,9 @@ static void usage(int status)
 	      "      --dot                scores are dot products: distance -score\n"
 	      "      --euclidean          scores are minus euclidean distances (embcos)\n"
 	      "      --manhattan          scores are minus manhattan distances (embcos)\n"
+	      "      --hamming            scores are Hamming distances, smallest first, as\n"
+	      "                           embcos --hamming prints them (minus them in its\n"
+	      "                           TREC runs)\n"
 	      "      --db=DB              with --queries: take distances from these vectors\n"
 	      "      --queries=QUERIES    (needed when TRUTH is ivecs)\n"
 	      "      --truth-format=FMT   topk, or 0-based rows: ivecs, ibin or hdf5\n"
@@ -102,7 +106,7 @@ static void usage(int status)
 enum {
 	OPT_RECALL = EMB_OPT_FIRST_PROGRAM, OPT_AT, OPT_EPSILON, OPT_TIES, OPT_COS, OPT_DOT,
 	OPT_EUCLIDEAN, OPT_MANHATTAN, OPT_DB, OPT_QUERIES, OPT_TRUTH_FORMAT, OPT_QRELS,
-	OPT_RUN_FORMAT, OPT_JSON,
+	OPT_RUN_FORMAT, OPT_JSON, OPT_HAMMING,
 };
 
 static const struct option long_options[] = {
@@ -116,6 +120,7 @@ static const struct option long_options[] = {
 	{"dot", no_argument, NULL, OPT_DOT},
 	{"euclidean", no_argument, NULL, OPT_EUCLIDEAN},
 	{"manhattan", no_argument, NULL, OPT_MANHATTAN},
+	{"hamming", no_argument, NULL, OPT_HAMMING},
 	{"db", required_argument, NULL, OPT_DB},
 	{"queries", required_argument, NULL, OPT_QUERIES},
 	{"truth-format", required_argument, NULL, OPT_TRUTH_FORMAT},
@@ -138,12 +143,14 @@ static void set_mode(enum mode m, const char *opt)
 	cfg.mode_opt = opt;
 }
 
-static void set_sim(enum emb_sim sim, const char *opt)
+/* SIM for --cos and the like; --hamming is HAMMING (SIM unused). */
+static void set_sim(enum emb_sim sim, bool hamming, const char *opt)
 {
 	static const char *given;
-	if (given && cfg.sim != sim)
+	if (given && (cfg.sim != sim || cfg.hamming != hamming))
 		emb_usage_error("options %s and %s cannot be used together", given, opt);
 	cfg.sim = sim;
+	cfg.hamming = hamming;
 	given = opt;
 }
 
@@ -231,7 +238,7 @@ static void parse_options(int argc, char **argv)
 		for (const struct option *o = long_options; o->name; o++)
 			if (o->val == opt && opt != OPT_RECALL && opt != OPT_QRELS) {
 				bool q = opt == 'm' || opt == 'c' || opt == OPT_RUN_FORMAT;
-				bool r = !q && opt != 'q' && opt != OPT_JSON;
+				bool r = !q && opt != 'q' && opt != OPT_JSON && opt != OPT_HAMMING;
 				static char name[2][32];
 				if (q && !qrels_opt) {
 					snprintf(name[0], sizeof name[0], "--%s", o->name);
@@ -253,10 +260,11 @@ static void parse_options(int argc, char **argv)
 				emb_usage_error("--epsilon wants a number from 0, not '%s'", optarg);
 			break;
 		case OPT_TIES: cfg.ties = (enum emb_ties)emb_parse_name("--ties", optarg, ties_names, 3); break;
-		case OPT_COS: set_sim(EMB_SIM_COS, "--cos"); break;
-		case OPT_DOT: set_sim(EMB_SIM_DOT, "--dot"); break;
-		case OPT_EUCLIDEAN: set_sim(EMB_SIM_EUCLIDEAN, "--euclidean"); break;
-		case OPT_MANHATTAN: set_sim(EMB_SIM_MANHATTAN, "--manhattan"); break;
+		case OPT_COS: set_sim(EMB_SIM_COS, false, "--cos"); break;
+		case OPT_DOT: set_sim(EMB_SIM_DOT, false, "--dot"); break;
+		case OPT_EUCLIDEAN: set_sim(EMB_SIM_EUCLIDEAN, false, "--euclidean"); break;
+		case OPT_MANHATTAN: set_sim(EMB_SIM_MANHATTAN, false, "--manhattan"); break;
+		case OPT_HAMMING: set_sim(EMB_SIM_EUCLIDEAN, true, "--hamming"); break;
 		case OPT_DB: cfg.db = optarg; break;
 		case OPT_QUERIES: cfg.queries = optarg; break;
 		case OPT_TRUTH_FORMAT:
@@ -307,6 +315,9 @@ static void check_options(char **argv, int nargs)
 				parse_measure(defaults[i]);
 		}
 	}
+	if (cfg.hamming && cfg.db)
+		emb_usage_error("--hamming takes the distances from the lists, not from --db "
+				"and --queries");
 	if (!cfg.db)
 		emb_shared_only_for(SHARED, "--db and --queries");
 }
@@ -384,7 +395,19 @@ struct vectors { struct emb_table *db, *q; };
 
 static double distance(double score)
 {
-	return cfg.sim == EMB_SIM_COS ? 1 - score : -score;
+	return cfg.sim == EMB_SIM_COS && !cfg.hamming ? 1 - score : -score;
+}
+
+/* --hamming: L's scores as minus distances, higher nearer, as every other
+ * score is (and as embcos --format trec writes them): a topk list holds
+ * the distances themselves. */
+static void hamming_scores(struct emb_list *l)
+{
+	if (!cfg.hamming || l->format == EMB_LIST_TREC || l->format == EMB_LIST_IVECS)
+		return;
+	for (size_t i = 0; i < l->nq; i++)
+		for (size_t j = 0; j < l->q[i].n; j++)
+			l->q[i].item[j].score = -l->q[i].item[j].score;
 }
 
 static const float *vector_of(const struct emb_table *t, const char *key, const char *what,
@@ -468,6 +491,7 @@ static void run_recall(const char *truth_path, const char *run_path)
 	}
 	struct emb_list *truth = emb_truth_load(truth_path, cfg.truth_format ? cfg.truth_format
 									      : EMB_LIST_RUN);
+	hamming_scores(truth);
 	bool need_dist = cfg.ties != EMB_TIES_NONE;
 	if (truth->format == EMB_LIST_IVECS) {
 		if (need_dist && !v.db && !truth->distances)
@@ -477,6 +501,7 @@ static void run_recall(const char *truth_path, const char *run_path)
 	}
 	struct emb_list *run = emb_list_load(run_path, cfg.run_format ? cfg.run_format
 								       : EMB_LIST_RUN);
+	hamming_scores(run);
 	if (cfg.k)
 		snprintf(add_measure(EMB_M_RECALL, 0)->name, sizeof cfg.meas[0].name,
 			 "recall_%lld", cfg.k);
@@ -578,6 +603,7 @@ static void run_qrels(const char *run_path)
 	struct emb_list *qrels = emb_list_load(cfg.qrels, EMB_LIST_QRELS);
 	struct emb_list *run = emb_list_load(run_path, cfg.run_format ? cfg.run_format
 								       : EMB_LIST_RUN);
+	hamming_scores(run);
 	qsort(cfg.meas, cfg.nmeas, sizeof *cfg.meas, cmp_measure);
 	/* sorting invalidates the index; find() is not used on qrels below */
 	qsort(qrels->q, qrels->nq, sizeof *qrels->q, cmp_qid);

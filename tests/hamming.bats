@@ -122,6 +122,59 @@ sys.stdout.buffer.write(o.header(3, "bit") + o.chunk(x, "u8") + o.end(2))' > pad
 	assert_output $'#emb keys\n1\t0\t0\n2\t0\t0'
 }
 
+@test "--format trec prints minus the distance; embeval --hamming reads topk and TREC runs alike, as numpy counts" {
+	for args in "300 24 21 10" "200 70 22 5" "120 9 23 8"; do
+		set -- $args
+		vecs db $1 $2 $3
+		vecs q 15 $2 $(($3 + 100))
+		embcos --hamming -k $((2 * $4)) --db db.bit q.bit > truth.tsv
+		embcos --hamming -k $((2 * $4)) --format trec --run-tag h --db db.bit q.bit > truth.trec
+		# a run: a random half of each query's 2K nearest, in rank order
+		py 'import random
+rows = [l.split("\t") for l in open("truth.tsv").read().splitlines()]
+trec = [l.split(" ") for l in open("truth.trec").read().splitlines()]
+assert [(r[0], r[1], "-" + r[2] if r[2] != "0" else "0", r[3]) for r in rows] == \
+       [(t[0], t[2], t[4], t[3]) for t in trec] and all(t[1] == "Q0" and t[5] == "h" for t in trec)
+rnd = random.Random(int(sys.argv[1]))
+by_q = {}
+for r in rows: by_q.setdefault(r[0], []).append(r)
+with open("run.tsv", "w") as f, open("run.trec", "w") as g, open("qrels", "w") as h:
+    for qid, items in by_q.items():
+        keep = sorted(rnd.sample(range(len(items)), len(items) // 2))
+        for rank, i in enumerate(keep, 1):
+            f.write("%s\t%s\t%s\t%d\n" % (qid, items[i][1], items[i][2], rank))
+            g.write("%s Q0 %s %d %d x\n" % (qid, items[i][1], rank, -int(items[i][2])))
+        for i in range(3):
+            h.write("%s 0 %s 1\n" % (qid, items[i][1]))' $3
+		embeval --recall -k $4 --hamming -q truth.tsv run.tsv > r1
+		embeval --recall -k $4 --hamming -q truth.trec run.trec > r2
+		cmp r1 r2
+		py 'k = int(sys.argv[1])
+d, _ = bits("db.bit", int(sys.argv[2])); q, _ = bits("q.bit", int(sys.argv[2]))
+D = dist(q, d)
+run = {}
+for l in open("run.tsv"):
+    r = l.split("\t"); run.setdefault(int(r[0]), []).append(int(r[1]))
+want = []
+for i in range(len(q)):
+    kth = np.sort(D[i])[k - 1]
+    want.append(sum(D[i][j - 1] <= kth + 1e-3 for j in run[i + 1][:k]) / k)
+got = [l.split() for l in open("r1").read().splitlines()]
+assert got[-1][1] == "all" and abs(float(got[-1][2]) - np.mean(want)) < 5e-5, (got[-1], np.mean(want))
+assert [abs(float(g[2]) - w) < 5e-5 for g, w in zip(got, want)] == [True] * len(want)' $4 $2
+		embeval --qrels qrels --hamming -q -m P.5 -m recip_rank run.tsv > m1
+		embeval --qrels qrels -q -m P.5 -m recip_rank run.trec > m2
+		cmp m1 m2
+		embeval --qrels qrels -q -m P.5 -m recip_rank run.tsv > m3
+		run cmp -s m1 m3   # read as similarities, the distances rank backwards
+		assert_failure
+	done
+	run -2 --separate-stderr embeval --recall -k 2 --hamming --db db.bit --queries q.bit truth.tsv run.tsv
+	assert_equal "${stderr_lines[0]}" "embeval: --hamming takes the distances from the lists, not from --db and --queries"
+	run -2 --separate-stderr embeval --recall -k 2 --hamming --cos truth.tsv run.tsv
+	assert_equal "${stderr_lines[0]}" "embeval: options --hamming and --cos cannot be used together"
+}
+
 @test "--hamming usage and data errors" {
 	vecs a 5 16 1
 	run -2 --separate-stderr embcos --hamming --cos a.bit
