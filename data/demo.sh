@@ -241,16 +241,13 @@ quant_task() {
 	for side in a b; do
 		embquant --int8 --load "$work/q.stsbtrain.ranges" "$work/s.$1.$side.emb" > "$q.$side.i8.emb"
 		embquant --ubinary "$work/s.$1.$side.emb" > "$q.$side.bit.emb"
-		for d in 50 25; do
-			embcat -O tsv "$work/s.$1.$side.emb" | cut -f1-$((d + 1)) | embcat -O emb > "$q.$side.d$d.emb"
-		done
 	done
 	embcos --zero=zero --ranges "$work/q.stsbtrain.ranges" "$q.a.i8.emb" "$q.b.i8.emb" | cut -f3 > "$q.int8.txt"
 	embcos --hamming "$q.a.bit.emb" "$q.b.bit.emb" | awk -F'\t' '{ print -$3 }' > "$q.binary.txt"
 	embcat --dtype f32 "$q.b.bit.emb" > "$q.b.bits01.emb"
 	embcos --dot "$a" "$q.b.bits01.emb" | cut -f3 > "$q.rescore.txt"
 	for d in 50 25; do
-		embcos --zero=zero "$q.a.d$d.emb" "$q.b.d$d.emb" | cut -f3 > "$q.d$d.txt"
+		embcos --zero=zero --dims=:$d "$a" "$b" | cut -f3 > "$q.d$d.txt"
 	done
 	cut -f1,2 "$work/sent.$1.tsv" | paste - $(for v in $qvariants; do echo "$q.$v.txt"; done) \
 		> "$work/qscores.$1.tsv"
