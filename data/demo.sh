@@ -441,7 +441,7 @@ quantization
 		echo "rescored.  That score is an unnormalised dot product: it orders one"
 		echo "query's candidates, but across pairs it mixes query norms and bit"
 		echo "counts, which is why it falls behind on pair scoring.  first 50 / 25"
-		echo "dims: cosine of the truncated vectors"
+		echo "dims: cosine of the truncated vectors (embcos --dims=:K)"
 		echo "(Matryoshka-style; GloVe was not trained for it)."
 		echo
 		quant_table
