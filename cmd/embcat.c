@@ -75,21 +75,12 @@ bad:
  * open end is 0 or "no end" (UINT64_MAX). */
 static void parse_rows(const char *arg, uint64_t *a, uint64_t *b)
 {
-	char buf[64];
-	const char *colon = strchr(arg, ':');
-	long long aa = 0, bb = -1;
-	size_t alen = colon ? (size_t)(colon - arg) : 0;
-	if (!colon || alen >= sizeof buf)
-		goto bad;
-	memcpy(buf, arg, alen);
-	buf[alen] = '\0';
-	if ((alen && (!emb_parse_ll(buf, &aa) || aa < 0)) ||
-	    (colon[1] && (!emb_parse_ll(colon + 1, &bb) || bb < aa)))
-		goto bad;
-	*a = (uint64_t)aa;
-	*b = bb < 0 ? UINT64_MAX : (uint64_t)bb;
-	return;
-bad:
+	long long aa, bb;
+	if (emb_parse_slice(arg, &aa, &bb) && (bb < 0 || bb >= aa)) {
+		*a = (uint64_t)aa;
+		*b = bb < 0 ? UINT64_MAX : (uint64_t)bb;
+		return;
+	}
 	emb_usage_error("--rows wants A:B, A: or :B with whole numbers 0 <= A <= B, not '%s'", arg);
 }
 

@@ -514,6 +514,10 @@ int emb_parse_name(const char *opt, const char *arg, const char *const names[], 
 /* The whole of S as a decimal integer into *V; false (and *V untouched)
  * if S is not one or does not fit, for options that hold several numbers. */
 bool emb_parse_ll(const char *s, long long *v);
+/* A Python-style slice "A:B", "A:", ":B" or ":" of whole numbers >= 0
+ * into *A (0 when open) and *B (-1 when open); false if S is not one.
+ * Callers check the bounds their option needs (--rows, --dims). */
+bool emb_parse_slice(const char *s, long long *a, long long *b);
 
 /* ---- streams (emb_stream.c) ---- */
 

@@ -304,6 +304,24 @@ bool emb_parse_ll(const char *s, long long *v)
 	return true;
 }
 
+bool emb_parse_slice(const char *s, long long *a, long long *b)
+{
+	char buf[64];
+	const char *colon = strchr(s, ':');
+	size_t alen = colon ? (size_t)(colon - s) : 0;
+	long long x = 0, y = -1;
+	if (!colon || alen >= sizeof buf)
+		return false;
+	memcpy(buf, s, alen);
+	buf[alen] = '\0';
+	if ((alen && (!emb_parse_ll(buf, &x) || x < 0)) ||
+	    (colon[1] && (!emb_parse_ll(colon + 1, &y) || y < 0)))
+		return false;
+	*a = x;
+	*b = y;
+	return true;
+}
+
 int emb_parse_name(const char *opt, const char *arg, const char *const names[], size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -17,23 +17,14 @@ struct emb_slice emb_slice;
  * slice leaves no vector to score). */
 static void parse_dims(struct emb_slice *s, const char *arg)
 {
-	char buf[64];
-	const char *colon = strchr(arg, ':');
-	long long a = 0, b = -1;
-	size_t alen = colon ? (size_t)(colon - arg) : 0;
-	if (!colon || alen >= sizeof buf)
-		goto bad;
-	memcpy(buf, arg, alen);
-	buf[alen] = '\0';
-	if ((alen && (!emb_parse_ll(buf, &a) || a < 0 || a >= EMB_MAX_DIM)) ||
-	    (colon[1] && (!emb_parse_ll(colon + 1, &b) || b <= a || b > EMB_MAX_DIM)))
-		goto bad;
-	s->dims = true;
-	s->a = (size_t)a;
-	s->b = b < 0 ? SIZE_MAX : (size_t)b;
-	s->spec = arg;
-	return;
-bad:
+	long long a, b;
+	if (emb_parse_slice(arg, &a, &b) && a < EMB_MAX_DIM && (b < 0 || (b > a && b <= EMB_MAX_DIM))) {
+		s->dims = true;
+		s->a = (size_t)a;
+		s->b = b < 0 ? SIZE_MAX : (size_t)b;
+		s->spec = arg;
+		return;
+	}
 	emb_usage_error("--dims wants A:B, A: or :B with whole numbers 0 <= A < B, not '%s'", arg);
 }
 
