@@ -11,16 +11,44 @@ eo() {
 	oracle "$EMB_SRCDIR/tests/eval_oracle.py" "$@"
 }
 
-# same_as_oracle ORACLE-ARGS -- EMBEVAL-ARGS: embeval --json -q equals the oracle.
+# same_as_oracle ORACLE-ARGS -- EMBEVAL-ARGS: embeval --json -q must equal
+# the oracle.  The case is recorded with copies of its input files and
+# checked by check_oracle, all cases in one Python process (one process
+# per case was most of this file's time); teardown fails a test that left
+# cases unchecked.
 same_as_oracle() {
-	local o=() e=()
-	while [ "$1" != -- ]; do o+=("$1"); shift; done
+	local o=() a n dir="$BATS_TEST_TMPDIR/cases.d"
+	mkdir -p "$dir"
+	n=$(($(ls "$dir" | wc -l) + 1))
+	mkdir "$dir/$n"
+	while [ "$1" != -- ]; do
+		a=$1
+		if [ -f "$a" ]; then
+			cp "$a" "$dir/$n/${a##*/}"
+			a=$dir/$n/${a##*/}
+		fi
+		o+=("$a")
+		shift
+	done
 	shift
-	embeval "$@" --json -q > "$BATS_TEST_TMPDIR/a.json" 2> "$BATS_TEST_TMPDIR/a.err" ||
+	embeval "$@" --json -q > "$dir/$n/embeval.json" 2> "$BATS_TEST_TMPDIR/a.err" ||
 		{ echo "embeval $*: $(cat "$BATS_TEST_TMPDIR/a.err")"; return 1; }
-	eo "${o[@]}" > "$BATS_TEST_TMPDIR/b.json"
-	eo compare "$BATS_TEST_TMPDIR/a.json" "$BATS_TEST_TMPDIR/b.json" 1e-12 ||
-		{ echo "embeval $*"; return 1; }
+	printf '%s\t%s\n' "${o[*]}" "$dir/$n/embeval.json" >> "$BATS_TEST_TMPDIR/cases"
+}
+
+# check_oracle: the cases recorded so far against the oracle, at 1e-12.
+check_oracle() {
+	[ -s "$BATS_TEST_TMPDIR/cases" ] || return 0
+	eo batch "$BATS_TEST_TMPDIR/cases" 1e-12 || return 1
+	echo "$(wc -l < "$BATS_TEST_TMPDIR/cases") cases agree" > "$BATS_TEST_TMPDIR/checked"
+	rm -rf "$BATS_TEST_TMPDIR/cases" "$BATS_TEST_TMPDIR/cases.d"
+}
+
+teardown() {
+	if [ -s "$BATS_TEST_TMPDIR/cases" ]; then
+		echo "same_as_oracle cases never checked: call check_oracle"
+		return 1
+	fi
 }
 
 # text_matches_json ARGS: the text lines are trec_eval's format of the
@@ -75,6 +103,7 @@ for name, a in (("db.tsv", x), ("q.tsv", q)):
 		cmp <(embeval --qrels qrels.txt run.trec 2> /dev/null) <(embeval --qrels qrels.txt shuffled.trec 2> /dev/null)
 		text_matches_json --qrels qrels.txt -m P -m ndcg_cut run.tsv
 	done
+	check_oracle
 }
 
 @test "trec_eval: ties by docno descending, rel 0 and negative judgements, queries with nothing relevant" {
@@ -96,6 +125,7 @@ embeval: run.tsv: 1 query not in qrels.txt (ignored)"
 	# with -c, q3 counts 0 in the means
 	run --separate-stderr embeval --qrels qrels.txt -m recip_rank -c run.tsv
 	assert_output "$(printf '%-22s\tall\t0.1667' recip_rank)"
+	check_oracle
 }
 
 @test "trec_eval: an empty run is an error, or zeros with -c; standard input is the default run" {
@@ -133,6 +163,7 @@ embeval: run.tsv: 1 query not in qrels.txt (ignored)"
 		done
 		text_matches_json --recall -k 10 --at 1 truth.tsv lsh.tsv
 	done
+	check_oracle
 }
 
 @test "recall: ties at rank K count under --ties=distance and groups, not under none" {
@@ -215,6 +246,7 @@ np.array([[len(v)] + v for v in ids.values()], dtype="<i4").tofile("gt.ivecs")
 	assert_output "$(printf '%-22s\tall\t1.0000' recall_10)"
 	run -2 --separate-stderr embeval --recall -k 10 gt.ivecs run.tsv
 	assert_equal "${stderr_lines[0]}" "embeval: gt.ivecs is ivecs, which holds no distances: give --db and --queries, or --ties=none"
+	check_oracle
 }
 
 # truth SEED: db.tsv and q.tsv (vectors SEED), their exact neighbours'
@@ -263,6 +295,7 @@ if os.environ.get("WITH_HDF5"):
 	assert_equal "${stderr_lines[0]}" "embeval: gt.ibin is ibin, which holds no distances: give --db and --queries, or --ties=none"
 	run -2 embeval --recall -k 1 --truth-format=nope gt.ibin run.tsv
 	assert_line -n 0 "embeval: unknown --truth-format 'nope' (known: topk, ivecs, ibin, hdf5)"
+	check_oracle
 }
 
 @test "recall: ann-benchmarks HDF5 ground truth (neighbors, distances) equals the numpy oracle and ibin's" {
@@ -298,6 +331,7 @@ if os.environ.get("WITH_HDF5"):
 	# read fails naming it
 	run -1 --separate-stderr env EMB_HDF5_LIBRARY=libembnope.so.0 embeval --recall -k 1 --ties=none gt.hdf5 run.tsv
 	assert_equal "$stderr" "embeval: gt.hdf5: cannot load the HDF5 library (libembnope.so.0): libembnope.so.0: cannot open shared object file: No such file or directory"
+	check_oracle
 }
 
 @test "the other similarities: distances are minus the scores" {
@@ -314,4 +348,5 @@ if os.environ.get("WITH_HDF5"):
 				--recall $opt --$sim --db db.tsv --queries q.tsv truth.tsv run.tsv
 		done
 	done
+	check_oracle
 }

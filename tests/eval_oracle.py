@@ -249,7 +249,10 @@ def eval_recall(a):
 # ---------------------------------------------------------------- helpers
 
 def compare(a, b, tol):
-    x, y = json.load(open(a)), json.load(open(b))
+    return compare_values(json.load(open(a)), json.load(open(b)), tol)
+
+
+def compare_values(x, y, tol):
     ok = x["num_q"] == y["num_q"] and list(x["all"]) == list(y["all"])
     bad = []
     for part in ("all", "queries"):
@@ -304,13 +307,36 @@ def gen_qrels(seed, d):
                 fk.write("q%d\td%d\t%s\t%d\n" % (q, docs[i], repr(float(scores[i])), rank))
 
 
+def batch(path, tol):
+    """Each line of PATH: ORACLE-ARGS... TAB EMBEVAL-JSON-FILE (args
+    separated by single spaces, as the shell split them).  One process
+    checks them all: starting Python once per case cost most of the
+    tests' time.  Exit 1 after naming every case that differs."""
+    ok = True
+    for line in open(path):
+        args, got = line.rstrip("\n").split("\t")
+        want = evaluate(["eval_oracle"] + args.split(" "))
+        if not compare_values(json.load(open(got)), want, tol):
+            print("case: %s" % args, file=sys.stderr)
+            ok = False
+    return ok
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "compare":
         sys.exit(0 if compare(argv[2], argv[3], float(argv[4])) else 1)
+    if cmd == "batch":
+        sys.exit(0 if batch(argv[2], float(argv[3])) else 1)
     if cmd == "gen-qrels":
         gen_qrels(int(argv[2]), argv[3])
         return
+    json.dump(evaluate(argv), sys.stdout)
+
+
+def evaluate(argv):
+    """The measures of one command line: argv[1] is qrels or recall."""
+    cmd = argv[1]
     args, ms, pos, i = {}, [], [], 2
     argv = argv[:2] + [p for a in argv[2:] for p in (a.split("=", 1) if a.startswith("--") and "=" in a else [a])]
     while i < len(argv):
@@ -337,11 +363,9 @@ def main(argv):
             pos.append(o)
             i += 1
     if cmd == "qrels":
-        out = eval_qrels(pos[0], pos[1], ms, args.get("complete", False))
-    else:
-        args["truth"], args["run"] = pos
-        out = eval_recall(args)
-    json.dump(out, sys.stdout)
+        return eval_qrels(pos[0], pos[1], ms, args.get("complete", False))
+    args["truth"], args["run"] = pos
+    return eval_recall(args)
 
 
 if __name__ == "__main__":
