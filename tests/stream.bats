@@ -15,6 +15,7 @@ setup_file() {
 teardown() {
 	# a failed test must not leave its tmpfs mounted
 	if mountpoint -q "$SAMPLES/tiny" 2> /dev/null; then umount "$SAMPLES/tiny"; fi
+	oracle_unchecked
 }
 
 setup() {

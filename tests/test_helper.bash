@@ -78,3 +78,31 @@ rss_below() {
 	[ -n "$EMB_ASAN" ] || [ "$(cat "$1")" -lt "$2" ]
 }
 export -f ulimit_v rss_below
+
+# oracle_later SCRIPT ARGS...: queue the oracle command line SCRIPT ARGS
+# (relative paths are taken from the directory oracle_check runs in, and
+# the files must be left as they are until then); oracle_check runs the
+# queue in one Python process (tests/oracle_batch.py), since starting
+# Python for every case was most of some files' time.  The default
+# teardown fails a test that queued cases and never checked them.
+oracle_later() {
+	local IFS=$'\t'
+	printf '%s\n' "$*" >> "$BATS_TEST_TMPDIR/oracle.cases"
+}
+
+oracle_check() {
+	[ -s "$BATS_TEST_TMPDIR/oracle.cases" ] || return 0
+	oracle "$EMB_SRCDIR/tests/oracle_batch.py" "$BATS_TEST_TMPDIR/oracle.cases" || return 1
+	rm -f "$BATS_TEST_TMPDIR/oracle.cases"
+}
+
+oracle_unchecked() {
+	if [ -s "$BATS_TEST_TMPDIR/oracle.cases" ]; then
+		echo "oracle_later cases never checked: call oracle_check"
+		return 1
+	fi
+}
+
+teardown() {
+	oracle_unchecked
+}
