@@ -149,9 +149,11 @@ static inline bool emb_float_midpoint(double d)
 }
 
 /* 10^-k rounded to double: within 2^-53 relative of the true value. */
-static const double emb_pow10_neg_f64[] = {
+static const double emb_pow10_neg_f64[32] = {
 	1e-0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11,
-	1e-12, 1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21, 1e-22};
+	1e-12, 1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21, 1e-22,
+	/* (beyond 22: for an index masked to 0..31 before its range is known) */
+	1e-23, 1e-24, 1e-25, 1e-26, 1e-27, 1e-28, 1e-29, 1e-30, 1e-31};
 
 /* The float M * 10^E (M > 0), when the fast paths make it exactly. */
 static inline bool emb_clinger_f32(uint64_t m, int e, float *out)
@@ -310,12 +312,11 @@ bool emb_simd_decimal(const char *p, const char **end, bool *neg, uint64_t *mant
 	__m128i isdot = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
 	unsigned dots = (unsigned)_mm_movemask_epi8(isdot);
 	unsigned ne = (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(_mm_or_si128(isdig, isdot)));
-	/* the first dot (32: none) and the second: "1.2.3" stops at the
-	 * second for strtod; at most 15 characters; a digit */
-	unsigned d1 = dots ? (unsigned)__builtin_ctz(dots) : 32;
-	unsigned d2 = dots & (dots - 1) ? (unsigned)__builtin_ctz(dots & (dots - 1)) : 32;
-	unsigned dp = d1 < ne ? d1 : ne;
-	if (ne > 15 || d2 < ne || ne - (d1 < ne) == 0)
+	/* At most 15 characters, one dot ("1.2.3" stops at the second for
+	 * strtod) and a digit; DP digits before the dot (all without one). */
+	dots &= (1u << ne) - 1;
+	unsigned dp = (unsigned)__builtin_ctz(dots | 1u << ne);
+	if (ne > 15 || (dots & (dots - 1)) || ne == (dots != 0))
 		return false;
 	__m128i keep = _mm_loadu_si128((const __m128i *)(const void *)(emb_simd_ones + 16 - ne));
 	__m128i d = _mm_shuffle_epi8(_mm_and_si128(dig, keep),
@@ -359,6 +360,21 @@ bool emb_parse_f32_simd(const char *p, const char **end, float *out)
 	const char *s;
 	if (!emb_simd_decimal(p, &s, &neg, &m, &e))
 		return false;
+	/* m < 10^15: emb_clinger_f32's first way, without its tests of m
+	 * (0 is 0 there too), for the usual fraction; the sign goes into
+	 * the power of ten, off the path from the digits to the value */
+	uint64_t bits;
+	memcpy(&bits, &emb_pow10_neg_f64[-e & 31], 8);
+	bits |= (uint64_t)neg << 63;
+	double d;
+	memcpy(&d, &bits, 8);
+	d *= (double)(int64_t)m;
+	memcpy(&bits, &d, 8);
+	if (e < 0 && e >= -22 && (bits & ((UINT64_C(1) << 29) - 1)) - ((UINT64_C(1) << 28) - 4) > 8) {
+		*out = (float)d;
+		*end = s;
+		return true;
+	}
 	if (m == 0)
 		v = 0.0f;
 	else if (!emb_clinger_f32(m, e, &v))

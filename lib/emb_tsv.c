@@ -571,27 +571,53 @@ static inline __attribute__((always_inline)) const char *key_end(const char *p, 
 typedef bool parse_f32_fn(const char *p, const char **end, float *out);
 typedef bool parse_f64_fn(const char *p, const char **end, double *out);
 
-/* The value at P, by FAST or else exactly (finite only), ending at *END:
- * false where parse_line() decides.  A number starts with no white space
- * (strtod would skip it, and a line end with it). */
-static inline __attribute__((always_inline)) bool value_f32(const char *p, const char **end,
-							    float *out, parse_f32_fn *fast)
+/* The value at P exactly (finite only): where it ends, or NULL.  A
+ * number starts with no white space (strtod would skip it, and a line
+ * end with it).  Out of line: the fast paths' results stay in registers. */
+static __attribute__((noinline)) const char *slow_f32(const char *p, float *out)
 {
-	if (fast(p, end, out))
-		return true;
 	unsigned char c = (unsigned char)*p;
-	return !(c == ' ' || (c >= '\t' && c <= '\r') || c == '\0') &&
-	       emb_parse_f32(p, end, out) && isfinite(*out);
+	const char *end;
+	if (c == ' ' || (c >= '\t' && c <= '\r') || c == '\0' ||
+	    !emb_parse_f32(p, &end, out) || !isfinite(*out))
+		return NULL;
+	return end;
 }
 
-static inline __attribute__((always_inline)) bool value_f64(const char *p, const char **end,
-							    double *out, parse_f64_fn *fast)
+static __attribute__((noinline)) const char *slow_f64(const char *p, double *out)
 {
-	if (fast(p, end, out))
-		return true;
 	unsigned char c = (unsigned char)*p;
-	return !(c == ' ' || (c >= '\t' && c <= '\r') || c == '\0') &&
-	       emb_parse_f64(p, end, out) && isfinite(*out);
+	const char *end;
+	if (c == ' ' || (c >= '\t' && c <= '\r') || c == '\0' ||
+	    !emb_parse_f64(p, &end, out) || !isfinite(*out))
+		return NULL;
+	return end;
+}
+
+/* The value at P into *OUT, by FAST or else exactly: where it ends, or
+ * NULL where parse_line() decides. */
+static inline __attribute__((always_inline)) const char *value_f32(const char *p, float *out,
+								   parse_f32_fn *fast)
+{
+	const char *e;
+	float v;
+	if (fast(p, &e, &v)) {
+		*out = v;
+		return e;
+	}
+	return slow_f32(p, out);
+}
+
+static inline __attribute__((always_inline)) const char *value_f64(const char *p, double *out,
+								   parse_f64_fn *fast)
+{
+	const char *e;
+	double v;
+	if (fast(p, &e, &v)) {
+		*out = v;
+		return e;
+	}
+	return slow_f64(p, out);
 }
 
 /* Bit i set: byte i of the 64 at P is white space or a control byte (at
@@ -644,9 +670,8 @@ static inline __attribute__((always_inline)) const char *row_values(const char *
 		for (; at < v; at++)
 			if (!is_blank(*at))
 				return NULL;
-		bool ok = f64 ? value_f64(v, &e, (double *)vals + d, pf64) :
-			  value_f32(v, &e, (float *)vals + d, pf32);
-		if (!ok || !(is_blank(*e) || d + 1 == dim))
+		e = f64 ? value_f64(v, (double *)vals + d, pf64) : value_f32(v, (float *)vals + d, pf32);
+		if (!e || !(is_blank(*e) || d + 1 == dim))
 			return NULL;
 		at = e + 1;
 	}
