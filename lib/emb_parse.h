@@ -356,13 +356,14 @@ bool emb_parse_f32_simd(const char *p, const char **end, float *out)
 	bool neg;
 	uint64_t m;
 	int e;
-	float v;
 	const char *s;
 	if (!emb_simd_decimal(p, &s, &neg, &m, &e))
 		return false;
 	/* m < 10^15: emb_clinger_f32's first way, without its tests of m
-	 * (0 is 0 there too), for the usual fraction; the sign goes into
-	 * the power of ten, off the path from the digits to the value */
+	 * (0 is 0 there too); the sign goes into the power of ten, off the
+	 * path from the digits to the value.  The rare values that way does
+	 * not decide (an exponent, near a midpoint) go back to the caller,
+	 * which then keeps no mantissa alive on the usual path. */
 	uint64_t bits;
 	memcpy(&bits, &emb_pow10_neg_f64[-e & 31], 8);
 	bits |= (uint64_t)neg << 63;
@@ -370,16 +371,9 @@ bool emb_parse_f32_simd(const char *p, const char **end, float *out)
 	memcpy(&d, &bits, 8);
 	d *= (double)(int64_t)m;
 	memcpy(&bits, &d, 8);
-	if (e < 0 && e >= -22 && (bits & ((UINT64_C(1) << 29) - 1)) - ((UINT64_C(1) << 28) - 4) > 8) {
-		*out = (float)d;
-		*end = s;
-		return true;
-	}
-	if (m == 0)
-		v = 0.0f;
-	else if (!emb_clinger_f32(m, e, &v))
+	if (!(e < 0 && e >= -22 && (bits & ((UINT64_C(1) << 29) - 1)) - ((UINT64_C(1) << 28) - 4) > 8))
 		return false;
-	*out = emb_signed_f32(v, neg);
+	*out = (float)d;
 	*end = s;
 	return true;
 }

@@ -578,6 +578,8 @@ static __attribute__((noinline)) const char *slow_f32(const char *p, float *out)
 {
 	unsigned char c = (unsigned char)*p;
 	const char *end;
+	if (emb_parse_f32_fast(p, &end, out))
+		return end;
 	if (c == ' ' || (c >= '\t' && c <= '\r') || c == '\0' ||
 	    !emb_parse_f32(p, &end, out) || !isfinite(*out))
 		return NULL;
@@ -588,6 +590,8 @@ static __attribute__((noinline)) const char *slow_f64(const char *p, double *out
 {
 	unsigned char c = (unsigned char)*p;
 	const char *end;
+	if (emb_parse_f64_fast(p, &end, out))
+		return end;
 	if (c == ' ' || (c >= '\t' && c <= '\r') || c == '\0' ||
 	    !emb_parse_f64(p, &end, out) || !isfinite(*out))
 		return NULL;
