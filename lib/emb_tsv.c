@@ -656,9 +656,11 @@ static inline __attribute__((always_inline)) const char *row_values(const char *
 {
 	while (is_blank(*r))
 		r++;
-	const char *e = r, *at = r, *base = r;
+	const char *e, *at = r, *base = r;
 	uint64_t ws = ws_mask(base), starts = ~ws & ((ws << 1) | 1);
-	for (size_t d = 0; d < dim; d++) {
+	size_t size = f64 ? sizeof(double) : sizeof(float);
+	char *o = vals, *last = o + (dim - 1) * size;
+	for (;; o += size) {
 		while (!starts) {
 			uint64_t carry = ws >> 63;
 			if (base + 64 >= end)
@@ -674,12 +676,13 @@ static inline __attribute__((always_inline)) const char *row_values(const char *
 		for (; at < v; at++)
 			if (!is_blank(*at))
 				return NULL;
-		e = f64 ? value_f64(v, (double *)vals + d, pf64) : value_f32(v, (float *)vals + d, pf32);
-		if (!e || !(is_blank(*e) || d + 1 == dim))
+		e = f64 ? value_f64(v, (double *)(void *)o, pf64) : value_f32(v, (float *)(void *)o, pf32);
+		if (!e || o == last)
+			return e;
+		if (!is_blank(*e))
 			return NULL;
 		at = e + 1;
 	}
-	return e;
 }
 
 /* The row at P, in one pass that finds the line's end as it goes: false
