@@ -138,6 +138,17 @@ bool emb_parse_f64(const char *p, const char **end, double *out)
 	return e2 != p && libc_may_parse(p, e2);
 }
 
+#ifdef EMB_PARSE_SIMD
+bool emb_parse_simd(void)
+{
+	const char *cap = getenv("EMB_SIMD");
+	if (cap && (!strcmp(cap, "generic") || !strcmp(cap, "sse2")))
+		return false;
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("ssse3");
+}
+#endif
+
 int emb_format_f32(char *buf, float v)
 {
 	int n = 0;

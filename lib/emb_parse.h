@@ -149,9 +149,11 @@ static inline bool emb_float_midpoint(double d)
 }
 
 /* 10^-k rounded to double: within 2^-53 relative of the true value. */
-static const double emb_pow10_neg_f64[] = {
+static const double emb_pow10_neg_f64[32] = {
 	1e-0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11,
-	1e-12, 1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21, 1e-22};
+	1e-12, 1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21, 1e-22,
+	/* (beyond 22: for an index masked to 0..31 before its range is known) */
+	1e-23, 1e-24, 1e-25, 1e-26, 1e-27, 1e-28, 1e-29, 1e-30, 1e-31};
 
 /* The float M * 10^E (M > 0), when the fast paths make it exactly. */
 static inline bool emb_clinger_f32(uint64_t m, int e, float *out)
@@ -187,6 +189,27 @@ static inline bool emb_clinger_f32(uint64_t m, int e, float *out)
 	return false;
 }
 
+/* -V when NEG, for V >= 0 (or +0), without a branch: the sign of a
+ * number is as good as random, and a mispredicted branch costs more than
+ * parsing the digits. */
+static inline float emb_signed_f32(float v, bool neg)
+{
+	uint32_t b;
+	memcpy(&b, &v, 4);
+	b |= (uint32_t)neg << 31;
+	memcpy(&v, &b, 4);
+	return v;
+}
+
+static inline double emb_signed_f64(double v, bool neg)
+{
+	uint64_t b;
+	memcpy(&b, &v, 8);
+	b |= (uint64_t)neg << 63;
+	memcpy(&v, &b, 8);
+	return v;
+}
+
 /* emb_parse_f32/f64 for the common case, in a padded buffer: false (and
  * nothing set) where the caller must call those. */
 static inline bool emb_parse_f32_fast(const char *p, const char **end, float *out)
@@ -202,7 +225,7 @@ static inline bool emb_parse_f32_fast(const char *p, const char **end, float *ou
 		v = 0.0f;
 	else if (!emb_clinger_f32(m, e, &v))
 		return false;
-	*out = neg ? -v : v;
+	*out = emb_signed_f32(v, neg);
 	*end = s;
 	return true;
 }
@@ -220,9 +243,159 @@ static inline bool emb_parse_f64_fast(const char *p, const char **end, double *o
 		v = 0.0;
 	else if (!emb_clinger_f64(m, e, &v))
 		return false;
-	*out = neg ? -v : v;
+	*out = emb_signed_f64(v, neg);
 	*end = s;
 	return true;
 }
+
+/*
+ * The SSSE3 path (x86-64 only; the caller checks the CPU, as
+ * emb_parse_simd() does, and calls these from a function compiled for
+ * SSSE3): one 16-byte load classifies the bytes of a number of up to 16
+ * characters after its sign, the digits and the dot, and finds where the
+ * mantissa ends.  A mask clears what follows, a shuffle chosen by the
+ * dot's place drops it and lines the digits up, and three multiply-adds
+ * make two 8-digit halves ("parse 16 digits with SSE"): no loop, no
+ * branch on the digit count.  An exponent is read by the scalar code
+ * above.  Anything else (a '+', two dots, no digits, 16 characters with
+ * no end) returns false for the scalar paths to decide.
+ * Reads 16 bytes past the sign: callers keep EMB_PARSE_PAD bytes.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define EMB_PARSE_SIMD 1
+
+/* Does this CPU run the SSSE3 path, and does EMB_SIMD (generic or sse2:
+ * no) allow it?  Asks each time: callers keep the answer. */
+bool emb_parse_simd(void);
+
+/* emb_simd_decimal's shuffles: row DP (the digits before the dot) takes
+ * the digits of a number to bytes 1..15 (byte 0 and the bytes past the
+ * last digit are zero), skipping the dot. */
+#define Z (-128)
+static const signed char emb_simd_undot[16][16] __attribute__((aligned(16))) = {
+	{Z, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+	{Z, 0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+	{Z, 0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+	{Z, 0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+	{Z, 0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+	{Z, 0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+	{Z, 0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+	{Z, 0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15},
+	{Z, 0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15},
+	{Z, 0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15},
+	{Z, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15},
+	{Z, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15},
+	{Z, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15},
+	{Z, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15},
+	{Z, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15},
+	{Z, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14},
+};
+#undef Z
+
+/* 16 bytes from emb_simd_ones + 16 - N: N bytes of ones, then zeros. */
+static const signed char emb_simd_ones[32] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+
+/* The number at P split as emb_fast_decimal does, but with its digits
+ * scaled to 15 (mantissa D * 10^(15 - digits), exponent reduced to
+ * match): the place of the dot alone then says where each digit goes,
+ * and the mantissa stays below 10^15 < 2^53, as Clinger needs. */
+static inline __attribute__((target("ssse3"), always_inline))
+bool emb_simd_decimal(const char *p, const char **end, bool *neg, uint64_t *mant, int *exp10)
+{
+	bool ng = *p == '-';
+	const char *q = p + ng;
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+	__m128i dig = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+	__m128i isdig = _mm_cmpeq_epi8(_mm_min_epu8(dig, _mm_set1_epi8(9)), dig);
+	__m128i isdot = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
+	unsigned dots = (unsigned)_mm_movemask_epi8(isdot);
+	unsigned ne = (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(_mm_or_si128(isdig, isdot)));
+	/* At most 15 characters, one dot ("1.2.3" stops at the second for
+	 * strtod) and a digit; DP digits before the dot (all without one). */
+	dots &= (1u << ne) - 1;
+	unsigned dp = (unsigned)__builtin_ctz(dots | 1u << ne);
+	if (ne > 15 || (dots & (dots - 1)) || ne == (dots != 0))
+		return false;
+	__m128i keep = _mm_loadu_si128((const __m128i *)(const void *)(emb_simd_ones + 16 - ne));
+	__m128i d = _mm_shuffle_epi8(_mm_and_si128(dig, keep),
+				     _mm_load_si128((const __m128i *)(const void *)emb_simd_undot[dp]));
+	d = _mm_maddubs_epi16(d, _mm_setr_epi8(10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1));
+	d = _mm_madd_epi16(d, _mm_setr_epi16(100, 1, 100, 1, 100, 1, 100, 1));
+	d = _mm_packs_epi32(d, d);
+	d = _mm_madd_epi16(d, _mm_setr_epi16(10000, 1, 10000, 1, 10000, 1, 10000, 1));
+	uint64_t x = (uint64_t)_mm_cvtsi128_si64(d);
+	uint64_t m = (x & 0xffffffffu) * 100000000u + (x >> 32);
+	int e = (int)dp - 15;
+	const char *s = q + ne;
+	if ((*s | 0x20) == 'e') {
+		const char *t = s + 1;
+		bool eneg = *t == '-';
+		t += *t == '-' || *t == '+';
+		int xe = 0, k = 0;
+		for (; (unsigned)(*t - '0') < 10; t++, k++)
+			if (k < 5) /* more digits are refused below; no overflow */
+				xe = xe * 10 + (*t - '0');
+		if (k == 0 || k > 4)
+			return false;
+		e += eneg ? -xe : xe;
+		s = t;
+	}
+	*end = s;
+	*neg = ng;
+	*mant = m;
+	*exp10 = e;
+	return true;
+}
+
+/* emb_parse_f32_fast/emb_parse_f64_fast by the SSSE3 path. */
+static inline __attribute__((target("ssse3"), always_inline))
+bool emb_parse_f32_simd(const char *p, const char **end, float *out)
+{
+	bool neg;
+	uint64_t m;
+	int e;
+	const char *s;
+	if (!emb_simd_decimal(p, &s, &neg, &m, &e))
+		return false;
+	/* m < 10^15: emb_clinger_f32's first way, without its tests of m
+	 * (0 is 0 there too); the sign goes into the power of ten, off the
+	 * path from the digits to the value.  The rare values that way does
+	 * not decide (an exponent, near a midpoint) go back to the caller,
+	 * which then keeps no mantissa alive on the usual path. */
+	uint64_t bits;
+	memcpy(&bits, &emb_pow10_neg_f64[-e & 31], 8);
+	bits |= (uint64_t)neg << 63;
+	double d;
+	memcpy(&d, &bits, 8);
+	d *= (double)(int64_t)m;
+	memcpy(&bits, &d, 8);
+	if (!(e < 0 && e >= -22 && (bits & ((UINT64_C(1) << 29) - 1)) - ((UINT64_C(1) << 28) - 4) > 8))
+		return false;
+	*out = (float)d;
+	*end = s;
+	return true;
+}
+
+static inline __attribute__((target("ssse3"), always_inline))
+bool emb_parse_f64_simd(const char *p, const char **end, double *out)
+{
+	bool neg;
+	uint64_t m;
+	int e;
+	double v;
+	const char *s;
+	if (!emb_simd_decimal(p, &s, &neg, &m, &e))
+		return false;
+	if (m == 0)
+		v = 0.0;
+	else if (!emb_clinger_f64(m, e, &v))
+		return false;
+	*out = emb_signed_f64(v, neg);
+	*end = s;
+	return true;
+}
+#endif
 
 #endif

@@ -390,6 +390,9 @@ static const char *next_row(struct emb_stream *s)
  * sets the block size, so tests can cross block edges with small files.
  */
 #define BLOCK_BYTES ((size_t)1 << 20)
+/* Zeros after a block's text: row_fast() reads 64 bytes at a time. */
+#define BLOCK_PAD 64
+_Static_assert(BLOCK_PAD >= EMB_PARSE_PAD, "the number parsers read EMB_PARSE_PAD bytes");
 #define MAX_THREADS 16
 
 enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
@@ -397,7 +400,7 @@ enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
 struct tsv_block {
 	enum slot_state state;
 	uint64_t seq;           /* its place in the input, from 0 */
-	char *buf;              /* len bytes of text, then EMB_PARSE_PAD zeros */
+	char *buf;              /* len bytes of text, then BLOCK_PAD zeros */
 	size_t cap, len;
 	bool no_newline;        /* the input ends in this block without a '\n' */
 	bool oom;               /* its first line did not fit in memory */
@@ -427,13 +430,14 @@ struct emb_tsv_blocks {
 	char *carry;            /* a line begun at the end of the last block */
 	size_t carry_len, carry_cap;
 	bool eof;               /* the input is read to its end */
+	bool simd;              /* parse with emb_parse.h's SSSE3 path */
 };
 
 /* The end of the field at P: its first blank or NUL.  The next field's
  * start then does not wait for this one's number to be parsed, so the
  * processor overlaps the parsing of neighbouring values (the chain from
  * one value's end to the next was the bottleneck).  Reads 16 bytes at a
- * time: the blocks are padded with EMB_PARSE_PAD >= 16 zero bytes. */
+ * time: the blocks are padded with BLOCK_PAD >= 16 zero bytes. */
 static inline const char *field_end(const char *p)
 {
 #ifdef __SSE2__
@@ -500,56 +504,298 @@ static bool parse_values_fast(const struct emb_stream *s, const char *p, void *r
 	return d == dim;
 }
 
+/* What parse_line() made of a line. */
+enum line_kind { LINE_ROW, LINE_SKIP, LINE_BAD };
+
+/* The line at P (in B, ending at its '\n' or at the block's end), the
+ * way next_line() and emb_tsv_read_rows() take it: a row (its values in
+ * VALS, its key in b->key_off/key_len[ROW]), a line to skip (blank, or a
+ * comment), or a bad line (with a NUL in it when *NUL).  The line's end
+ * becomes a NUL, and so does a CR before it; *RAW is its length before,
+ * *NEXT the next line. */
+static enum line_kind parse_line(const struct emb_stream *s, struct tsv_block *b, char *p,
+				 size_t row, void *vals, char **next, size_t *raw_len, bool *nul)
+{
+	char *end = b->buf + b->len;
+	char *nl = memchr(p, '\n', (size_t)(end - p));
+	if (!nl)
+		nl = end; /* the last line, without a newline: *end is padding, 0 */
+	size_t raw = *raw_len = (size_t)(nl - p);
+	*next = nl + 1;
+	*nl = '\0';
+	*nul = memchr(p, '\0', raw) != NULL;
+	if (*nul)
+		return LINE_BAD;
+	if (raw && p[raw - 1] == '\r')
+		p[raw - 1] = '\0';
+	const char *q = p + strspn(p, " \t");
+	if (!*q || (*q == '#' && !row_shaped(s, p)))
+		return LINE_SKIP;
+	const char *r = s->tsv_sep == ' ' ? q : p;
+	if (s->has_keys) {
+		size_t k = key_len(s, r);
+		if (k > EMB_MAX_KEY_LEN)
+			return LINE_BAD;
+		b->key_off[row] = (size_t)(r - b->buf);
+		b->key_len[row] = k;
+		r += k;
+	}
+	return parse_values_fast(s, r, vals) ? LINE_ROW : LINE_BAD;
+}
+
+/* The end of the key at P: its first TAB (or blank, when the key ends at
+ * a blank), line end or NUL; reads 16 bytes at a time, so within the
+ * block's padding. */
+static inline __attribute__((always_inline)) const char *key_end(const char *p, bool space)
+{
+#ifdef __SSE2__
+	for (;;) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
+						      _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))),
+					 _mm_cmpeq_epi8(v, _mm_setzero_si128()));
+		if (space)
+			m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+		if (bits)
+			return p + __builtin_ctz(bits);
+		p += 16;
+	}
+#else
+	while (*p && *p != '\t' && *p != '\n' && !(space && *p == ' '))
+		p++;
+	return p;
+#endif
+}
+
+typedef bool parse_f32_fn(const char *p, const char **end, float *out);
+typedef bool parse_f64_fn(const char *p, const char **end, double *out);
+
+/* The value at P exactly (finite only): where it ends, or NULL.  A
+ * number starts with no white space (strtod would skip it, and a line
+ * end with it).  Out of line: the fast paths' results stay in registers. */
+static __attribute__((noinline)) const char *slow_f32(const char *p, float *out)
+{
+	unsigned char c = (unsigned char)*p;
+	const char *end;
+	if (emb_parse_f32_fast(p, &end, out))
+		return end;
+	if (c == ' ' || (c >= '\t' && c <= '\r') || c == '\0' ||
+	    !emb_parse_f32(p, &end, out) || !isfinite(*out))
+		return NULL;
+	return end;
+}
+
+static __attribute__((noinline)) const char *slow_f64(const char *p, double *out)
+{
+	unsigned char c = (unsigned char)*p;
+	const char *end;
+	if (emb_parse_f64_fast(p, &end, out))
+		return end;
+	if (c == ' ' || (c >= '\t' && c <= '\r') || c == '\0' ||
+	    !emb_parse_f64(p, &end, out) || !isfinite(*out))
+		return NULL;
+	return end;
+}
+
+/* The value at P into *OUT, by FAST or else exactly: where it ends, or
+ * NULL where parse_line() decides. */
+static inline __attribute__((always_inline)) const char *value_f32(const char *p, float *out,
+								   parse_f32_fn *fast)
+{
+	const char *e;
+	float v;
+	if (fast(p, &e, &v)) {
+		*out = v;
+		return e;
+	}
+	return slow_f32(p, out);
+}
+
+static inline __attribute__((always_inline)) const char *value_f64(const char *p, double *out,
+								   parse_f64_fn *fast)
+{
+	const char *e;
+	double v;
+	if (fast(p, &e, &v)) {
+		*out = v;
+		return e;
+	}
+	return slow_f64(p, out);
+}
+
+/* Bit i set: byte i of the 64 at P is white space or a control byte (at
+ * most ' '): the bytes between numbers, since no number holds one. */
+static inline __attribute__((always_inline)) uint64_t ws_mask(const char *p)
+{
+#ifdef __SSE2__
+	uint64_t m = 0;
+	for (int i = 0; i < 4; i++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i));
+		__m128i w = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(' ')), v);
+		m |= (uint64_t)(unsigned)_mm_movemask_epi8(w) << (16 * i);
+	}
+	return m;
+#else
+	uint64_t m = 0;
+	for (int i = 0; i < 64; i++)
+		m |= (uint64_t)((unsigned char)p[i] <= ' ') << i;
+	return m;
+#endif
+}
+
+/* The DIM values at P (after the key) into VALS, doubles when F64:
+ * where the last one ends, or NULL.  Where each value starts comes from
+ * masks of the white space 64 bytes at a time, not from where the value
+ * before ended, so that the parsing of neighbouring values overlaps; the
+ * bytes between are checked after. */
+static inline __attribute__((always_inline)) const char *row_values(const char *r, const char *end,
+								    size_t dim, void *vals, bool f64,
+								    parse_f32_fn *pf32,
+								    parse_f64_fn *pf64)
+{
+	while (is_blank(*r))
+		r++;
+	const char *e, *at = r, *base = r;
+	uint64_t ws = ws_mask(base), starts = ~ws & ((ws << 1) | 1);
+	size_t size = f64 ? sizeof(double) : sizeof(float);
+	char *o = vals, *last = o + (dim - 1) * size;
+	for (;; o += size) {
+		while (!starts) {
+			uint64_t carry = ws >> 63;
+			if (base + 64 >= end)
+				return NULL; /* the rest is padding */
+			base += 64;
+			ws = ws_mask(base);
+			starts = ~ws & ((ws << 1) | carry);
+		}
+		const char *v = base + __builtin_ctzll(starts);
+		starts &= starts - 1;
+		/* More than one byte since the last value: only blanks, or
+		 * the row ended there. */
+		for (; at < v; at++)
+			if (!is_blank(*at))
+				return NULL;
+		e = f64 ? value_f64(v, (double *)(void *)o, pf64) : value_f32(v, (float *)(void *)o, pf32);
+		if (!e || o == last)
+			return e;
+		if (!is_blank(*e))
+			return NULL;
+		at = e + 1;
+	}
+}
+
+/* The row at P, in one pass that finds the line's end as it goes: false
+ * for anything but a plain row of dim values (a blank line, a comment,
+ * a bad value, a NUL, a CR but before the LF), which parse_line() then
+ * decides.  Changes nothing in the text; *NEXT is the next line. */
+static inline __attribute__((always_inline)) bool row_fast(const struct emb_stream *s,
+							   struct tsv_block *b, const char *p,
+							   size_t row, void *vals, const char **next,
+							   parse_f32_fn *f32, parse_f64_fn *f64)
+{
+	const char *q = p;
+	while (is_blank(*q))
+		q++;
+	if (*q == '#' || *q == '\n' || *q == '\r' || *q == '\0')
+		return false;
+	const char *r = s->tsv_sep == ' ' ? q : p;
+	if (s->has_keys) {
+		const char *k = key_end(r, s->tsv_sep == ' ');
+		if (!is_blank(*k) || (size_t)(k - r) > EMB_MAX_KEY_LEN)
+			return false;
+		b->key_off[row] = (size_t)(r - b->buf);
+		b->key_len[row] = (size_t)(k - r);
+		r = k;
+	}
+	const char *e = s->mtype == EMB_F64 ? row_values(r, b->buf + b->len, s->dim, vals, true, f32, f64) :
+			row_values(r, b->buf + b->len, s->dim, vals, false, f32, f64);
+	if (!e)
+		return false;
+	while (is_blank(*e))
+		e++;
+	e += *e == '\r';
+	if (*e == '\n')
+		*next = e + 1;
+	else if (e == b->buf + b->len)
+		*next = e;
+	else
+		return false;
+	return true;
+}
+
 /* A worker's job: every line of B, as next_line() and
  * emb_tsv_read_rows() would take them, up to the first bad one. */
-static void parse_block(const struct emb_stream *s, struct tsv_block *b)
+static inline __attribute__((always_inline)) void parse_block_with(const struct emb_stream *s,
+								   struct tsv_block *b,
+								   parse_f32_fn *f32,
+								   parse_f64_fn *f64)
 {
 	char *p = b->buf, *end = b->buf + b->len;
-	bool nul = memchr(p, '\0', b->len) != NULL;
 	size_t rowbytes = s->dim * emb_dtype_size(s->mtype), rows = 0;
 	uint64_t line = 0;
 	b->bad = b->bad_nul = false;
 	for (; p < end; line++) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			nl = end; /* the last line, without a newline: *end is padding, 0 */
-		size_t raw = (size_t)(nl - p);
-		char *next = nl + 1;
-		*nl = '\0';
-		if (nul && memchr(p, '\0', raw)) {
-			b->bad_nul = true;
-			goto bad;
-		}
-		if (raw && p[raw - 1] == '\r')
-			p[raw - 1] = '\0';
-		const char *q = p + strspn(p, " \t");
-		if (!*q || (*q == '#' && !row_shaped(s, p))) {
-			p = next; /* blank, or a comment */
+		unsigned char *vals = b->vals + rows * rowbytes;
+		const char *next;
+		if (row_fast(s, b, p, rows, vals, &next, f32, f64)) {
+			b->line[rows++] = line;
+			p = (char *)next;
 			continue;
 		}
-		const char *r = s->tsv_sep == ' ' ? q : p;
-		if (s->has_keys) {
-			size_t k = key_len(s, r);
-			if (k > EMB_MAX_KEY_LEN)
-				goto bad;
-			b->key_off[rows] = (size_t)(r - b->buf);
-			b->key_len[rows] = k;
-			r += k;
+		char *start = p;
+		switch (parse_line(s, b, start, rows, vals, &p, &b->bad_len, &b->bad_nul)) {
+		case LINE_ROW:
+			b->line[rows++] = line;
+			continue;
+		case LINE_SKIP:
+			continue;
+		case LINE_BAD:
+			break;
 		}
-		if (!parse_values_fast(s, r, b->vals + rows * rowbytes))
-			goto bad;
-		b->line[rows++] = line;
-		p = next;
-		continue;
-bad:
 		b->bad = true;
 		b->bad_line = line;
-		b->bad_off = (size_t)(p - b->buf);
-		b->bad_len = raw;
+		b->bad_off = (size_t)(start - b->buf);
 		break;
 	}
 	b->rows = rows;
 	b->lines = line;
+}
+
+static inline __attribute__((always_inline)) bool scalar_f32(const char *p, const char **end,
+							     float *out)
+{
+	return emb_parse_f32_fast(p, end, out);
+}
+
+static inline __attribute__((always_inline)) bool scalar_f64(const char *p, const char **end,
+							     double *out)
+{
+	return emb_parse_f64_fast(p, end, out);
+}
+
+static void parse_block_scalar(const struct emb_stream *s, struct tsv_block *b)
+{
+	parse_block_with(s, b, scalar_f32, scalar_f64);
+}
+
+#ifdef EMB_PARSE_SIMD
+__attribute__((target("ssse3")))
+static void parse_block_ssse3(const struct emb_stream *s, struct tsv_block *b)
+{
+	parse_block_with(s, b, emb_parse_f32_simd, emb_parse_f64_simd);
+}
+#endif
+
+static void parse_block(const struct emb_tsv_blocks *t, struct tsv_block *b)
+{
+#ifdef EMB_PARSE_SIMD
+	if (t->simd) {
+		parse_block_ssse3(t->s, b);
+		return;
+	}
+#endif
+	parse_block_scalar(t->s, b);
 }
 
 /* The line a worker stopped at, read the line-at-a-time way: dies with
@@ -596,7 +842,7 @@ static void *worker(void *arg)
 			break;
 		b->state = SLOT_BUSY;
 		pthread_mutex_unlock(&t->mu);
-		parse_block(t->s, b);
+		parse_block(t, b);
 		pthread_mutex_lock(&t->mu);
 		b->state = SLOT_DONE;
 		pthread_cond_broadcast(&t->done);
@@ -625,7 +871,7 @@ static bool fill_block(struct emb_stream *s, struct emb_tsv_blocks *t, struct ts
 {
 	if (t->eof)
 		return false;
-	size_t have = t->carry_len, need = have + t->block_bytes + EMB_PARSE_PAD;
+	size_t have = t->carry_len, need = have + t->block_bytes + BLOCK_PAD;
 	if (b->cap < need) {
 		free(b->buf);
 		b->buf = malloc(need);
@@ -636,7 +882,7 @@ static bool fill_block(struct emb_stream *s, struct emb_tsv_blocks *t, struct ts
 	if (have) /* (carry is NULL before the first block) */
 		memcpy(b->buf, t->carry, have);
 	for (;;) {
-		size_t want = b->cap - EMB_PARSE_PAD - have;
+		size_t want = b->cap - BLOCK_PAD - have;
 		errno = 0;
 		size_t got = fread(b->buf + have, 1, want, s->fp);
 		have += got;
@@ -670,7 +916,7 @@ static bool fill_block(struct emb_stream *s, struct emb_tsv_blocks *t, struct ts
 		memcpy(t->carry, b->buf + b->len, t->carry_len);
 	if (b->len == 0)
 		return false;
-	memset(b->buf + b->len, 0, EMB_PARSE_PAD);
+	memset(b->buf + b->len, 0, BLOCK_PAD);
 	b->no_newline = b->buf[b->len - 1] != '\n';
 	b->seq = t->next_fill++;
 	/* A row takes at least 2 * dim bytes ("0" and a blank or newline per
@@ -738,6 +984,9 @@ static struct emb_tsv_blocks *blocks_open(struct emb_stream *s)
 	struct emb_tsv_blocks *t = emb_xcalloc(1, sizeof *t);
 	t->s = s;
 	t->block_bytes = block_size();
+#ifdef EMB_PARSE_SIMD
+	t->simd = emb_parse_simd();
+#endif
 	int n = thread_count();
 	t->nslots = n > 1 ? 2 * (size_t)n + 1 : 1;
 	t->slot = emb_xcalloc(t->nslots, sizeof *t->slot);
@@ -826,7 +1075,7 @@ static size_t blocks_take(struct emb_stream *s, struct emb_chunk *c, size_t rows
 			if (b->state == SLOT_FREE)
 				break; /* end of input */
 			if (b->state == SLOT_QUEUED)
-				parse_block(s, b);
+				parse_block(t, b);
 			b->state = SLOT_DONE;
 		} else {
 			/* A slot is free only when the input is used up. */

@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static uint64_t rng_state;
 
@@ -40,6 +42,163 @@ static _Noreturn void fail(const char *what, const char *text)
 	fprintf(stderr, "parse-check: %s: \"%s\"\n", what, text);
 	exit(1);
 }
+
+/* ---- the SSSE3 path of emb_parse.h ----
+ *
+ * Every string check() sees also goes through emb_parse_f32/f64_simd,
+ * followed by each byte that ends a field (and by junk after it), in the
+ * middle of a buffer and as the last text before the padding, with an
+ * unreadable page right after the padding: the values and ends must be
+ * strtof's/strtod's, and the decomposition must be the scalar fast path's
+ * whenever the text has a shape the SIMD path promises to take. */
+#ifdef EMB_PARSE_SIMD
+static bool have_simd;
+static char *guard_end; /* EMB_PARSE_PAD bytes before an unreadable page */
+static unsigned long simd_taken;
+
+__attribute__((target("ssse3"), noinline))
+static bool simd_f32(const char *p, const char **end, float *v)
+{
+	return emb_parse_f32_simd(p, end, v);
+}
+
+__attribute__((target("ssse3"), noinline))
+static bool simd_f64(const char *p, const char **end, double *v)
+{
+	return emb_parse_f64_simd(p, end, v);
+}
+
+__attribute__((target("ssse3"), noinline))
+static bool simd_decimal(const char *p, const char **end, bool *neg, uint64_t *m, int *e)
+{
+	return emb_simd_decimal(p, end, neg, m, e);
+}
+
+static void simd_setup(void)
+{
+	have_simd = emb_parse_simd();
+	long pg = sysconf(_SC_PAGESIZE);
+	char *map = mmap(NULL, 2 * (size_t)pg, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED || mprotect(map + pg, (size_t)pg, PROT_NONE) != 0) {
+		perror("parse-check: mmap");
+		exit(1);
+	}
+	guard_end = map + pg - EMB_PARSE_PAD;
+	memset(guard_end, 0, EMB_PARSE_PAD);
+}
+
+/* Must the SIMD path decompose TEXT: an optional '-', then at most 15
+ * digits and dots (one dot at most), as far as the scalar fast path
+ * reads? */
+static bool simd_shape(const char *text, const char *scalar_end)
+{
+	const char *q = text + (*text == '-');
+	size_t n = strspn(q, "0123456789.");
+	const char *dot = memchr(q, '.', n);
+	return *text != '+' && n < 16 && (!dot || !memchr(dot + 1, '.', n - (size_t)(dot + 1 - q))) &&
+	       q + n <= scalar_end;
+}
+
+static void simd_one(const char *p, const char *text, bool ok32, float want32, size_t end32,
+		     bool ok64, double want64, size_t end64)
+{
+	const char *end, *send;
+	float f;
+	double d;
+	bool neg, sneg;
+	uint64_t m, sm;
+	int e, se;
+	bool got = simd_decimal(p, &end, &neg, &m, &e);
+	bool sgot = emb_fast_decimal(p, &send, &sneg, &sm, &se);
+	/* (the SIMD mantissa has trailing zeros up to 15 digits) */
+	if (got && (!sgot || end != send || neg != sneg || e > se || se - e > 15 ||
+		    m != sm * emb_pow10_u64[(se - e) / 2] * emb_pow10_u64[(se - e + 1) / 2]))
+		fail("emb_simd_decimal differs from emb_fast_decimal", text);
+	if (!got && sgot && simd_shape(text, text + (send - p)))
+		fail("emb_simd_decimal refuses a shape it takes", text);
+	if (simd_f32(p, &end, &f)) {
+		simd_taken++;
+		if (!ok32 || (size_t)(end - p) != end32 || memcmp(&f, &want32, 4) != 0)
+			fail("emb_parse_f32_simd differs from strtof", text);
+	}
+	if (simd_f64(p, &end, &d)) {
+		if (!ok64 || (size_t)(end - p) != end64 || memcmp(&d, &want64, 8) != 0)
+			fail("emb_parse_f64_simd differs from strtod", text);
+	}
+}
+
+static void check_simd(const char *text, bool ok32, float want32, size_t end32,
+		       bool ok64, double want64, size_t end64)
+{
+	if (!have_simd)
+		return;
+	size_t n = strlen(text);
+	if (n >= 200)
+		return;
+	/* the bytes that end a field, or junk no number takes in */
+	static const char after[] = {'\0', '\t', ' ', '\n', '\r', ',', 'x'};
+	char buf[256 + EMB_PARSE_PAD];
+	for (size_t a = 0; a < sizeof after; a++) {
+		memcpy(buf, text, n);
+		buf[n] = after[a];
+		for (size_t i = n + 1; i < sizeof buf; i++)
+			buf[i] = "0123456789.e-\t"[rnd() % 14];
+		simd_one(buf, text, ok32, want32, end32, ok64, want64, end64);
+	}
+	/* the last text of a block: its padding, then nothing readable */
+	char *p = guard_end - n;
+	memcpy(p, text, n);
+	simd_one(p, text, ok32, want32, end32, ok64, want64, end64);
+	memset(p, 0, n);
+}
+
+static void check(const char *text);
+
+/* Every shape around the SIMD path's limits: no sign, '-' or '+'; 1 to
+ * 20 digits with leading zeros or not; the dot anywhere or nowhere; an
+ * exponent of every length, and broken ones. */
+static void simd_shapes(void)
+{
+	static const char *const sign[] = {"", "-", "+"};
+	static const char *const expo[] = {"", "e5", "e-5", "E+05", "e-12", "e38", "e-45", "e123",
+					   "e1234", "e-0004", "e12345", "e", "e+", "e-", "ex"};
+	char buf[64];
+	for (int si = 0; si < 3; si++)
+		for (int nd = 1; nd <= 20; nd++)
+			for (int dot = -1; dot <= nd; dot++)
+				for (size_t x = 0; x < sizeof expo / sizeof *expo; x++)
+					for (int zeros = 0; zeros < 3; zeros++) {
+						char *o = buf + sprintf(buf, "%s", sign[si]);
+						for (int i = 0; i < nd; i++) {
+							if (i == dot)
+								*o++ = '.';
+							*o++ = i < zeros * nd / 3 ? '0' :
+							       (char)('0' + rnd() % 10);
+						}
+						if (dot == nd)
+							*o++ = '.';
+						strcpy(o, expo[x]);
+						check(buf);
+					}
+	if (have_simd && !simd_taken)
+		fail("the SIMD path took nothing", "");
+}
+#else
+static void check_simd(const char *text, bool ok32, float want32, size_t end32,
+		       bool ok64, double want64, size_t end64)
+{
+	(void)text, (void)ok32, (void)want32, (void)end32, (void)ok64, (void)want64, (void)end64;
+}
+
+static void simd_setup(void)
+{
+}
+
+static void simd_shapes(void)
+{
+}
+#endif
 
 static void check(const char *text)
 {
@@ -86,6 +245,7 @@ static void check(const char *text)
 		if (!ok64 || end - buf != e64 - text || memcmp(&d, &want64, 8) != 0)
 			fail("emb_parse_f64_fast differs from strtod", text);
 	}
+	check_simd(text, ok32, want32, (size_t)(e32 - text), ok64, want64, (size_t)(e64 - text));
 }
 
 static const char *const edge[] = {
@@ -152,6 +312,8 @@ int main(int argc, char **argv)
 	rng_state = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
 	char buf[128];
 
+	simd_setup();
+	simd_shapes();
 	for (size_t i = 0; i < sizeof edge / sizeof *edge; i++)
 		check(edge[i]);
 	/* Every f32 and f64 near the ends of the ranges and halfway cases:

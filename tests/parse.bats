@@ -165,3 +165,124 @@ assert np.array_equal(x.view(np.uint32), want.view(np.uint32))
 		assert_output ""
 	done
 }
+
+# mk_odd ROWS DIM SEED > FILE: valid rows of every shape of number the
+# readers take (signs, leading zeros, ".5" and "5.", exponents, up to 25
+# digits, 16 characters and more), separated by runs of blanks, some rows
+# with trailing blanks or a CR, so that values and rows fall at every
+# offset of the SIMD parser's 16- and 64-byte windows.
+mk_odd() {
+	oracle -c '
+import sys, numpy as np
+n, d, seed = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+rng = np.random.default_rng(seed)
+def tok():
+    x = float(rng.standard_normal()) * 10.0 ** int(rng.integers(-12, 12))
+    k = int(rng.integers(0, 9))
+    if k == 0:
+        t = "%.*g" % (int(rng.integers(1, 18)), x)
+    elif k == 1:
+        t = "%.*f" % (int(rng.integers(0, 21)), x)
+    elif k == 2:
+        t = "%.*e" % (int(rng.integers(0, 17)), x)
+    elif k == 3:
+        t = "%.*E" % (int(rng.integers(0, 5)), x)
+    elif k == 4:   # long mantissas: past 15, 16, 19 digits
+        t = str(int(rng.integers(1, 10))) + "." + "".join(str(int(v)) for v in rng.integers(0, 10, int(rng.integers(10, 25))))
+    elif k == 5:   # ".5", "-.5", "5."
+        t = "%.*f" % (int(rng.integers(0, 9)), abs(x) % 10)
+        t = t[1:] if t.startswith("0.") else t if "." in t else t + "."
+    elif k == 6:
+        t = "0" * int(rng.integers(1, 20)) + "%.6g" % abs(x)
+    elif k == 7:
+        t = "%d" % int(rng.integers(-10**9, 10**9))
+    else:
+        t = "%.7g" % x
+    if "e" not in t and "E" not in t and k != 7 and rng.random() < 0.1:
+        t += "e%+d" % int(rng.integers(-30, 30))
+    if not t.startswith("-") and rng.random() < 0.1:
+        t = "+" + t
+    return t
+seps = ["\t"] * 12 + ["  ", " \t", "\t\t", " "]
+out = []
+for i in range(n):
+    line = seps[int(rng.integers(0, len(seps)))] if rng.random() < 0.1 else ""
+    for j in range(d):
+        line += (seps[int(rng.integers(0, len(seps)))] if j else "") + tok()
+    if rng.random() < 0.1:
+        line += " \t"[int(rng.integers(0, 2))]
+    if rng.random() < 0.1:
+        line += "\r"
+    out.append(line)
+sys.stdout.write("\n".join(out) + "\n")
+' "$@"
+}
+
+@test "the SSSE3 parser and the portable one read every shape of number to the bits numpy reads" {
+	for seed in 1 2 3; do
+		mk_odd 300 $((seed + 6)) "$seed" > in.tsv
+		for dtype in f32 f64; do
+			EMB_SIMD=generic EMB_THREADS=1 embcat -O emb --dtype $dtype in.tsv > generic.emb
+			for block in 333 100000000; do
+				for threads in 1 3; do
+					EMB_THREADS=$threads EMB_TSV_BLOCK=$block embcat -O emb --dtype $dtype in.tsv > got.emb
+					cmp generic.emb got.emb
+				done
+			done
+			oracle -c '
+import sys, numpy as np, oracle
+x = oracle.read(open(sys.argv[1], "rb").read())[0]
+rows = [[float(v) for v in line.split()] for line in open(sys.argv[2], newline="")]
+want = np.array(rows, dtype=np.float64)
+if sys.argv[3] == "f32":
+    want = want.astype(np.float32)
+assert x.shape == want.shape, (x.shape, want.shape)
+assert x.dtype == want.dtype, x.dtype
+assert np.array_equal(x.view(np.uint8), want.view(np.uint8))
+' got.emb in.tsv $dtype
+		done
+	done
+}
+
+@test "rows the one-pass parser refuses are named as the line-at-a-time parser names them" {
+	mk_odd 120 5 4 > base.tsv
+	# line 77 made bad in each way; a CR before the LF and trailing
+	# blanks are fine, anywhere else a CR, a vertical tab or a NUL is not
+	printf '%s\n' 's/$/\t1/' 's/[[:blank:]][^[:blank:]]*\r\?$//' 's/[^[:blank:]]*\r\?$//' \
+		's/[^[:blank:]]*\r\?$/\r/' 's/\r$//; s/$/\r\r/' \
+		's/^\([^[:blank:]]*\)/\1\r/' 's/^\([^[:blank:]]*\)/\1\v/' 's/[[:blank:]]\+/\v/' \
+		's/^[^[:blank:]]*/1.2.3/' 's/^[^[:blank:]]*/--1/' 's/^[^[:blank:]]*/1e/' \
+		's/^[^[:blank:]]*/12345678901234567.5x/' 's/^[^[:blank:]]*/0x1p3/' \
+		's/^[^[:blank:]]*/1e99999/' 's/^[^[:blank:]]*/inf/' 's/^[^[:blank:]]*/1\x002/' > edits
+	while read -r edit; do
+		sed "77{$edit}" base.tsv > in.tsv
+		run -1 env EMB_SIMD=generic EMB_THREADS=1 embcat -I tsv -O emb in.tsv
+		ref=$output
+		[[ $ref == "embcat: in.tsv:77: "* ]]
+		for simd in generic avx2; do
+			for block in 64 1000 100000000; do
+				for threads in 1 3; do
+					run -1 env EMB_SIMD=$simd EMB_THREADS=$threads EMB_TSV_BLOCK=$block embcat -I tsv -O emb in.tsv
+					assert_output "$ref"
+				done
+			done
+		done
+	done < edits
+	# a row that ends early is not completed from the next line, wherever
+	# the line break falls in the parser's 64-byte windows
+	for pad in 0 1 30 61 62 63 64 65 100; do
+		v=$(printf '%*s' "$pad" '' | tr ' ' 0)1
+		printf '1\t2\t3\n4\t%s\t \n6\n7\t8\t9\n' "$v" > in.tsv
+		for simd in generic avx2; do
+			run -1 env EMB_SIMD=$simd embcat -O tsv in.tsv
+			assert_output "embcat: in.tsv:2: expected 3 values, found 2"
+		done
+	done
+	# the same line is fine in the line-at-a-time reader's way too:
+	# trailing blanks and a CR before the LF, on every line
+	sed 's/\r\?$/ \t\r/' base.tsv > in.tsv
+	EMB_SIMD=generic EMB_THREADS=1 embcat -O tsv base.tsv > ref.tsv
+	EMB_THREADS=2 EMB_TSV_BLOCK=500 embcat -O tsv in.tsv > got.tsv
+	cmp ref.tsv got.tsv
+	[ "$(wc -l < got.tsv)" = 120 ]
+}
