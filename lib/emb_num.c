@@ -331,12 +331,12 @@ int emb_format_f32(char *buf, float v)
 	uint32_t b;
 	memcpy(&b, &v, 4);
 	bool neg = b >> 31;
-	uint32_t be = (b >> 23) & 0xff;
 	if ((b & 0x7fffffffu) == 0) {
 		memcpy(buf, neg ? "-0" : "0", 3);
 		return 1 + neg;
 	}
 #ifdef __SIZEOF_INT128__
+	uint32_t be = (b >> 23) & 0xff;
 	/* 2^-73 <= |v| < 2^29: 10^k <= 10^30, N < 2^24 * 10^30 < 2^124,
 	 * sh <= 96, the distances below 2^4 * 10^3 * 2^96. */
 	if (be >= 127 - 73 && be < 127 + 29) {
@@ -354,12 +354,12 @@ int emb_format_f64(char *buf, double v)
 	uint64_t b;
 	memcpy(&b, &v, 8);
 	bool neg = b >> 63;
-	uint32_t be = (uint32_t)(b >> 52) & 0x7ff;
 	if ((b & ~(UINT64_C(1) << 63)) == 0) {
 		memcpy(buf, neg ? "-0" : "0", 3);
 		return 1 + neg;
 	}
 #ifdef __SIZEOF_INT128__
+	uint32_t be = (uint32_t)(b >> 52) & 0x7ff;
 	/* 2^-19 <= |v| < 2^56: k <= 22, N < 2^53 * 10^22 < 2^127 (or
 	 * 2^56 * 10^16 above 1), sh <= 71, the distances below 2^4 * 100 * 2^71. */
 	if (be >= 1023 - 19 && be < 1023 + 56) {
