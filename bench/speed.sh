@@ -2,6 +2,7 @@
 # bench/speed.sh [BUILDDIR]: every row of issue 16's table in one run, as
 # ratios measured side by side (whole processes, data from the page cache):
 #   TSV -> binary 100k x 256   embcat -O emb         vs numpy.loadtxt
+#   binary -> TSV 100k x 256   embcat -O tsv         vs numpy.savetxt %.9g
 #   exact top-10 2000 x 100k   embcos --topk 10      vs bench/sgemm's floor
 #                              (the sgemm calls alone, same blocks) and
 #                              FAISS IndexFlatIP
@@ -69,6 +70,8 @@ runs, bin, sgemm, py = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 cmds = {
     "parse":    "%s/embcat -O emb x.tsv" % bin,
     "loadtxt":  "%s -c 'import numpy as np; np.loadtxt(\"x.tsv\", dtype=np.float32, delimiter=\"\\t\")'" % py,
+    "write":    "%s/embcat -O tsv db.emb" % bin,
+    "savetxt":  "%s -c 'import sys, numpy as np; np.savetxt(sys.stdout.buffer, np.load(\"db.npy\"), fmt=\"%%.9g\", delimiter=\"\\t\")'" % py,
     "topk":     "%s/embcos --topk 10 --db db.emb q.emb" % bin,
     "floor":    None,
     "faiss":    "%s faiss_topk.py" % py,
@@ -96,6 +99,9 @@ row = "%-30s %-34s %-34s %8s  %s"
 print(row % ("job", "ours", "reference", "ratio", "target"))
 print(row % ("TSV -> binary 100k x 256", "embcat %.3f s (%.2f GB/s)" % (m["parse"], tsv / m["parse"] / 1e9),
              "numpy.loadtxt %.3f s" % m["loadtxt"], "%.1fx" % (m["loadtxt"] / m["parse"]), ">= 10x faster"))
+print(row % ("binary -> TSV 100k x 256", "embcat %.3f s" % m["write"],
+             "numpy.savetxt %%.9g %.3f s" % m["savetxt"], "%.1fx" % (m["savetxt"] / m["write"]),
+             "faster than numpy"))
 print(row % ("exact top-10 2000 x 100k x 256", "embcos %.3f s" % m["topk"],
              "bare sgemm %.3f s" % m["floor"], "%.2fx" % (m["topk"] / m["floor"]), "<= 1.3x the sgemm"))
 print(row % ("", "", "FAISS IndexFlatIP %.3f s" % m["faiss"], "%.1fx" % (m["faiss"] / m["topk"]),

@@ -11,8 +11,9 @@
  * ("0x1p3") are refused; "nan", "inf" and "infinity" parse, and the
  * callers decide what non-finite values mean.
  *
- * Formatting prints the shortest decimal that reads back to the same bits,
- * trying %.{6,7,8}g before the always-exact %.9g (15/16/17 for double).
+ * Formatting prints the shortest of %.{6,7,8}g that reads back to the same
+ * bits, else the always-exact %.9g (15/16/17 for double), in 128-bit
+ * integers where they are exact, through printf elsewhere.
  */
 #include <config.h>
 #include "emb.h"
@@ -149,34 +150,237 @@ bool emb_parse_simd(void)
 }
 #endif
 
-int emb_format_f32(char *buf, float v)
+/*
+ * Formatting.  The text is a contract (users and tests compare it byte
+ * for byte): for a float, the first of printf's "%.6g", "%.7g", "%.8g" of
+ * (double)v that reads back to v, else "%.9g"; for a double 15, 16, else
+ * 17 digits; "nan", "inf", "-inf".  That is what format_libc prints, and
+ * what the fast path below prints without printf or a parse, in the range
+ * where it is exact (tests/parse-check.c compares the two byte for byte).
+ */
+static int format_libc(char *buf, double v, bool f32)
 {
 	int n = 0;
 	if (!isfinite(v))
 		return snprintf(buf, 32, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
-	for (int prec = 6; prec <= 8; prec++) {
-		n = snprintf(buf, 32, "%.*g", prec, (double)v);
+	for (int prec = f32 ? 6 : 15; prec < (f32 ? 9 : 17); prec++) {
+		n = snprintf(buf, 32, "%.*g", prec, v);
 		const char *end;
-		float back;
-		if (emb_parse_f32(buf, &end, &back) && back == v)
+		float b32;
+		double b64;
+		if (f32 ? emb_parse_f32(buf, &end, &b32) && b32 == (float)v
+			: emb_parse_f64(buf, &end, &b64) && b64 == v)
 			return n;
 	}
-	return snprintf(buf, 32, "%.9g", (double)v);
+	return snprintf(buf, 32, "%.*g", f32 ? 9 : 17, v);
+}
+
+#ifdef __SIZEOF_INT128__
+typedef unsigned __int128 u128;
+
+static const uint64_t pow10_u64[20] = {
+	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
+	10000000000, 100000000000, 1000000000000, 10000000000000, 100000000000000,
+	1000000000000000, 10000000000000000, 100000000000000000, 1000000000000000000,
+	10000000000000000000u,
+};
+
+/* 10^-25 .. 10^22, nearest doubles: a guess at the decimal exponent */
+#define POW10_F64_NEG 25
+static const double pow10_f64[] = {
+	1e-25, 1e-24, 1e-23, 1e-22, 1e-21, 1e-20, 1e-19, 1e-18, 1e-17, 1e-16, 1e-15,
+	1e-14, 1e-13, 1e-12, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3,
+	1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+	1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/* "00" to "99" */
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/*
+ * printf's %.Pg of the decimal Q * 10^(X - P + 1) (Q has P digits, or is
+ * 10^P when rounding carried): sign, digits, no trailing zeros in the
+ * fraction, fixed notation for -4 <= X < P, else d.ddde+XX.  The digits
+ * are written from the last one back, without a copy.
+ */
+static int print_g(char *buf, bool neg, uint64_t q, int x, int p)
+{
+	if (q == pow10_u64[p]) {
+		q = pow10_u64[p - 1];
+		x++;
+	}
+	bool fixed = x >= -4 && x < p;
+	int ni = fixed && x >= 0 ? x + 1 : 1;   /* digits before the point */
+	int nd = p;
+	while (nd > ni && q % 10 == 0) {
+		q /= 10;
+		nd--;
+	}
+	char *o = buf;
+	if (neg)
+		*o++ = '-';
+	if (fixed && x < 0) {
+		memcpy(o, "0.0000", 6);
+		o += 1 - x;
+		ni = 0;                         /* no point among the digits */
+	}
+	o += nd + (ni && nd > ni);
+	char *w = o;
+	if (ni && nd > ni) {                    /* the fraction, then the point */
+		for (int i = nd - ni; i > 1; i -= 2, q /= 100)
+			memcpy(w -= 2, digit_pairs + 2 * (q % 100), 2);
+		if ((nd - ni) & 1) {
+			*--w = (char)('0' + q % 10);
+			q /= 10;
+		}
+		*--w = '.';
+		nd = ni;
+	}
+	for (; nd > 1; nd -= 2, q /= 100)
+		memcpy(w -= 2, digit_pairs + 2 * (q % 100), 2);
+	if (nd)
+		*--w = (char)('0' + q);
+	if (!fixed) {
+		*o++ = 'e';
+		*o++ = x < 0 ? '-' : '+';
+		unsigned ax = (unsigned)(x < 0 ? -x : x);
+		if (ax >= 100)
+			*o++ = (char)('0' + ax / 100);
+		*o++ = (char)('0' + ax / 10 % 10);
+		*o++ = (char)('0' + ax % 10);
+	}
+	*o = '\0';
+	return (int)(o - buf);
+}
+
+/* Q and R rounded to DIV times fewer digits, into *QP; does that read
+ * back?  (See format_fast.) */
+static inline __attribute__((always_inline))
+bool reads_back(uint64_t q, u128 r, int sh, u128 t, bool even, bool pow2, uint64_t div,
+		uint64_t *qp)
+{
+	uint64_t qd = q / div, s = q % div;
+	bool up = s > div / 2 || (s == div / 2 && (r != 0 || (qd & 1)));
+	u128 dist = up ? ((u128)(div - s) << sh) - r : ((u128)s << sh) + r;
+	u128 lhs = dist << (up || !pow2 ? 1 : 2);
+	*qp = qd + up;
+	return lhs < t || (even && lhs == t);
+}
+
+/*
+ * The fast path, for A = |v| = m * 2^e2 (m of MBITS bits, the top one
+ * set) with v normal and away from both ends of the range: the callers'
+ * bounds keep every quantity below 2^127 (KMAX bounds 10^k).  Prints the first
+ * of PMIN..DIG-1 digits that reads back, else DIG digits.  Returns -1
+ * where it does not apply.
+ *
+ * Why it is exact.  With sh = max(-e2, 0) and mm = m * 2^max(e2, 0),
+ * |v| * 10^k = mm * 10^k / 2^sh: the integer N = mm * 10^k, shifted, is
+ * Q = floor(|v| * 10^k) with the exact remainder r = N mod 2^sh.  For
+ * k = DIG-1-x (x the decimal exponent, fixed up until 10^(DIG-1) <= Q <
+ * 10^DIG, which is then exactly 10^x <= |v| < 10^(x+1)), Q and r hold |v|
+ * to DIG digits with nothing lost.  Rounding to P <= DIG digits takes
+ * Q / 10^(DIG-P) and the exact rest (s = Q mod 10^(DIG-P), then r), half
+ * to even as glibc's printf rounds the exact binary value.  The candidate
+ * reads back to v under a correctly rounded strtof/strtod (as
+ * emb_parse_f32/f64 are) iff it lies inside v's rounding interval: half
+ * an ulp (2^e2) each side, a quarter below a power of two, the ends
+ * included iff m is even.  In units of 2^-sh of the DIG-digit scale the
+ * distance is s * 2^sh + r (rounded down) or (10^(DIG-P) - s) * 2^sh - r
+ * (up), and half an ulp is 10^k * 2^max(e2, 0) / 2 =: T / 2: integers.
+ */
+static inline __attribute__((always_inline))
+int format_fast(char *buf, bool neg, double a, uint64_t m, int e2, int mbits, int pmin,
+		int dig, int kmax)
+{
+	int sh = e2 < 0 ? -e2 : 0;
+	uint64_t mm = e2 < 0 ? m : m << e2;
+	/* x from the binary exponent and a table, then checked exactly */
+	int eb = e2 + mbits - 1;                /* 2^eb <= |v| < 2^(eb+1) */
+	int x = (eb * 78913) >> 18;             /* floor(eb * log10(2)) */
+	x += a >= pow10_f64[x + 1 + POW10_F64_NEG];
+	u128 n, p10k;
+	for (int tries = 0;; tries++) {
+		int k = dig - 1 - x;
+		if (tries > 2 || k < 0 || k > kmax)
+			return -1;
+		p10k = k < 20 ? pow10_u64[k] : (u128)pow10_u64[19] * pow10_u64[k - 19];
+		n = p10k * mm;
+		if (n >> sh >= pow10_u64[dig])
+			x++;
+		else if (n >> sh < pow10_u64[dig - 1])
+			x--;
+		else
+			break;
+	}
+	uint64_t q = (uint64_t)(n >> sh);
+	u128 r = sh ? n & (((u128)1 << sh) - 1) : 0;
+	u128 t = p10k << (e2 > 0 ? e2 : 0);
+	bool even = !(m & 1), pow2 = m == (uint64_t)1 << (mbits - 1);
+	/* (unrolled by hand, for divisions by constants) */
+	uint64_t qp;
+	if (dig - pmin >= 3 && reads_back(q, r, sh, t, even, pow2, 1000, &qp))
+		return print_g(buf, neg, qp, x, dig - 3);
+	if (dig - pmin >= 2 && reads_back(q, r, sh, t, even, pow2, 100, &qp))
+		return print_g(buf, neg, qp, x, dig - 2);
+	if (reads_back(q, r, sh, t, even, pow2, 10, &qp))
+		return print_g(buf, neg, qp, x, dig - 1);
+	if (sh) {
+		u128 half = (u128)1 << (sh - 1);
+		if (r > half || (r == half && (q & 1)))
+			q++;
+	}
+	return print_g(buf, neg, q, x, dig);
+}
+#endif
+
+int emb_format_f32(char *buf, float v)
+{
+	uint32_t b;
+	memcpy(&b, &v, 4);
+	bool neg = b >> 31;
+	if ((b & 0x7fffffffu) == 0) {
+		memcpy(buf, neg ? "-0" : "0", 3);
+		return 1 + neg;
+	}
+#ifdef __SIZEOF_INT128__
+	uint32_t be = (b >> 23) & 0xff;
+	/* 2^-73 <= |v| < 2^29: 10^k <= 10^30, N < 2^24 * 10^30 < 2^124,
+	 * sh <= 96, the distances below 2^4 * 10^3 * 2^96. */
+	if (be >= 127 - 73 && be < 127 + 29) {
+		int n = format_fast(buf, neg, fabs(v), (b & 0x7fffff) | 0x800000, (int)be - 150,
+				    24, 6, 9, 31);
+		if (n >= 0)
+			return n;
+	}
+#endif
+	return format_libc(buf, v, true);
 }
 
 int emb_format_f64(char *buf, double v)
 {
-	int n = 0;
-	if (!isfinite(v))
-		return snprintf(buf, 32, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
-	for (int prec = 15; prec <= 16; prec++) {
-		n = snprintf(buf, 32, "%.*g", prec, v);
-		const char *end;
-		double back;
-		if (emb_parse_f64(buf, &end, &back) && back == v)
+	uint64_t b;
+	memcpy(&b, &v, 8);
+	bool neg = b >> 63;
+	if ((b & ~(UINT64_C(1) << 63)) == 0) {
+		memcpy(buf, neg ? "-0" : "0", 3);
+		return 1 + neg;
+	}
+#ifdef __SIZEOF_INT128__
+	uint32_t be = (uint32_t)(b >> 52) & 0x7ff;
+	/* 2^-19 <= |v| < 2^56: k <= 22, N < 2^53 * 10^22 < 2^127 (or
+	 * 2^56 * 10^16 above 1), sh <= 71, the distances below 2^4 * 100 * 2^71. */
+	if (be >= 1023 - 19 && be < 1023 + 56) {
+		uint64_t m = (b & ((UINT64_C(1) << 52) - 1)) | UINT64_C(1) << 52;
+		int n = format_fast(buf, neg, fabs(v), m, (int)be - 1075, 53, 15, 17, 22);
+		if (n >= 0)
 			return n;
 	}
-	return snprintf(buf, 32, "%.17g", v);
+#endif
+	return format_libc(buf, v, false);
 }
 
 /* IEEE 754 binary16 conversions, round to nearest even. */

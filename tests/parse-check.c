@@ -10,12 +10,14 @@
  * patterns go through emb_format_f32/f64 and must read back identically.
  *
  * Usage: parse-check [COUNT [SEED]]; prints a summary, exits 1 at the
- * first mismatch, naming the string.
+ * first mismatch, naming the string.  "parse-check format ..." compares
+ * the formatters with printf instead (see format_main).
  */
 #include <config.h>
 #include "emb.h"
 #include "emb_parse.h"
 
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -306,8 +308,246 @@ static void random_text(char *buf)
 	*o = '\0';
 }
 
+/*
+ * The formatters against printf, byte for byte.  The reference is the
+ * algorithm emb_format_f32/f64 had before their integer fast path: the
+ * first of %.6g, %.7g, %.8g of (double)v that strtof reads back to v,
+ * else %.9g (15, 16, else 17 digits and strtod for a double).
+ */
+static int ref_format_f32(char *buf, float v)
+{
+	if (!isfinite(v))
+		return snprintf(buf, 32, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+	for (int prec = 6; prec <= 8; prec++) {
+		int n = snprintf(buf, 32, "%.*g", prec, (double)v);
+		if (strtof(buf, NULL) == v)
+			return n;
+	}
+	return snprintf(buf, 32, "%.9g", (double)v);
+}
+
+static int ref_format_f64(char *buf, double v)
+{
+	if (!isfinite(v))
+		return snprintf(buf, 32, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+	for (int prec = 15; prec <= 16; prec++) {
+		int n = snprintf(buf, 32, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			return n;
+	}
+	return snprintf(buf, 32, "%.17g", v);
+}
+
+static unsigned long formatted;
+
+static uint64_t pow10_u(int k)
+{
+	uint64_t p = 1;
+	while (k-- > 0)
+		p *= 10;
+	return p;
+}
+
+static void fmt_fail(const char *type, const char *got, int ngot, const char *want,
+		     uint64_t bits)
+{
+	fprintf(stderr, "parse-check: emb_format_%s of 0x%" PRIx64
+		" is \"%.*s\", printf's \"%s\"\n", type, bits, ngot, got, want);
+	exit(1);
+}
+
+static void fmt32(float v)
+{
+	char got[40], want[40];
+	memset(got, 'x', sizeof got);
+	int n = emb_format_f32(got, v), nw = ref_format_f32(want, v);
+	formatted++;
+	if (n != nw || memcmp(got, want, (size_t)n) != 0) {
+		uint32_t b;
+		memcpy(&b, &v, 4);
+		fmt_fail("f32", got, n, want, b);
+	}
+}
+
+static void fmt64(double v)
+{
+	char got[40], want[40];
+	memset(got, 'x', sizeof got);
+	int n = emb_format_f64(got, v), nw = ref_format_f64(want, v);
+	formatted++;
+	if (n != nw || memcmp(got, want, (size_t)n) != 0) {
+		uint64_t b;
+		memcpy(&b, &v, 8);
+		fmt_fail("f64", got, n, want, b);
+	}
+}
+
+static float f32_of(uint32_t b)
+{
+	float f;
+	memcpy(&f, &b, 4);
+	return f;
+}
+
+static double f64_of(uint64_t b)
+{
+	double d;
+	memcpy(&d, &b, 8);
+	return d;
+}
+
+/* V and its neighbours up to K steps either way, both signs. */
+static void fmt32_near(float v, int k)
+{
+	uint32_t b;
+	memcpy(&b, &v, 4);
+	b &= 0x7fffffffu;
+	for (int i = -k; i <= k; i++) {
+		uint32_t c = b + (uint32_t)i;
+		if ((i < 0 && c > b) || c > 0x7f800000u)
+			continue;
+		fmt32(f32_of(c));
+		fmt32(f32_of(c | 0x80000000u));
+	}
+}
+
+static void fmt64_near(double v, int k)
+{
+	uint64_t b;
+	memcpy(&b, &v, 8);
+	b &= ~(UINT64_C(1) << 63);
+	for (int i = -k; i <= k; i++) {
+		uint64_t c = b + (uint64_t)(int64_t)i;
+		if ((i < 0 && c > b) || c > UINT64_C(0x7ff0000000000000))
+			continue;
+		fmt64(f64_of(c));
+		fmt64(f64_of(c | UINT64_C(1) << 63));
+	}
+}
+
+/* A standard normal (Box-Muller on two uniforms). */
+static double normal(void)
+{
+	double u = ((double)(rnd() >> 11) + 1) / 0x1p53, w = (double)(rnd() >> 11) / 0x1p53;
+	return sqrt(-2 * log(u)) * cos(2 * 3.14159265358979323846 * w);
+}
+
+/*
+ * Usage: parse-check format COUNT SEED SWEEP FIRST: the edge cases, COUNT
+ * values of each random class, then the SWEEP consecutive f32 bit
+ * patterns from FIRST (decimal or 0x hex: 0 and 4294967296 are every
+ * float).
+ */
+static int format_main(int argc, char **argv)
+{
+	unsigned long count = argc > 2 ? strtoul(argv[2], NULL, 10) : 1000000;
+	rng_state = argc > 3 ? strtoull(argv[3], NULL, 10) : 1;
+	uint64_t sweep = argc > 4 ? strtoull(argv[4], NULL, 0) : 0;
+	uint64_t first = argc > 5 ? strtoull(argv[5], NULL, 0) : 0x3f800000u;
+
+	/* Zeros, the ends of the ranges, every power of two with its
+	 * neighbours, and the floats nearest every power of ten. */
+	fmt32(0.0f);
+	fmt32(-0.0f);
+	fmt64(0.0);
+	fmt64(-0.0);
+	fmt32(INFINITY);
+	fmt32(-INFINITY);
+	fmt32(NAN);
+	fmt64(INFINITY);
+	fmt64(-INFINITY);
+	fmt64(NAN);
+	fmt32_near(FLT_MAX, 3);
+	fmt32_near(FLT_MIN, 3);
+	fmt32_near(FLT_TRUE_MIN, 3);
+	fmt64_near(DBL_MAX, 3);
+	fmt64_near(DBL_MIN, 3);
+	fmt64_near(DBL_TRUE_MIN, 3);
+	for (int e = -149; e <= 127; e++)
+		fmt32_near(ldexpf(1, e), 3);
+	for (int e = -1074; e <= 1023; e++)
+		fmt64_near(ldexp(1, e), 3);
+	char text[40];
+	for (int e = -46; e <= 39; e++) {
+		snprintf(text, sizeof text, "1e%d", e);
+		fmt32_near(strtof(text, NULL), 4);
+		for (int p = 1; p <= 9; p++) {   /* 9.99..e, a carry into the next power */
+			snprintf(text, sizeof text, "%.*fe%d", p, 9.999999999, e);
+			fmt32_near(strtof(text, NULL), 2);
+		}
+	}
+	for (int e = -324; e <= 309; e++) {
+		snprintf(text, sizeof text, "1e%d", e);
+		fmt64_near(strtod(text, NULL), 4);
+		for (int p = 1; p <= 17; p++) {
+			snprintf(text, sizeof text, "%.*fe%d", p, 9.99999999999999999, e);
+			fmt64_near(strtod(text, NULL), 2);
+		}
+	}
+
+	for (unsigned long i = 0; i < count; i++) {
+		/* Any bit pattern: every exponent alike. */
+		fmt32(f32_of((uint32_t)rnd()));
+		fmt64(f64_of(rnd()));
+		/* Every binary exponent alike from 2^-80 to 2^64 (the range
+		 * embeddings and statistics live in), subnormals. */
+		uint64_t r = rnd();
+		fmt32(f32_of((uint32_t)(r & 0x807fffffu) | (uint32_t)(47 + rnd() % 145) << 23));
+		fmt64(f64_of((r & UINT64_C(0x800fffffffffffff)) | (uint64_t)(943 + rnd() % 145) << 52));
+		fmt32(f32_of((uint32_t)(r & 0x807fffffu)));
+		fmt64(f64_of(r & UINT64_C(0x800fffffffffffff)));
+		/* Embedding-like values: a normal times 10^-12 .. 10^12. */
+		double g = normal() * pow(10, (int)(rnd() % 25) - 12);
+		fmt32((float)g);
+		fmt64(g);
+		/* Ties: an odd N over 2^S has S decimals, the last a 5; when
+		 * N * 5^S has P + 1 digits, the value is halfway between two
+		 * P-digit decimals.  And integers D * 10^J with D's last digit
+		 * 5.  Both with their neighbours. */
+		int s = (int)(rnd() % 40), pf = 6 + (int)(rnd() % 3), pd = 15 + (int)(rnd() % 2);
+		for (int twice = 0; twice < 2; twice++) {
+			int p = twice ? pd : pf, mb = twice ? 53 : 24;
+			double d5 = pow(5, s), lo = pow(10, p) / d5, hi = pow(10, p + 1) / d5;
+			if (hi > 0x1p53)
+				hi = 0x1p53;
+			if (lo < 1)
+				lo = 1;
+			if (lo >= hi || lo >= ldexp(1, mb))
+				continue;
+			uint64_t n = (uint64_t)(lo + (hi - lo) * ((double)(rnd() >> 11) / 0x1p53)) | 1;
+			if (n >= (UINT64_C(1) << mb))
+				continue;
+			double t = ldexp((double)n, -s);
+			if (twice)
+				fmt64_near(t, 1);
+			else
+				fmt32_near((float)t, 1);
+		}
+		uint64_t d = (pow10_u(pf) + rnd() % (9 * pow10_u(pf))) / 10 * 10 + 5;
+		for (int j = 0; j < 12; j++) {
+			double t = (double)d * pow(10, j);
+			if (t < 0x1p24 && (float)t == t)
+				fmt32_near((float)t, 1);
+		}
+		d = (pow10_u(pd) + rnd() % (9 * pow10_u(pd))) / 10 * 10 + 5;
+		for (int j = 0; j < 4; j++) {
+			double t = (double)d * pow(10, j);
+			if ((double)d * pow(10, j) < 0x1p60 && (uint64_t)t == d * pow10_u(j))
+				fmt64_near(t, 1);
+		}
+	}
+
+	/* Consecutive floats: every one of a stretch of bit patterns. */
+	for (uint64_t b = first; b < first + sweep && b <= UINT32_MAX; b++)
+		fmt32(f32_of((uint32_t)b));
+	printf("parse-check: %lu values format as printf does\n", formatted);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "format") == 0)
+		return format_main(argc, argv);
 	unsigned long count = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
 	rng_state = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
 	char buf[128];
