@@ -337,14 +337,24 @@ int format_fast(char *buf, bool neg, double a, uint64_t m, int e2, int mbits, in
 }
 #endif
 
+/* "0" or "-0", as printf writes a zero, NUL-terminated. */
+static int print_zero(char *buf, bool neg)
+{
+	char *o = buf;
+	if (neg)
+		*o++ = '-';
+	*o++ = '0';
+	*o = '\0';
+	return (int)(o - buf);
+}
+
 int emb_format_f32(char *buf, float v)
 {
 	uint32_t b;
 	memcpy(&b, &v, 4);
 	bool neg = b >> 31;
 	if ((b & 0x7fffffffu) == 0) {
-		memcpy(buf, neg ? "-0" : "0", 3);
-		return 1 + neg;
+		return print_zero(buf, neg);
 	}
 #ifdef __SIZEOF_INT128__
 	uint32_t be = (b >> 23) & 0xff;
@@ -366,8 +376,7 @@ int emb_format_f64(char *buf, double v)
 	memcpy(&b, &v, 8);
 	bool neg = b >> 63;
 	if ((b & ~(UINT64_C(1) << 63)) == 0) {
-		memcpy(buf, neg ? "-0" : "0", 3);
-		return 1 + neg;
+		return print_zero(buf, neg);
 	}
 #ifdef __SIZEOF_INT128__
 	uint32_t be = (uint32_t)(b >> 52) & 0x7ff;
