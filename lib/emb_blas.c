@@ -7,7 +7,9 @@
  * Cooperlake kernels reach 150-175 (measured on this project's 2-core
  * machine).  OpenBLAS reads OPENBLAS_CORETYPE only when it is loaded, so
  * the fix is to set it and re-execute the program once, before any input
- * is read.  A user's own OPENBLAS_CORETYPE is always respected.
+ * is read.  OPENBLAS_THREAD_TIMEOUT is set the same way (see
+ * SPIN_LOG2_CYCLES).  A user's own OPENBLAS_CORETYPE and
+ * OPENBLAS_THREAD_TIMEOUT are always respected.
  */
 #include <config.h>
 #include "emb.h"
@@ -20,6 +22,16 @@
 #include <unistd.h>
 
 #ifdef HAVE_OPENBLAS
+/* OpenBLAS's idle threads spin in sched_yield for 2^28 TSC cycles (about
+ * 0.1 s here) after loading and after every threaded call before they
+ * sleep.  On a 2-core machine that spin takes a core from our own
+ * threads: the parse threads of a program that never calls BLAS, and the
+ * top-k selection between sgemm calls.  2^20 cycles (under 1 ms) still
+ * covers back-to-back calls; measured on 2000 x 100k x 256 top-10, 2^20
+ * beat both 2^28 and the minimum 2^4.  Read only when OpenBLAS loads, so
+ * it is set like OPENBLAS_CORETYPE, by re-executing. */
+#define SPIN_LOG2_CYCLES "20"
+
 char *openblas_get_corename(void);
 int openblas_get_num_threads(void);
 void openblas_set_num_threads(int n);
@@ -61,13 +73,17 @@ void emb_blas_init(char **argv)
 	/* EMB_OPENBLAS_DETECTED stands in for a misdetection in the tests. */
 	const char *fake = getenv("EMB_OPENBLAS_DETECTED");
 	const char *detected = fake && *fake ? fake : openblas_get_corename();
-	if (getenv("OPENBLAS_CORETYPE"))
+	const char *best = getenv("OPENBLAS_CORETYPE") ? NULL : best_core();
+	bool fix_core = best && !core_ok(detected, best);
+	bool fix_spin = !getenv("OPENBLAS_THREAD_TIMEOUT");
+	if (!fix_core && !fix_spin)
 		return;
-	const char *best = best_core();
-	if (!best || core_ok(detected, best))
-		return;
-	setenv("OPENBLAS_CORETYPE", best, 1);
-	setenv("EMB_CORETYPE_FIXED", detected, 1);
+	if (fix_core) {
+		setenv("OPENBLAS_CORETYPE", best, 1);
+		setenv("EMB_CORETYPE_FIXED", detected, 1);
+	}
+	if (fix_spin)
+		setenv("OPENBLAS_THREAD_TIMEOUT", SPIN_LOG2_CYCLES, 1);
 	unsetenv("EMB_OPENBLAS_DETECTED");
 	/* Execute the program's real path, not /proc/self/exe: the kernel
 	 * names a process after the file it executes, and `pgrep embwhiten`,
@@ -78,9 +94,11 @@ void emb_blas_init(char **argv)
 		self[n] = '\0';
 		execv(self, argv);
 	}
-	/* If re-executing fails, run on with the slow kernels. */
-	unsetenv("OPENBLAS_CORETYPE");
-	unsetenv("EMB_CORETYPE_FIXED");
+	/* If re-executing fails, run on as loaded. */
+	if (fix_core) {
+		unsetenv("OPENBLAS_CORETYPE");
+		unsetenv("EMB_CORETYPE_FIXED");
+	}
 #else
 	(void)argv;
 #endif

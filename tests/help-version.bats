@@ -258,6 +258,30 @@ Try '$p --help' for more information."
 	assert_output "$(printf 'a\t1\t2')"
 }
 
+@test "OpenBLAS's idle threads spin 2^20 cycles, not 2^28, unless the user says otherwise" {
+	cd "$BATS_TEST_TMPDIR"
+	mkfifo in
+	# The program blocks opening the FIFO, after any re-execution.
+	spin_of() {
+		env "$@" embcat in > /dev/null &
+		local pid=$! value= i
+		for i in $(seq 100); do
+			value=$(tr '\0' '\n' < /proc/$pid/environ | sed -n 's/^OPENBLAS_THREAD_TIMEOUT=//p')
+			[ -n "$value" ] && break
+			sleep 0.05
+		done
+		: > in
+		wait $pid
+		echo "$value"
+	}
+	run spin_of -u OPENBLAS_THREAD_TIMEOUT
+	assert_output 20
+	run spin_of OPENBLAS_THREAD_TIMEOUT=7
+	assert_output 7
+	run spin_of -u OPENBLAS_THREAD_TIMEOUT OPENBLAS_CORETYPE=Haswell
+	assert_output 20
+}
+
 @test "embcenter --abtt N: a number that is no file asks for --abtt=N; a file of that name is read" {
 	cd "$BATS_TEST_TMPDIR"
 	embgen -n 20 -d 4 --keys > v.emb
