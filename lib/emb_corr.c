@@ -7,6 +7,7 @@
  */
 #include <config.h>
 #include "emb_corr.h"
+#include "emb_par.h"
 
 #include <cJSON.h>
 #include <gsl/gsl_cdf.h>
@@ -64,29 +65,74 @@ static int cmp_key(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* A key and the row it came from; once ranked, KEY holds the rank's bits. */
+struct kv {
+	uint64_t key, row;
+};
+
+#define TOP_BITS 16
+
+/* Everything one ranking needs, allocated before it starts, so that
+ * rankings can run on threads (which must not die on a failed malloc).
+ * T has room for N pairs, but only the largest first-pass bucket's pages
+ * are ever touched. */
+struct rank_scratch {
+	uint64_t *tab, *keys;
+	size_t *cnt, *count, *end;
+	double *slot_rank;
+	struct kv *a, *t;
+};
+
+/* A scratch for N values (n >= 1); the caller frees it with
+ * rank_scratch_free(). */
+static struct rank_scratch rank_scratch_new(size_t n)
+{
+	struct rank_scratch w;
+	w.tab = emb_xmalloc(FEW_SLOTS * sizeof *w.tab);
+	w.cnt = emb_xmalloc(FEW_SLOTS * sizeof *w.cnt);
+	w.keys = emb_xmalloc(FEW_MAX * sizeof *w.keys);
+	w.slot_rank = emb_xmalloc(FEW_SLOTS * sizeof *w.slot_rank);
+	w.count = emb_xmalloc(((size_t)1 << TOP_BITS) * sizeof *w.count);
+	w.end = emb_xmalloc(((size_t)1 << TOP_BITS) * sizeof *w.end);
+	w.a = emb_xmalloc(emb_xmul(n, sizeof *w.a));
+	w.t = emb_xmalloc(emb_xmul(n, sizeof *w.t));
+	return w;
+}
+
+static void rank_scratch_free(struct rank_scratch *w)
+{
+	free(w->t);
+	free(w->a);
+	free(w->end);
+	free(w->count);
+	free(w->slot_rank);
+	free(w->keys);
+	free(w->cnt);
+	free(w->tab);
+}
+
 /* Rank V if it has at most FEW_MAX distinct values; false (RANK
  * untouched) as soon as it meets more. */
-static bool rank_few(const double *v, size_t n, double *rank)
+static bool rank_few(struct rank_scratch *w, const double *v, size_t n, double *rank)
 {
-	uint64_t *tab = emb_xmalloc(FEW_SLOTS * sizeof *tab);
-	size_t *cnt = emb_xcalloc(FEW_SLOTS, sizeof *cnt);
-	uint64_t *keys = emb_xmalloc(FEW_MAX * sizeof *keys);
-	double *slot_rank = NULL;
+	uint64_t *tab = w->tab, *keys = w->keys;
+	size_t *cnt = w->cnt;
+	double *slot_rank = w->slot_rank;
 	size_t nd = 0;
 
+	memset(cnt, 0, FEW_SLOTS * sizeof *cnt);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t k = order_key(v[i]);
 		size_t s = few_slot(tab, cnt, k);
 		if (!cnt[s]) {
 			if (nd == FEW_MAX)
-				goto out;
+				return false;
 			tab[s] = k;
 			keys[nd++] = k;
 		}
 		cnt[s]++;
 	}
 	qsort(keys, nd, sizeof *keys, cmp_key);
-	slot_rank = emb_xmalloc(FEW_SLOTS * sizeof *slot_rank);
 	for (size_t d = 0, pos = 0; d < nd; d++) {
 		size_t s = few_slot(tab, cnt, keys[d]);
 		slot_rank[s] = 0.5 * (double)(pos + 1 + pos + cnt[s]);
@@ -94,18 +140,8 @@ static bool rank_few(const double *v, size_t n, double *rank)
 	}
 	for (size_t i = 0; i < n; i++)
 		rank[i] = slot_rank[few_slot(tab, cnt, order_key(v[i]))];
-out:
-	free(slot_rank);
-	free(keys);
-	free(cnt);
-	free(tab);
-	return slot_rank != NULL;
+	return true;
 }
-
-/* A key and the row it came from; once ranked, KEY holds the rank's bits. */
-struct kv {
-	uint64_t key, row;
-};
 
 static uint64_t rank_bits(size_t lo, size_t hi)
 {
@@ -183,11 +219,10 @@ static void rank_msd(struct kv *a, struct kv *t, struct kv *home, size_t n,
 	}
 }
 
-#define TOP_BITS 16
-
-void emb_rankdata(const double *v, size_t n, double *rank)
+/* emb_rankdata() in W's memory. */
+static void rankdata_with(struct rank_scratch *w, const double *v, size_t n, double *rank)
 {
-	if (n == 0 || rank_few(v, n, rank))
+	if (n == 0 || rank_few(w, v, n, rank))
 		return;
 	/* The first pass reads V itself: pairs exist only from the scatter
 	 * on, and the scratch below needs only the largest bucket's size. */
@@ -197,19 +232,17 @@ void emb_rankdata(const double *v, size_t n, double *rank)
 	unsigned high = 64 - (unsigned)__builtin_clzll(diff | 1);
 	unsigned shift = high > TOP_BITS ? high - TOP_BITS : 0;
 	size_t nb = (size_t)1 << TOP_BITS;
-	size_t *count = emb_xcalloc(nb, sizeof *count), *end = emb_xmalloc(nb * sizeof *end);
+	size_t *count = w->count, *end = w->end;
+	memset(count, 0, nb * sizeof *count);
 	for (size_t i = 0; i < n; i++)
 		count[(order_key(v[i]) >> shift) & (nb - 1)]++;
-	size_t most = 0;
 	for (size_t d = 0, sum = 0; d < nb; d++) {
 		size_t c = count[d];
-		most = c > most ? c : most;
 		count[d] = sum;
 		sum += c;
 		end[d] = sum;
 	}
-	struct kv *a = emb_xmalloc(emb_xmul(n, sizeof *a));
-	struct kv *t = emb_xmalloc(emb_xmul(most, sizeof *t));
+	struct kv *a = w->a, *t = w->t;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t k = order_key(v[i]);
 		struct kv x = {k, i};
@@ -231,10 +264,55 @@ void emb_rankdata(const double *v, size_t n, double *rank)
 			__builtin_prefetch(&rank[a[i + ahead].row], 1, 0);
 		memcpy(&rank[a[i].row], &a[i].key, sizeof *rank);
 	}
-	free(t);
-	free(a);
-	free(end);
-	free(count);
+}
+
+void emb_rankdata(const double *v, size_t n, double *rank)
+{
+	if (n == 0)
+		return;
+	struct rank_scratch w = rank_scratch_new(n);
+	rankdata_with(&w, v, n, rank);
+	rank_scratch_free(&w);
+}
+
+/* Below this many rows a column is ranked faster than a thread starts. */
+#define RANK_PAR_MIN 65536
+
+struct rank_job {
+	const double *const *v;
+	double *const *rank;
+	size_t n;
+	struct rank_scratch *w;
+};
+
+static void rank_piece(void *arg, unsigned i)
+{
+	struct rank_job *j = arg;
+	rankdata_with(&j->w[i], j->v[i], j->n, j->rank[i]);
+}
+
+void emb_rankdata_cols(const double *const *v, size_t k, size_t n, double *const *rank)
+{
+	unsigned threads = emb_threads();
+	if (n < RANK_PAR_MIN || k < 2 || threads < 2) {
+		for (size_t i = 0; i < k; i++)
+			emb_rankdata(v[i], n, rank[i]);
+		return;
+	}
+	/* One column a thread, all scratch allocated first; more columns
+	 * than threads go round in batches. */
+	unsigned batch = (unsigned)(k < threads ? k : threads);
+	struct rank_scratch *w = emb_xmalloc(batch * sizeof *w);
+	for (unsigned i = 0; i < batch; i++)
+		w[i] = rank_scratch_new(n);
+	for (size_t first = 0; first < k; first += batch) {
+		unsigned m = (unsigned)(k - first < batch ? k - first : batch);
+		struct rank_job j = {v + first, rank + first, n, w};
+		emb_par_run(m, rank_piece, &j);
+	}
+	for (unsigned i = 0; i < batch; i++)
+		rank_scratch_free(&w[i]);
+	free(w);
 }
 
 /* ---- Pearson r: scipy's arithmetic, with pairwise sums ---- */
@@ -455,8 +533,7 @@ static double statistic(enum emb_corr_kind kind, const double *x, const double *
 			       (double)((y[1] > y[0]) - (y[1] < y[0]));
 		return emb_pearson_r(x, y, n);
 	}
-	emb_rankdata(x, n, rx);
-	emb_rankdata(y, n, ry);
+	emb_rankdata_cols((const double *const[]){x, y}, 2, n, (double *const[]){rx, ry});
 	return corrcoef_r(rx, ry, n);
 }
 
@@ -925,9 +1002,8 @@ static bool corr3(enum emb_corr_kind kind, const double *x, const double *a,
 		return false;
 	if (kind == EMB_SPEARMAN) {
 		double *rx = scratch, *ra = rx + n, *rb = ra + n;
-		emb_rankdata(x, n, rx);
-		emb_rankdata(a, n, ra);
-		emb_rankdata(b, n, rb);
+		emb_rankdata_cols((const double *const[]){x, a, b}, 3, n,
+				  (double *const[]){rx, ra, rb});
 		r[0] = corrcoef_r(rx, ra, n);
 		r[1] = corrcoef_r(rx, rb, n);
 		r[2] = corrcoef_r(ra, rb, n);

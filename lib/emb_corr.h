@@ -57,9 +57,14 @@ enum emb_corr_kind { EMB_PEARSON, EMB_SPEARMAN };
 
 /* Ranks 1..n of V (no NaN) with ties given their average rank (scipy
  * rankdata 'average'), into RANK (n doubles, caller's; may be V).  O(n)
- * extra memory: none for at most 4096 distinct values, else at most
- * 32 bytes a value. */
+ * extra memory: 32 bytes a value allocated, touched only when there are
+ * more than 4096 distinct values. */
 void emb_rankdata(const double *v, size_t n, double *rank);
+
+/* emb_rankdata() of the K columns V[i] of N values into RANK[i], on up to
+ * emb_threads() threads when N is large; RANK[i] may be V[i]. */
+void emb_rankdata_cols(const double *const *v, size_t k, size_t n, double *const *rank);
+
 /* Pearson r of X and Y (n values each) as the cosine of the centred
  * columns, two-pass; clamped to [-1, 1].  NaN if n < 2. */
 double emb_pearson_r(const double *x, const double *y, size_t n);

@@ -85,6 +85,14 @@ const char *emb_tmpdir(void);
 void emb_remove_doomed(void);
 /* Map S's file if it is a regular file (no-op otherwise, or on failure). */
 void emb_map_open(struct emb_stream *s);
+
+/* Report a SIGBUS in [BASE, BASE+LEN) (a mapping of NAME, open as FD) as
+ * "FILE: byte N: file shrank while being read", exit 1: false if the
+ * table of watched mappings is full (then do not map).  emb_map_unwatch
+ * before unmapping.  Threads that may touch the mapping must not block
+ * SIGBUS. */
+bool emb_map_watch(void *base, size_t len, const char *name, int fd);
+void emb_map_unwatch(const void *base);
 /* emb_chunk.c: make C's values the ROWS x DIM values of TYPE at DATA, not
  * owned (see emb_chunk.borrowed); keys as emb_chunk_reserve. */
 void emb_chunk_borrow(struct emb_chunk *c, void *data, size_t rows, size_t dim,

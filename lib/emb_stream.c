@@ -104,7 +104,7 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 		raise(sig);
 }
 
-static void map_register(struct emb_stream *s)
+bool emb_map_watch(void *base, size_t len, const char *name, int fd)
 {
 	static bool installed;
 	if (!installed) {
@@ -118,12 +118,20 @@ static void map_register(struct emb_stream *s)
 	}
 	for (int i = 0; i < MAX_MAPS; i++)
 		if (!maps[i].base) {
-			maps[i].name = s->name;
-			maps[i].fd = fileno(s->fp);
-			maps[i].len = s->map_len;
-			maps[i].base = s->map;
-			return;
+			maps[i].name = name;
+			maps[i].fd = fd;
+			maps[i].len = len;
+			maps[i].base = base;
+			return true;
 		}
+	return false;
+}
+
+void emb_map_unwatch(const void *base)
+{
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (maps[i].base == base)
+			maps[i].base = NULL;
 }
 
 /* write(2) straight from a lost page fails with EFAULT instead of raising
@@ -137,13 +145,6 @@ static void map_check_shrunk(void)
 			emb_die_offset(maps[i].name, (uint64_t)st.st_size,
 				       "file shrank while being read");
 	}
-}
-
-static void map_unregister(struct emb_stream *s)
-{
-	for (int i = 0; i < MAX_MAPS; i++)
-		if (maps[i].base == s->map)
-			maps[i].base = NULL;
 }
 
 /* Standard input is one open file shared with whoever runs us (the shell,
@@ -170,21 +171,19 @@ void emb_map_open(struct emb_stream *s)
 	off_t at = ftello(s->fp); /* nothing is buffered yet: peek() used read(2) */
 	if (at < 0 || at > st.st_size)
 		return;
-	/* Fewer than MAX_MAPS live mappings, so the handler knows them all. */
-	int used = 0;
-	for (int i = 0; i < MAX_MAPS; i++)
-		used += maps[i].base != NULL;
-	if (used == MAX_MAPS)
-		return;
 	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	if (m == MAP_FAILED)
 		return;
+	/* At most MAX_MAPS live mappings, so the handler knows them all. */
+	if (!emb_map_watch(m, (size_t)st.st_size, s->name, fd)) {
+		munmap(m, (size_t)st.st_size);
+		return;
+	}
 	(void)madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
 	s->map = m;
 	s->map_len = (size_t)st.st_size;
 	s->map_pos = (size_t)at;
 	s->map_stdin = s->fp == stdin;
-	map_register(s);
 }
 
 unsigned char *emb_map_take(struct emb_stream *s, size_t n, size_t align)
@@ -803,7 +802,7 @@ void emb_close(struct emb_stream *s)
 			fclose(s->real_fp); /* npy: the unlinked copy of a pipe */
 	}
 	if (s->map) {
-		map_unregister(s);
+		emb_map_unwatch(s->map);
 		munmap(s->map, s->map_len);
 	}
 	free(s->save);

@@ -41,6 +41,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -385,6 +389,16 @@ static const char *next_row(struct emb_stream *s)
  * rows as when read line by line.  Memory: NSLOTS blocks of text and of
  * parsed rows, whatever the input's length.
  *
+ * A regular file (not standard input) is mapped, read-only: its blocks
+ * are taken in place, without read(2)'s copy, up to the last line that
+ * ends at least BLOCK_PAD bytes before the end of the file, so that what
+ * the parsers read past a block's end is still the file's; the rest is
+ * read through stdio like any input.  Nothing writes to a mapped block:
+ * parse_line() works on a copy of the line (every line of a mapped block
+ * is at most a block long), and the pages of blocks handed out are given
+ * back.  A file cut short under the mapping is reported, not a crash
+ * (emb_map_watch); the workers leave SIGBUS unblocked for that.
+ *
  * EMB_THREADS=N caps the workers (1: parse in the reading thread; default
  * one per CPU this process may run on, at most MAX_THREADS); EMB_TSV_BLOCK
  * sets the block size, so tests can cross block edges with small files.
@@ -400,8 +414,12 @@ enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_BUSY, SLOT_DONE };
 struct tsv_block {
 	enum slot_state state;
 	uint64_t seq;           /* its place in the input, from 0 */
-	char *buf;              /* len bytes of text, then BLOCK_PAD zeros */
+	char *buf;              /* len bytes of text, then BLOCK_PAD zeros,
+				 * or, when mapped, the file's bytes */
 	size_t cap, len;
+	bool mapped;            /* buf points into the file's mapping */
+	char *line_copy;        /* mapped: parse_line()'s copy of a line,
+				 * block_bytes + BLOCK_PAD bytes */
 	bool no_newline;        /* the input ends in this block without a '\n' */
 	bool oom;               /* its first line did not fit in memory */
 	/* the worker's results: rows[i] is line line[i] (from 0) of the block */
@@ -431,6 +449,12 @@ struct emb_tsv_blocks {
 	size_t carry_len, carry_cap;
 	bool eof;               /* the input is read to its end */
 	bool simd;              /* parse with emb_parse.h's SSSE3 path */
+	char *map;              /* the mapped file, or NULL */
+	size_t map_len;         /* bytes mapped (the file's size at open) */
+	size_t map_next;        /* where the next mapped block starts */
+	size_t map_end;         /* where mapped blocks stop (after a '\n') */
+	size_t map_rel;         /* pages below this are given back */
+	bool map_done;          /* blocks come from stdio again, at map_next */
 };
 
 /* The end of the field at P: its first blank or NUL.  The next field's
@@ -522,7 +546,17 @@ static enum line_kind parse_line(const struct emb_stream *s, struct tsv_block *b
 		nl = end; /* the last line, without a newline: *end is padding, 0 */
 	size_t raw = *raw_len = (size_t)(nl - p);
 	*next = nl + 1;
-	*nl = '\0';
+	/* KEYS: where a key found in the line's text P is, in the block. */
+	size_t keys = (size_t)(p - b->buf);
+	if (b->mapped) {
+		/* A mapped block is never written: work on a copy, padded as
+		 * the parsers need.  Its lines are at most a block long. */
+		memcpy(b->line_copy, p, raw);
+		memset(b->line_copy + raw, 0, BLOCK_PAD);
+		p = b->line_copy;
+	} else {
+		*nl = '\0';
+	}
 	*nul = memchr(p, '\0', raw) != NULL;
 	if (*nul)
 		return LINE_BAD;
@@ -536,7 +570,7 @@ static enum line_kind parse_line(const struct emb_stream *s, struct tsv_block *b
 		size_t k = key_len(s, r);
 		if (k > EMB_MAX_KEY_LEN)
 			return LINE_BAD;
-		b->key_off[row] = (size_t)(r - b->buf);
+		b->key_off[row] = keys + (size_t)(r - p);
 		b->key_len[row] = k;
 		r += k;
 	}
@@ -809,6 +843,16 @@ static _Noreturn void replay_bad_line(struct emb_stream *s, const struct tsv_blo
 	if (b->no_newline && b->bad_off + b->bad_len == b->len)
 		emb_warn_at(s->name, lineno, "last line has no newline (file cut short?)");
 	s->tsv_row_line = lineno;
+	if (b->mapped) {
+		/* as parse_line() cut it: no newline, nor a CR before it */
+		size_t raw = b->bad_len;
+		char *copy = emb_xmalloc(raw + BLOCK_PAD);
+		memcpy(copy, p, raw);
+		memset(copy + raw, 0, BLOCK_PAD);
+		if (raw && copy[raw - 1] == '\r')
+			copy[raw - 1] = '\0';
+		p = copy; /* not freed: we die below */
+	}
 	while (s->tsv_sep == ' ' && is_blank(*p))
 		p++;
 	if (s->has_keys) {
@@ -866,11 +910,46 @@ static void grow_rows(struct tsv_block *b, size_t rows, size_t rowbytes, bool ke
 	b->rows_cap = rows;
 }
 
+/* The next block of whole lines of the mapping into B: false when the
+ * mapped part is used up, and the rest is then read by stdio. */
+static bool fill_mapped(struct emb_stream *s, struct emb_tsv_blocks *t, struct tsv_block *b)
+{
+	size_t left = t->map_end - t->map_next;
+	char *at = t->map + t->map_next;
+	char *nl = left ? memrchr(at, '\n', left < t->block_bytes ? left : t->block_bytes) : NULL;
+	if (!nl) {
+		/* Used up, or a line longer than a block: stdio from here. */
+		if (fseeko(s->fp, (off_t)t->map_next, SEEK_SET) != 0)
+			emb_die(EMB_EXIT_DATA, "%s: seek error: %s", s->name, strerror(errno));
+		t->map_done = true;
+		return false;
+	}
+	if (!b->line_copy)
+		b->line_copy = emb_xmalloc(t->block_bytes + BLOCK_PAD);
+	if (!b->mapped) {
+		free(b->buf);
+		b->buf = NULL;
+		b->cap = 0;
+	}
+	b->mapped = true;
+	b->buf = at;
+	b->len = (size_t)(nl + 1 - at);
+	t->map_next += b->len;
+	return true;
+}
+
 /* Read the next block of whole lines into B; false at end of input. */
 static bool fill_block(struct emb_stream *s, struct emb_tsv_blocks *t, struct tsv_block *b)
 {
 	if (t->eof)
 		return false;
+	if (t->map && !t->map_done && fill_mapped(s, t, b))
+		goto filled;
+	if (b->mapped) {
+		b->mapped = false;
+		b->buf = NULL;
+		b->cap = 0;
+	}
 	size_t have = t->carry_len, need = have + t->block_bytes + BLOCK_PAD;
 	if (b->cap < need) {
 		free(b->buf);
@@ -917,6 +996,7 @@ static bool fill_block(struct emb_stream *s, struct emb_tsv_blocks *t, struct ts
 	if (b->len == 0)
 		return false;
 	memset(b->buf + b->len, 0, BLOCK_PAD);
+filled:
 	b->no_newline = b->buf[b->len - 1] != '\n';
 	b->seq = t->next_fill++;
 	/* A row takes at least 2 * dim bytes ("0" and a blank or newline per
@@ -977,6 +1057,58 @@ static size_t block_size(void)
 	return (size_t)n;
 }
 
+/* Map S's file for the block reader if it is a regular file other than
+ * standard input (whose offset others share) with more than a block
+ * left: t->map_next is where stdio stands, t->map_end after the last
+ * line that ends BLOCK_PAD bytes or more before the end. */
+static void map_file(struct emb_stream *s, struct emb_tsv_blocks *t)
+{
+	struct stat st;
+	int fd = fileno(s->fp);
+	if (s->fp == stdin || s->src_fp || fd < 0 || fstat(fd, &st) != 0 ||
+	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size > SIZE_MAX)
+		return;
+	off_t at = ftello(s->fp);
+	size_t size = (size_t)st.st_size;
+	if (at < 0 || (uint64_t)at >= size || size - (size_t)at < t->block_bytes + BLOCK_PAD)
+		return;
+	char *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m == MAP_FAILED)
+		return;
+	char *nl = memrchr(m + at, '\n', size - BLOCK_PAD - (size_t)at);
+	if (!nl || !emb_map_watch(m, size, s->name, fd)) {
+		munmap(m, size);
+		return;
+	}
+	(void)madvise(m, size, MADV_SEQUENTIAL);
+	t->map = m;
+	t->map_len = size;
+	t->map_next = t->map_rel = (size_t)at;
+	t->map_end = (size_t)(nl + 1 - m);
+}
+
+static void unmap_file(struct emb_tsv_blocks *t)
+{
+	if (!t->map)
+		return;
+	emb_map_unwatch(t->map);
+	munmap(t->map, t->map_len);
+	t->map = NULL;
+}
+
+/* Give back the pages of the mapping below UPTO (its blocks are handed
+ * out, and nothing points into them), a few MB at a time: the file's
+ * pages stay in the page cache, but not in our resident set. */
+static void map_release(struct emb_tsv_blocks *t, size_t upto)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t end = page ? upto / page * page : 0;
+	if (end >= t->map_rel + (8u << 20)) {
+		(void)madvise(t->map + t->map_rel, end - t->map_rel, MADV_DONTNEED);
+		t->map_rel = end;
+	}
+}
+
 /* Start reading S by blocks: workers only when the input is longer than
  * one block (a short file is parsed before threads would have started). */
 static struct emb_tsv_blocks *blocks_open(struct emb_stream *s)
@@ -991,6 +1123,7 @@ static struct emb_tsv_blocks *blocks_open(struct emb_stream *s)
 	t->nslots = n > 1 ? 2 * (size_t)n + 1 : 1;
 	t->slot = emb_xcalloc(t->nslots, sizeof *t->slot);
 	s->tsv_blocks = t;
+	map_file(s, t);
 	if (!fill_block(s, t, &t->slot[0]))
 		return t;
 	t->slot[0].state = SLOT_QUEUED;
@@ -1000,12 +1133,14 @@ static struct emb_tsv_blocks *blocks_open(struct emb_stream *s)
 	pthread_cond_init(&t->work, NULL);
 	pthread_cond_init(&t->done, NULL);
 	t->threads = emb_xcalloc((size_t)n, sizeof *t->threads);
-	/* Signals stay with the reading thread: workers block them all.  A
-	 * worker needs little stack (strtod's at most).  Threads that cannot
-	 * start (ulimit -v, a process limit) are done without: with none,
-	 * this thread parses. */
+	/* Signals stay with the reading thread: workers block them all but
+	 * SIGBUS, which a file cut short under the mapping raises in the
+	 * thread that reads it.  A worker needs little stack (strtod's at
+	 * most).  Threads that cannot start (ulimit -v, a process limit) are
+	 * done without: with none, this thread parses. */
 	sigset_t all, old;
 	sigfillset(&all);
+	sigdelset(&all, SIGBUS);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
@@ -1048,9 +1183,12 @@ void emb_tsv_close(struct emb_stream *s)
 	if (!t)
 		return;
 	blocks_stop(t);
+	unmap_file(t);
 	for (size_t i = 0; i < t->nslots; i++) {
 		struct tsv_block *b = &t->slot[i];
-		free(b->buf);
+		if (!b->mapped)
+			free(b->buf);
+		free(b->line_copy);
 		free(b->vals);
 		free(b->key_off);
 		free(b->key_len);
@@ -1095,6 +1233,8 @@ static size_t blocks_take(struct emb_stream *s, struct emb_chunk *c, size_t rows
 				replay_bad_line(s, b);
 			s->lineno += b->lines;
 			s->offset += b->len;
+			if (b->mapped)
+				map_release(t, (size_t)(b->buf + b->len - t->map));
 			if (b->no_newline)
 				emb_warn_at(s->name, s->lineno, "last line has no newline "
 					    "(file cut short?)");
@@ -1128,8 +1268,10 @@ static size_t blocks_take(struct emb_stream *s, struct emb_chunk *c, size_t rows
 		rows += n;
 		t->taken += n;
 	}
-	if (rows < want)
+	if (rows < want) {
 		blocks_stop(t); /* end of input: the workers are done */
+		unmap_file(t);  /* and every block is handed out */
+	}
 	return rows;
 }
 

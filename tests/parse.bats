@@ -150,6 +150,49 @@ assert np.array_equal(x.view(np.uint32), want.view(np.uint32))
 	[ "${stderr_lines[1]}" = "embcat: in.tsv:151: 'x' is not a number" ]
 }
 
+@test "a mapped file reads as the same text through a pipe: long lines, comments, CRLF, a short tail" {
+	# Regular files are read from a mapping up to the last line ending a
+	# pad before the end, then by stdio; a line longer than a block goes
+	# back to stdio.  Every place those seams can fall gives a pipe's bytes.
+	for style in plain keys messy nonl; do
+		mk_tsv 400 6 21 "$style" > base.tsv
+		for long in none 5 200 399; do
+			if [ "$long" = none ]; then
+				cp base.tsv in.tsv
+			else
+				# a comment line of 3000 bytes: longer than the blocks below
+				awk -v n="$long" 'NR == n { printf "#%03000d\n", 0 } { print }' base.tsv > in.tsv
+			fi
+			for block in 64 500 2999 3100 100000; do
+				for threads in 1 3; do
+					EMB_THREADS=$threads EMB_TSV_BLOCK=$block embcat -O tsv in.tsv > got.tsv 2> got.err
+					cat in.tsv | EMB_THREADS=$threads EMB_TSV_BLOCK=$block embcat -O tsv > ref.tsv 2> ref.err
+					cmp ref.tsv got.tsv
+					sed 's/^embcat: -:/embcat: in.tsv:/' ref.err | cmp - got.err
+				done
+			done
+		done
+	done
+	# and a last row that ends 0 to 70 bytes before a page boundary, where
+	# the file ends (the mapped part stops a pad earlier, so the parsers'
+	# reads past a mapped block stay in the file)
+	mk_tsv 300 4 5 plain > base.tsv
+	head -n -1 base.tsv > head.tsv
+	last=$(tail -n 1 base.tsv)
+	size=$(($(wc -c < head.tsv) + ${#last} + 1))
+	page=$(getconf PAGESIZE)
+	EMB_THREADS=1 EMB_TSV_BLOCK=100000000 embcat -O tsv base.tsv > ref.tsv
+	for tail in $(seq 0 70); do
+		c=$(((size + 2 * page) / page * page - tail - size))
+		{ cat head.tsv; printf '#%*s\n' $((c - 2)) '' | tr ' ' x; echo "$last"; } > in.tsv
+		[ $(($(wc -c < in.tsv) % page)) = $(((page - tail) % page)) ]
+		for block in 256 4096; do
+			EMB_THREADS=2 EMB_TSV_BLOCK=$block embcat -O tsv in.tsv > got.tsv
+			cmp ref.tsv got.tsv
+		done
+	done
+}
+
 @test "a file much larger than a block is read by the workers with the rows in order" {
 	mk_tsv 3000 16 11 plain > in.tsv
 	for i in 1 2 3 4 5 6 7 8; do cat in.tsv; done > big.tsv

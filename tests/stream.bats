@@ -101,6 +101,22 @@ shrink_while() {
 	[ "$n" -ge 1000000 ]
 }
 
+@test "a mapped TSV that shrinks while its blocks are parsed: the same, from any thread" {
+	embcat -O tsv big.emb > big.tsv
+	for threads in 1 2 4; do
+		cp big.tsv t.tsv
+		EMB_THREADS=$threads shrink_while t.tsv embcat -O emb t.tsv
+		assert_equal "$status" 1
+		[[ "$stderr" =~ ^embcat:\ t\.tsv:\ byte\ [0-9]+:\ file\ shrank\ while\ being\ read$ ]]
+		n=${stderr#*byte }
+		n=${n%%:*}
+		[ "$n" -ge 1000000 ]
+	done
+	# A program that stops reading early (head) unmaps cleanly.
+	run -0 sh -c 'embcat big.tsv | head -n 2 | wc -l'
+	assert_output 2
+}
+
 @test "embstat on a file that shrinks: the same" {
 	cp big.emb t.emb
 	shrink_while t.emb embstat t.emb
