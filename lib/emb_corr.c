@@ -75,7 +75,7 @@ struct kv {
 /* Everything one ranking needs, allocated before it starts, so that
  * rankings can run on threads (which must not die on a failed malloc).
  * T has room for N pairs, but only the largest first-pass bucket's pages
- * are ever touched. */
+ * (one such per thread) are ever touched. */
 struct rank_scratch {
 	uint64_t *tab, *keys;
 	size_t *cnt, *count, *end;
@@ -219,13 +219,61 @@ static void rank_msd(struct kv *a, struct kv *t, struct kv *home, size_t n,
 	}
 }
 
-/* emb_rankdata() in W's memory. */
-static void rankdata_with(struct rank_scratch *w, const double *v, size_t n, double *rank)
+/* Below this many rows a column is ranked faster than threads start. */
+#define RANK_PAR_MIN 65536
+
+/* The first pass's buckets and what the threads share of them. */
+struct rank_pass {
+	struct kv *a, *t;
+	const size_t *end;
+	size_t nb, n, most;
+	double *rank;
+	unsigned nthr;
+};
+
+/* Piece P: the buckets that start in its share of the positions (sorted
+ * with the MOST pairs of T from P * MOST on as scratch), then the ranks of its share of the sorted pairs out by row
+ * (rows are distinct, so the writes are too).  The two halves are run as
+ * separate passes: the write-out needs every bucket sorted. */
+static void sort_piece(void *arg, unsigned p)
+{
+	struct rank_pass *j = arg;
+	size_t lo, hi;
+	emb_par_range(j->n, j->nthr, p, &lo, &hi);
+	for (size_t d = 0, start = 0; d < j->nb; start = j->end[d++]) {
+		size_t m = j->end[d] - start;
+		if (!m || start < lo || start >= hi)
+			continue;
+		uint64_t b0 = j->a[start].key, dd = 0;
+		for (size_t i = start + 1; i < j->end[d]; i++)
+			dd |= j->a[i].key ^ b0;
+		rank_msd(j->a + start, j->t + p * j->most, j->a + start, m, start, dd);
+	}
+}
+
+static void write_piece(void *arg, unsigned p)
+{
+	struct rank_pass *j = arg;
+	size_t lo, hi;
+	emb_par_range(j->n, j->nthr, p, &lo, &hi);
+	/* Random writes, prefetched well ahead. */
+	const size_t ahead = 16;
+	for (size_t i = lo; i < hi; i++) {
+		if (i + ahead < hi)
+			__builtin_prefetch(&j->rank[j->a[i + ahead].row], 1, 0);
+		memcpy(&j->rank[j->a[i].row], &j->a[i].key, sizeof *j->rank);
+	}
+}
+
+/* emb_rankdata() in W's memory, on up to NTHR threads (W must not be
+ * shared).  The ranks do not depend on NTHR. */
+static void rankdata_with(struct rank_scratch *w, const double *v, size_t n, double *rank,
+			  unsigned nthr)
 {
 	if (n == 0 || rank_few(w, v, n, rank))
 		return;
 	/* The first pass reads V itself: pairs exist only from the scatter
-	 * on, and the scratch below needs only the largest bucket's size. */
+	 * on. */
 	uint64_t k0 = order_key(v[0]), diff = 0;
 	for (size_t i = 1; i < n; i++)
 		diff |= order_key(v[i]) ^ k0;
@@ -236,83 +284,50 @@ static void rankdata_with(struct rank_scratch *w, const double *v, size_t n, dou
 	memset(count, 0, nb * sizeof *count);
 	for (size_t i = 0; i < n; i++)
 		count[(order_key(v[i]) >> shift) & (nb - 1)]++;
+	size_t most = 0;
 	for (size_t d = 0, sum = 0; d < nb; d++) {
 		size_t c = count[d];
+		most = c > most ? c : most;
 		count[d] = sum;
 		sum += c;
 		end[d] = sum;
 	}
-	struct kv *a = w->a, *t = w->t;
+	struct kv *a = w->a;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t k = order_key(v[i]);
 		struct kv x = {k, i};
 		a[count[(k >> shift) & (nb - 1)]++] = x;
 	}
-	for (size_t d = 0, start = 0; d < nb; start = end[d++]) {
-		size_t m = end[d] - start;
-		if (!m)
-			continue;
-		uint64_t b0 = a[start].key, dd = 0;
-		for (size_t i = start + 1; i < end[d]; i++)
-			dd |= a[i].key ^ b0;
-		rank_msd(a + start, t, a + start, m, start, dd);
+	/* Each thread needs scratch for the largest bucket; T has n pairs. */
+	if (n < RANK_PAR_MIN || most > n / nthr)
+		nthr = 1;
+	struct rank_pass j = {a, w->t, end, nb, n, most, rank, nthr};
+	if (j.nthr < 2) {
+		sort_piece(&j, 0);
+		write_piece(&j, 0);
+		return;
 	}
-	/* Ranks out by row: random writes, prefetched well ahead. */
-	const size_t ahead = 16;
-	for (size_t i = 0; i < n; i++) {
-		if (i + ahead < n)
-			__builtin_prefetch(&rank[a[i + ahead].row], 1, 0);
-		memcpy(&rank[a[i].row], &a[i].key, sizeof *rank);
-	}
+	emb_par_run(j.nthr, sort_piece, &j);
+	emb_par_run(j.nthr, write_piece, &j);
 }
 
 void emb_rankdata(const double *v, size_t n, double *rank)
 {
-	if (n == 0)
-		return;
-	struct rank_scratch w = rank_scratch_new(n);
-	rankdata_with(&w, v, n, rank);
-	rank_scratch_free(&w);
-}
-
-/* Below this many rows a column is ranked faster than a thread starts. */
-#define RANK_PAR_MIN 65536
-
-struct rank_job {
-	const double *const *v;
-	double *const *rank;
-	size_t n;
-	struct rank_scratch *w;
-};
-
-static void rank_piece(void *arg, unsigned i)
-{
-	struct rank_job *j = arg;
-	rankdata_with(&j->w[i], j->v[i], j->n, j->rank[i]);
+	emb_rankdata_cols(&v, 1, n, &rank);
 }
 
 void emb_rankdata_cols(const double *const *v, size_t k, size_t n, double *const *rank)
 {
-	unsigned threads = emb_threads();
-	if (n < RANK_PAR_MIN || k < 2 || threads < 2) {
-		for (size_t i = 0; i < k; i++)
-			emb_rankdata(v[i], n, rank[i]);
+	if (n == 0)
 		return;
-	}
-	/* One column a thread, all scratch allocated first; more columns
-	 * than threads go round in batches. */
-	unsigned batch = (unsigned)(k < threads ? k : threads);
-	struct rank_scratch *w = emb_xmalloc(batch * sizeof *w);
-	for (unsigned i = 0; i < batch; i++)
-		w[i] = rank_scratch_new(n);
-	for (size_t first = 0; first < k; first += batch) {
-		unsigned m = (unsigned)(k - first < batch ? k - first : batch);
-		struct rank_job j = {v + first, rank + first, n, w};
-		emb_par_run(m, rank_piece, &j);
-	}
-	for (unsigned i = 0; i < batch; i++)
-		rank_scratch_free(&w[i]);
-	free(w);
+	/* A column at a time, each on every thread: the columns' costs
+	 * differ too much (a gold column of few values is ranked by table)
+	 * for a thread per column to share the work out. */
+	struct rank_scratch w = rank_scratch_new(n);
+	unsigned nthr = emb_threads();
+	for (size_t i = 0; i < k; i++)
+		rankdata_with(&w, v[i], n, rank[i], nthr);
+	rank_scratch_free(&w);
 }
 
 /* ---- Pearson r: scipy's arithmetic, with pairwise sums ---- */

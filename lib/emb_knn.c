@@ -188,18 +188,13 @@ struct emb_knn {
  * into *SCALE (see above) unless the mode needs none. */
 static double prepare_row(enum emb_sim sim, const float *x, size_t dim, float *out, double *scale)
 {
-	double dot, aa, bb;
-	emb_dot3_f32(x, x, dim, &dot, &aa, &bb);
+	double aa = emb_sumsq_f32(x, dim);
 	*scale = 1;
 	if (sim == EMB_SIM_COS) {
-		double inv = aa > 0 ? 1 / sqrt(aa) : 0;
-		for (size_t j = 0; j < dim; j++)
-			out[j] = (float)(x[j] * inv);
+		emb_scale_f32(x, dim, aa > 0 ? 1 / sqrt(aa) : 0, out);
 	} else if (sim != EMB_SIM_MANHATTAN) {
 		int e = emb_row_exp_f32(x, dim);
-		double down = ldexp(1.0, -e);
-		for (size_t j = 0; j < dim; j++)
-			out[j] = (float)(x[j] * down);
+		emb_scale_f32(x, dim, ldexp(1.0, -e), out);
 		*scale = ldexp(1.0, e);
 	}
 	return aa;

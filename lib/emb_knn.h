@@ -29,6 +29,10 @@ int emb_row_exp_f32(const float *x, size_t n);
  * *bb = sum b*b, all accumulated in double. */
 void emb_dot3_f32(const float *a, const float *b, size_t n,
 		  double *dot, double *aa, double *bb);
+/* emb_dot3_f32(X, X, N)'s aa, to the same bits, in a third of its work. */
+double emb_sumsq_f32(const float *x, size_t n);
+/* OUT[i] = (float)(X[i] * BY) for i < N, each product in double. */
+void emb_scale_f32(const float *x, size_t n, double by, float *out);
 /* sum a*b, accumulated in double. */
 double emb_dot_f32(const float *a, const float *b, size_t n);
 /* sum (a-b)^2 and sum |a-b|, accumulated in double. */

@@ -190,6 +190,39 @@ AVX2 static void dot3_avx2(const float *a, const float *b, size_t n,
 	dot3_tail(a, b, i, n, dot, aa, bb);
 }
 
+/* dot3_avx2's aa alone, to the same bits: the same lanes, sums and tail. */
+AVX2 static double sumsq_avx2(const float *a, size_t n)
+{
+	__m256d a0 = _mm256_setzero_pd(), a1 = a0;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256 x = _mm256_loadu_ps(a + i);
+		__m256d xl = _mm256_cvtps_pd(_mm256_castps256_ps128(x));
+		__m256d xh = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));
+		a0 = _mm256_fmadd_pd(xl, xl, a0);
+		a1 = _mm256_fmadd_pd(xh, xh, a1);
+	}
+	double dot = 0, aa = hsum256(_mm256_add_pd(a0, a1)), bb = 0;
+	dot3_tail(a, a, i, n, &dot, &aa, &bb);
+	return aa;
+}
+
+/* OUT[i] = (float)(X[i] * BY), the product in double, as scale_generic. */
+AVX2 static void scale_avx2(const float *x, size_t n, double by, float *out)
+{
+	__m256d b = _mm256_set1_pd(by);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256 v = _mm256_loadu_ps(x + i);
+		__m128 lo = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), b));
+		__m128 hi = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), b));
+		_mm_storeu_ps(out + i, lo);
+		_mm_storeu_ps(out + i + 4, hi);
+	}
+	for (; i < n; i++)
+		out[i] = (float)(x[i] * by);
+}
+
 AVX2 static double l2sq_avx2(const float *a, const float *b, size_t n)
 {
 	__m256d s0 = _mm256_setzero_pd(), s1 = s0;
@@ -287,12 +320,21 @@ static double l2sq_sse2(const float *a, const float *b, size_t n)
 }
 #endif
 
+static void scale_generic(const float *x, size_t n, double by, float *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = (float)(x[i] * by);
+}
+
 struct kernels {
 	const char *name;
 	void (*dot3)(const float *, const float *, size_t, double *, double *, double *);
 	double (*l2sq)(const float *, const float *, size_t);
 	double (*l1)(const float *, const float *, size_t);
 	size_t (*next_nlt)(const float *, size_t, size_t, float);
+	/* dot3's aa alone, to its bits (NULL: dot3 itself) */
+	double (*sumsq)(const float *, size_t);
+	void (*scale)(const float *, size_t, double, float *);
 };
 
 static const struct kernels *kernels(void)
@@ -301,10 +343,14 @@ static const struct kernels *kernels(void)
 	if (k)
 		return k;
 #if defined(__x86_64__) && defined(__GNUC__)
-	static const struct kernels k512 = {"avx512", dot3_avx512, l2sq_avx512, l1_avx512, next_nlt_avx2};
-	static const struct kernels k256 = {"avx2", dot3_avx2, l2sq_avx2, l1_avx2, next_nlt_avx2};
-	static const struct kernels k128 = {"sse2", dot3_sse2, l2sq_sse2, l1_generic, next_nlt_sse2};
-	static const struct kernels kgen = {"generic", dot3_generic, l2sq_generic, l1_generic, next_nlt_generic};
+	static const struct kernels k512 = {"avx512", dot3_avx512, l2sq_avx512, l1_avx512, next_nlt_avx2,
+					    NULL, scale_avx2};
+	static const struct kernels k256 = {"avx2", dot3_avx2, l2sq_avx2, l1_avx2, next_nlt_avx2,
+					    sumsq_avx2, scale_avx2};
+	static const struct kernels k128 = {"sse2", dot3_sse2, l2sq_sse2, l1_generic, next_nlt_sse2,
+					    NULL, scale_generic};
+	static const struct kernels kgen = {"generic", dot3_generic, l2sq_generic, l1_generic,
+					    next_nlt_generic, NULL, scale_generic};
 	/* EMB_SIMD=avx2|sse2|generic caps the choice, so tests can check that
 	 * every kernel set gives the same numbers. */
 	const char *cap = getenv("EMB_SIMD");
@@ -321,7 +367,8 @@ static const struct kernels *kernels(void)
 	else
 		k = &k128;
 #else
-	static const struct kernels kgen = {"generic", dot3_generic, l2sq_generic, l1_generic, next_nlt_generic};
+	static const struct kernels kgen = {"generic", dot3_generic, l2sq_generic, l1_generic,
+					    next_nlt_generic, NULL, scale_generic};
 	k = &kgen;
 #endif
 	return k;
@@ -331,6 +378,21 @@ void emb_dot3_f32(const float *a, const float *b, size_t n,
 		  double *dot, double *aa, double *bb)
 {
 	kernels()->dot3(a, b, n, dot, aa, bb);
+}
+
+double emb_sumsq_f32(const float *x, size_t n)
+{
+	const struct kernels *k = kernels();
+	if (k->sumsq)
+		return k->sumsq(x, n);
+	double dot, aa, bb;
+	k->dot3(x, x, n, &dot, &aa, &bb);
+	return aa;
+}
+
+void emb_scale_f32(const float *x, size_t n, double by, float *out)
+{
+	kernels()->scale(x, n, by, out);
 }
 
 double emb_dot_f32(const float *a, const float *b, size_t n)

@@ -110,6 +110,31 @@ with open("r.tsv", "w") as f:
 	check r.tsv -x 4 -y 1 --group 4
 }
 
+@test "ranking on threads (n >= 65536): the ranks of one thread and of scipy, ties across buckets" {
+	# y: heavy ties across the first pass's buckets, both zeros; z: a
+	# range of exponents; w: a tie group of 60% (its bucket is larger than
+	# a thread's share: ranked on one thread); v: continuous.
+	oracle -c 'import numpy as np
+rng = np.random.default_rng(31); n = 150000
+x = rng.standard_normal(n)
+y = np.round(x + rng.standard_normal(n), 2)
+y[rng.random(n) < .05] = 0.0
+y[rng.random(n) < .05] = -0.0
+z = np.exp(rng.uniform(-690, 690, n)) * rng.choice([-1, 1], n)
+w = np.where(rng.random(n) < .6, 1.5, x)
+v = x * 0.3 + rng.standard_normal(n)
+with open("p.tsv", "w") as f:
+    for row in zip(x, y, z, w, v): f.write("\t".join(repr(float(a)) for a in row) + "\n")'
+	check p.tsv -x 1 -y 2,3,4,5
+	check p.tsv -x 4 -y 2,3,5
+	for t in 1 2 3; do
+		EMB_THREADS=$t embspearman -x 1 -y 2,3,4,5 p.tsv > t$t.out
+		EMB_THREADS=$t embspearman -x 4 -y 2,3,5 p.tsv >> t$t.out
+	done
+	cmp t1.out t2.out
+	cmp t1.out t3.out
+}
+
 @test "number formats and line endings the fast reader hands to the general one" {
 	# Plain decimals take the fast path; the rest (exponents, a plus sign,
 	# leading blanks, CRLF, long mantissas) the general one: same values.

@@ -11,10 +11,13 @@
  *
  * Usage: parse-check [COUNT [SEED]]; prints a summary, exits 1 at the
  * first mismatch, naming the string.  "parse-check format ..." compares
- * the formatters with printf instead (see format_main).
+ * the formatters with printf instead (see format_main); "parse-check
+ * kernels ..." the one-row kernels of top-k with the ones they stand for
+ * (see kernels_main).
  */
 #include <config.h>
 #include "emb.h"
+#include "emb_knn.h"
 #include "emb_parse.h"
 
 #include <float.h>
@@ -544,8 +547,54 @@ static int format_main(int argc, char **argv)
 	return 0;
 }
 
+/* parse-check kernels COUNT SEED: COUNT random rows of every length from
+ * 0 to 80, with values of one scale (10^-40 .. 10^30, denormals and
+ * zeros among them), through emb_sumsq_f32, which must give the bits of
+ * emb_dot3_f32's aa, and emb_scale_f32, which must give the bits of
+ * (float)(x * by) for every value, under the kernels EMB_SIMD selects. */
+static int kernels_main(int argc, char **argv)
+{
+	unsigned long count = argc > 2 ? strtoul(argv[2], NULL, 10) : 1000;
+	rng_state = argc > 3 ? strtoull(argv[3], NULL, 10) : 1;
+	float x[80], out[80];
+	unsigned long rows = 0;
+	for (unsigned long r = 0; r < count; r++)
+		for (size_t n = 0; n <= 80; n++) {
+			double mag = pow(10.0, (double)(rnd() % 71) - 40.0);
+			for (size_t i = 0; i < n; i++) {
+				uint64_t k = rnd();
+				x[i] = k % 17 == 0 ? 0.0f :
+				       (float)(((double)(k >> 11) * 0x1p-53 - 0.5) * mag);
+			}
+			double dot, aa, bb, by = ldexp(1.0 + (double)(rnd() >> 11) * 0x1p-53,
+						       (int)(rnd() % 200) - 100);
+			emb_dot3_f32(x, x, n, &dot, &aa, &bb);
+			double got = emb_sumsq_f32(x, n);
+			if (memcmp(&got, &aa, sizeof got) != 0) {
+				printf("parse-check: sumsq of %zu values at scale %g: %a, dot3 gives %a\n",
+				       n, mag, got, aa);
+				return 1;
+			}
+			emb_scale_f32(x, n, by, out);
+			for (size_t i = 0; i < n; i++) {
+				float want = (float)(x[i] * by);
+				if (memcmp(&out[i], &want, sizeof want) != 0) {
+					printf("parse-check: scale %a by %a: %a, want %a\n",
+					       (double)x[i], by, (double)out[i], (double)want);
+					return 1;
+				}
+			}
+			rows++;
+		}
+	printf("parse-check: %lu rows: sumsq and scale agree (%s kernels)\n", rows,
+	       emb_simd_name());
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "kernels") == 0)
+		return kernels_main(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "format") == 0)
 		return format_main(argc, argv);
 	unsigned long count = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
