@@ -3,12 +3,15 @@
  * text into memory, fast: a large fread buffer, lines split in place, and
  * emb_parse_f64 instead of strtod.  Owner of struct emb_cols' buffers.
  */
+#define _GNU_SOURCE /* memrchr */
 #include <config.h>
 #include "emb_corr.h"
+#include "emb_par.h"
 #include "emb_parse.h"
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -350,11 +353,11 @@ static inline bool fast_num(const char *p, const char **end, double *out)
 	return true;
 }
 
-/* Store the line [P, NL) (*NL == '\0') if it is the common case: TSV, no
+/* Store the line [P, NL) (*NL is '\0' or '\n') if it is the common case: TSV, no
  * group column, every wanted cell a plain number.  Returns false, having
  * changed nothing, for anything else, which do_line then handles (and
  * diagnoses) the general way. */
-static bool fast_line(struct emb_cols *c, struct reader *r, const char *p,
+static inline __attribute__((always_inline)) bool fast_line(struct emb_cols *c, struct reader *r, const char *p,
 		      const char *nl)
 {
 	for (size_t j = 0;;) {
@@ -369,7 +372,7 @@ static bool fast_line(struct emb_cols *c, struct reader *r, const char *p,
 			if (!(*p == '\t' || p == nl || (*p == '\r' && p + 1 == nl)))
 				return false;
 		} else {
-			while (*p != '\t' && *p)
+			while (*p != '\t' && *p && *p != '\n')
 				p++;
 		}
 		if (++j == r->maxcol)
@@ -388,6 +391,110 @@ static bool fast_line(struct emb_cols *c, struct reader *r, const char *p,
 	return true;
 }
 
+/* ---- two threads on a block of plain lines ---- */
+
+/* Blocks of lines shorter than this are read by one thread. */
+#define PAR_MIN ((size_t)1 << 18)
+
+/* The second half of a block, read by a thread of its own into ROWS
+ * (room for every line it could hold, so it never allocates) with a
+ * reader of its own; it stops at the first line fast_line() refuses,
+ * which the calling thread then reads in order the general way. */
+struct half {
+	struct emb_cols rows;
+	struct reader r;
+	const char *p, *end;  /* [p, end): whole lines */
+	const char *stop;     /* where it stopped: end, or a refused line */
+};
+
+static void *read_half(void *arg)
+{
+	struct half *h = arg;
+	const char *p = h->p, *nl;
+	for (; p < h->end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(h->end - p));
+		if (!fast_line(&h->rows, &h->r, p, nl))
+			break;
+	}
+	h->stop = p;
+	return NULL;
+}
+
+/* Make H's arrays hold ROWS rows and its reader R's values. */
+static void half_reserve(struct half *h, const struct emb_cols *c, const struct reader *r,
+			 size_t rows)
+{
+	if (h->rows.cap < rows) {
+		h->rows.cap = rows;
+		h->rows.x = emb_xrealloc(h->rows.x, emb_xmul(rows, sizeof *h->rows.x));
+		if (!h->rows.y)
+			h->rows.y = emb_xcalloc(c->ny, sizeof *h->rows.y);
+		for (size_t k = 0; k < c->ny; k++)
+			h->rows.y[k] = emb_xrealloc(h->rows.y[k], emb_xmul(rows, sizeof **h->rows.y));
+	}
+	h->rows.ny = c->ny;
+	h->rows.rows = 0;
+	if (!h->r.vals)
+		h->r.vals = emb_xcalloc(r->maxcol, sizeof *h->r.vals);
+	double *vals = h->r.vals;
+	h->r = *r;
+	h->r.vals = vals;
+	h->r.lineno = 0;
+}
+
+static void half_free(struct half *h)
+{
+	free(h->rows.x);
+	for (size_t k = 0; h->rows.y && k < h->rows.ny; k++)
+		free(h->rows.y[k]);
+	free(h->rows.y);
+	free(h->r.vals);
+}
+
+/* The whole lines from P to the last newline before END: the second half
+ * on a thread while this one reads the first the usual way; returns where
+ * the usual way goes on (past the lines read, or at a line the thread
+ * refused).  Rows and line numbers are those of reading in order. */
+static char *read_halves(struct emb_cols *c, const struct emb_cols_spec *s, struct reader *r,
+			 struct group_index *gi, struct half *h, char *p, char *end,
+			 bool *slots_ready, uint64_t *blank)
+{
+	char *last = memrchr(p, '\n', (size_t)(end - p));
+	char *mid = last ? memchr(p + (last - p) / 2, '\n', (size_t)(last - p) / 2 + 1) : NULL;
+	if (!mid || mid == last)
+		return p;
+	/* Each line the thread takes is 2 bytes at least. */
+	half_reserve(h, c, r, (size_t)(last - mid) / 2 + 1);
+	h->p = mid + 1;
+	h->end = last + 1;
+	/* The thread has its own memory and never exits; this one may (a bad
+	 * line in the first half): then the process ends with it.  Neither
+	 * writes to the other's lines, which both may read past their own
+	 * (padding reads): only a line handed to do_line() gets its NUL. */
+	pthread_t th;
+	bool threaded = pthread_create(&th, NULL, read_half, h) == 0;
+	if (!threaded)
+		read_half(h);
+	for (char *nl; p <= mid; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(mid + 1 - p));
+		if (!fast_line(c, r, p, nl)) {
+			*nl = '\0';
+			do_line(c, s, r, gi, p, slots_ready, blank);
+		}
+	}
+	if (threaded)
+		pthread_join(th, NULL);
+	size_t n = h->rows.rows;
+	while (c->cap - c->rows < n)
+		grow(c);
+	memcpy(c->x + c->rows, h->rows.x, n * sizeof *c->x);
+	for (size_t k = 0; k < c->ny; k++)
+		memcpy(c->y[k] + c->rows, h->rows.y[k], n * sizeof **c->y);
+	c->rows += n;
+	r->lineno += h->r.lineno;
+	return (char *)h->stop;
+}
+
 /* Read FP block by block, handing each complete line to do_line. */
 static void read_file(struct emb_cols *c, const struct emb_cols_spec *s,
 		      struct reader *r, struct group_index *gi, FILE *fp,
@@ -397,6 +504,7 @@ static void read_file(struct emb_cols *c, const struct emb_cols_spec *s,
 	/* EMB_PARSE_PAD bytes past the text for fast_num's 8-byte loads */
 	char *buf = emb_xmalloc(cap + EMB_PARSE_PAD);
 	bool first = true;
+	struct half h = {0};
 	for (;;) {
 		if (cap - have < READ_BLOCK / 2 + 1) {
 			cap *= 2;
@@ -411,7 +519,16 @@ static void read_file(struct emb_cols *c, const struct emb_cols_spec *s,
 		if (first && have >= 3 && memcmp(p, EMB_UTF8_BOM, 3) == 0)
 			p += 3; /* a byte order mark (Excel's UTF-8 export) */
 		first = false;
-		while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+		bool halves = !nul && end - p >= (ptrdiff_t)PAR_MIN && emb_threads() > 1;
+		for (;;) {
+			/* Once the columns are known, the rest of the block in
+			 * two halves on two threads. */
+			if (halves && *slots_ready && r->sep == '\t' && !c->group) {
+				halves = false;
+				p = read_halves(c, s, r, gi, &h, p, end, slots_ready, blank);
+			}
+			if (!(nl = memchr(p, '\n', (size_t)(end - p))))
+				break;
 			*nl = '\0';
 			if (nul && memchr(p, '\0', (size_t)(nl - p)))
 				emb_die_at(r->name, r->lineno + 1, "line holds a NUL byte (binary data?)");
@@ -435,6 +552,7 @@ static void read_file(struct emb_cols *c, const struct emb_cols_spec *s,
 			break;
 		}
 	}
+	half_free(&h);
 	free(buf);
 }
 

@@ -253,6 +253,33 @@ print(res.confidence_interval.low, res.confidence_interval.high)'
 	assert_close "$boot" "$output" 0.03
 }
 
+@test "a block read in two halves on two threads: the rows, counts and messages of one thread" {
+	# 3 MB of lines: blocks of 1 MB, each split in two.  Lines made odd
+	# (a bad number, a short line, a blank line, CRLF, a missing last
+	# column) anywhere, the first of them in either half of a block.
+	gen random 40000 41 > base.tsv
+	printf '%s\n' '' 's/\t[^\t]*$/\tx/' 's/\t[^\t]*\t[^\t]*$//' 's/.*//' 's/$/\r/' \
+		's/^[^\t]*\t//' 's/\t/\t\t/' > edits
+	while read -r edit; do
+		for at in 2 6000 13000 19999 26000 39999; do
+			if [ -n "$edit" ]; then
+				sed "$at{$edit}" base.tsv > in.tsv
+			else
+				cp base.tsv in.tsv
+			fi
+			for args in "-x 2 -y 3,4" "-x 4 -y 2"; do
+				run env EMB_THREADS=1 embspearman $args in.tsv
+				ref_status=$status ref=$output
+				run env EMB_THREADS=2 embspearman $args in.tsv
+				assert_equal "$status" "$ref_status"
+				assert_equal "$output" "$ref"
+			done
+		done
+	done < edits
+	# and the values are scipy's
+	check base.tsv -x 2 -y 3,4
+}
+
 @test "bad input: exact messages, status 1, no output" {
 	printf '1\t2\nx1\t3\n' > bad.tsv
 	run -1 --separate-stderr embspearman bad.tsv
