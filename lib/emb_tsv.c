@@ -1075,8 +1075,14 @@ static void map_file(struct emb_stream *s, struct emb_tsv_blocks *t)
 	char *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (m == MAP_FAILED)
 		return;
+	/* Watched before the first touch: the file may shrink at once. */
+	if (!emb_map_watch(m, size, s->name, fd)) {
+		munmap(m, size);
+		return;
+	}
 	char *nl = memrchr(m + at, '\n', size - BLOCK_PAD - (size_t)at);
-	if (!nl || !emb_map_watch(m, size, s->name, fd)) {
+	if (!nl) {
+		emb_map_unwatch(m);
 		munmap(m, size);
 		return;
 	}
