@@ -2,6 +2,7 @@
 # bench/speed.sh [BUILDDIR]: every row of issue 16's table in one run, as
 # ratios measured side by side (whole processes, data from the page cache):
 #   TSV -> binary 100k x 256   embcat -O emb         vs numpy.loadtxt
+#                              (all threads, and EMB_THREADS=1)
 #   binary -> TSV 100k x 256   embcat -O tsv         vs numpy.savetxt %.9g
 #   exact top-10 2000 x 100k   embcos --topk 10      vs bench/sgemm's floor
 #                              (the sgemm calls alone, same blocks) and
@@ -10,7 +11,8 @@
 #   paired cosine 100k x 256   embcos A B            vs numpy (.npy input)
 # Each round runs every command once, in turn, so that load from other
 # jobs falls on all alike; the figures are medians of RUNS rounds (3), and
-# ratios are only meaningful within one run.
+# ratios are only meaningful within one run.  The ratios are printed twice:
+# of the medians, and the median of each round's own ratio.
 # Environment: RUNS, BENCH_DIR (data, kept between runs: default
 # /tmp/emb-bench-speed), ORACLE_PYTHON (/usr/bin/python3, with numpy,
 # scipy, pandas and faiss).
@@ -69,6 +71,7 @@ import os, statistics, subprocess, sys, time
 runs, bin, sgemm, py = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 cmds = {
     "parse":    "%s/embcat -O emb x.tsv" % bin,
+    "parse1":   "EMB_THREADS=1 %s/embcat -O emb x.tsv" % bin,
     "loadtxt":  "%s -c 'import numpy as np; np.loadtxt(\"x.tsv\", dtype=np.float32, delimiter=\"\\t\")'" % py,
     "write":    "%s/embcat -O tsv db.emb" % bin,
     "savetxt":  "%s -c 'import sys, numpy as np; np.savetxt(sys.stdout.buffer, np.load(\"db.npy\"), fmt=\"%%.9g\", delimiter=\"\\t\")'" % py,
@@ -99,6 +102,9 @@ row = "%-30s %-34s %-34s %8s  %s"
 print(row % ("job", "ours", "reference", "ratio", "target"))
 print(row % ("TSV -> binary 100k x 256", "embcat %.3f s (%.2f GB/s)" % (m["parse"], tsv / m["parse"] / 1e9),
              "numpy.loadtxt %.3f s" % m["loadtxt"], "%.1fx" % (m["loadtxt"] / m["parse"]), ">= 10x faster"))
+print(row % ("  the same on one thread", "embcat %.3f s (%.2f GB/s)" % (m["parse1"], tsv / m["parse1"] / 1e9),
+             "numpy.loadtxt %.3f s" % m["loadtxt"], "%.1fx" % (m["loadtxt"] / m["parse1"]),
+             ">= 1 GB/s on one core"))
 print(row % ("binary -> TSV 100k x 256", "embcat %.3f s" % m["write"],
              "numpy.savetxt %%.9g %.3f s" % m["savetxt"], "%.1fx" % (m["savetxt"] / m["write"]),
              "faster than numpy"))
@@ -110,6 +116,16 @@ print(row % ("Spearman 2M rows from TSV", "embspearman %.3f s" % m["spearman"],
              "pandas+scipy %.3f s" % m["scipy"], "%.1fx" % (m["scipy"] / m["spearman"]), ">= 10x faster"))
 print(row % ("paired cosine 100k x 256", "embcos %.3f s" % m["paired"], "numpy %.3f s" % m["numpy"],
              "%.1fx" % (m["numpy"] / m["paired"]), "keep (9-13x)"))
+# The same ratios round by round: each pair was timed seconds apart, so
+# the drift of a shared machine (the sgemm floor alone moved by 20%
+# between rounds here) falls on both; the median of these is printed too.
+print("per round (median; each round's ratio):")
+for name, ours, ref in (("parse", "parse", "loadtxt"), ("parse, 1 thread", "parse1", "loadtxt"),
+                        ("write", "write", "savetxt"), ("top-k / floor", "floor", "topk"),
+                        ("FAISS / top-k", "topk", "faiss"), ("Spearman", "spearman", "scipy"),
+                        ("paired cosine", "paired", "numpy")):
+    r = [t[ref][i] / t[ours][i] for i in range(runs)]
+    print("  %-16s %6.2fx  %s" % (name, statistics.median(r), " ".join("%.2f" % x for x in r)))
 for k, v in t.items():
     print("  %-9s %s" % (k, " ".join("%.3f" % x for x in v)))
 PY
