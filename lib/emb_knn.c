@@ -318,9 +318,13 @@ static void tile_scores(struct emb_knn *s, size_t nd, size_t q0, size_t nq, floa
 
 static double exact(const struct emb_knn *s, size_t qi, const float *drow, size_t j)
 {
-	if (s->sim == EMB_SIM_COS && (s->qsq[qi] == 0 || s->dsq[j] == 0))
+	if (s->sim != EMB_SIM_COS)
+		return emb_sim_f32(s->sim, s->q + qi * s->dim, drow, s->dim);
+	if (s->qsq[qi] == 0 || s->dsq[j] == 0)
 		return s->zero;
-	return emb_sim_f32(s->sim, s->q + qi * s->dim, drow, s->dim);
+	/* emb_sim_f32's cosine to the bit: the norms are its aa and bb
+	 * (emb_sumsq_f32), so only the dot product is left to compute. */
+	return emb_dot_f32(s->q + qi * s->dim, drow, s->dim) / sqrt(s->qsq[qi] * s->dsq[j]);
 }
 
 /* The approximate score of query QI and block row J (in double) from the

@@ -190,6 +190,23 @@ AVX2 static void dot3_avx2(const float *a, const float *b, size_t n,
 	dot3_tail(a, b, i, n, dot, aa, bb);
 }
 
+/* dot3_avx2's dot alone, to the same bits: the same lanes, sums and tail. */
+AVX2 static double dot_avx2(const float *a, const float *b, size_t n)
+{
+	__m256d d0 = _mm256_setzero_pd(), d1 = d0;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256 x = _mm256_loadu_ps(a + i), y = _mm256_loadu_ps(b + i);
+		d0 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(x)),
+				     _mm256_cvtps_pd(_mm256_castps256_ps128(y)), d0);
+		d1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)),
+				     _mm256_cvtps_pd(_mm256_extractf128_ps(y, 1)), d1);
+	}
+	double dot = hsum256(_mm256_add_pd(d0, d1)), aa = 0, bb = 0;
+	dot3_tail(a, b, i, n, &dot, &aa, &bb);
+	return dot;
+}
+
 /* dot3_avx2's aa alone, to the same bits: the same lanes, sums and tail. */
 AVX2 static double sumsq_avx2(const float *a, size_t n)
 {
@@ -332,7 +349,8 @@ struct kernels {
 	double (*l2sq)(const float *, const float *, size_t);
 	double (*l1)(const float *, const float *, size_t);
 	size_t (*next_nlt)(const float *, size_t, size_t, float);
-	/* dot3's aa alone, to its bits (NULL: dot3 itself) */
+	/* dot3's dot and aa alone, to its bits (NULL: dot3 itself) */
+	double (*dot)(const float *, const float *, size_t);
 	double (*sumsq)(const float *, size_t);
 	void (*scale)(const float *, size_t, double, float *);
 };
@@ -344,13 +362,13 @@ static const struct kernels *kernels(void)
 		return k;
 #if defined(__x86_64__) && defined(__GNUC__)
 	static const struct kernels k512 = {"avx512", dot3_avx512, l2sq_avx512, l1_avx512, next_nlt_avx2,
-					    NULL, scale_avx2};
+					    NULL, NULL, scale_avx2};
 	static const struct kernels k256 = {"avx2", dot3_avx2, l2sq_avx2, l1_avx2, next_nlt_avx2,
-					    sumsq_avx2, scale_avx2};
+					    dot_avx2, sumsq_avx2, scale_avx2};
 	static const struct kernels k128 = {"sse2", dot3_sse2, l2sq_sse2, l1_generic, next_nlt_sse2,
-					    NULL, scale_generic};
+					    NULL, NULL, scale_generic};
 	static const struct kernels kgen = {"generic", dot3_generic, l2sq_generic, l1_generic,
-					    next_nlt_generic, NULL, scale_generic};
+					    next_nlt_generic, NULL, NULL, scale_generic};
 	/* EMB_SIMD=avx2|sse2|generic caps the choice, so tests can check that
 	 * every kernel set gives the same numbers. */
 	const char *cap = getenv("EMB_SIMD");
@@ -368,7 +386,7 @@ static const struct kernels *kernels(void)
 		k = &k128;
 #else
 	static const struct kernels kgen = {"generic", dot3_generic, l2sq_generic, l1_generic,
-					    next_nlt_generic, NULL, scale_generic};
+					    next_nlt_generic, NULL, NULL, scale_generic};
 	k = &kgen;
 #endif
 	return k;
@@ -397,8 +415,11 @@ void emb_scale_f32(const float *x, size_t n, double by, float *out)
 
 double emb_dot_f32(const float *a, const float *b, size_t n)
 {
+	const struct kernels *k = kernels();
+	if (k->dot)
+		return k->dot(a, b, n);
 	double dot, aa, bb;
-	kernels()->dot3(a, b, n, &dot, &aa, &bb);
+	k->dot3(a, b, n, &dot, &aa, &bb);
 	return dot;
 }
 

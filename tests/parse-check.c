@@ -549,8 +549,8 @@ static int format_main(int argc, char **argv)
 
 /* parse-check kernels COUNT SEED: COUNT random rows of every length from
  * 0 to 80, with values of one scale (10^-40 .. 10^30, denormals and
- * zeros among them), through emb_sumsq_f32, which must give the bits of
- * emb_dot3_f32's aa, and emb_scale_f32, which must give the bits of
+ * zeros among them), through emb_sumsq_f32 and emb_dot_f32, which must
+ * give the bits of emb_dot3_f32's aa and dot, and emb_scale_f32, which must give the bits of
  * (float)(x * by) for every value, under the kernels EMB_SIMD selects. */
 static int kernels_main(int argc, char **argv)
 {
@@ -575,6 +575,16 @@ static int kernels_main(int argc, char **argv)
 				       n, mag, got, aa);
 				return 1;
 			}
+			/* the dot product of X and its reverse, against dot3's */
+			for (size_t i = 0; i < n; i++)
+				out[i] = x[n - 1 - i];
+			emb_dot3_f32(x, out, n, &dot, &aa, &bb);
+			got = emb_dot_f32(x, out, n);
+			if (memcmp(&got, &dot, sizeof got) != 0) {
+				printf("parse-check: dot of %zu values at scale %g: %a, dot3 gives %a\n",
+				       n, mag, got, dot);
+				return 1;
+			}
 			emb_scale_f32(x, n, by, out);
 			for (size_t i = 0; i < n; i++) {
 				float want = (float)(x[i] * by);
@@ -586,7 +596,7 @@ static int kernels_main(int argc, char **argv)
 			}
 			rows++;
 		}
-	printf("parse-check: %lu rows: sumsq and scale agree (%s kernels)\n", rows,
+	printf("parse-check: %lu rows: dot, sumsq and scale agree (%s kernels)\n", rows,
 	       emb_simd_name());
 	return 0;
 }

@@ -19,13 +19,13 @@ setup() {
 	done
 }
 
-@test "top-k's row kernels (squared norm, scaling) give the bits of the ones they replace, under every EMB_SIMD" {
+@test "top-k's row kernels (dot product, squared norm, scaling) give the bits of the ones they replace, under every EMB_SIMD" {
 	# (the last: no cap, the widest set this CPU runs)
 	for simd in generic sse2 avx2 ""; do
 		for seed in 1 2; do
 			run env EMB_SIMD="$simd" "$EMB_BUILDDIR/tests/parse-check" kernels 300 "$seed"
 			assert_success
-			assert_output --regexp '^parse-check: 24300 rows: sumsq and scale agree \((generic|sse2|avx2|avx512) kernels\)$'
+			assert_output --regexp '^parse-check: 24300 rows: dot, sumsq and scale agree \((generic|sse2|avx2|avx512) kernels\)$'
 		done
 	done
 }
