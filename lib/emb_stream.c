@@ -81,6 +81,12 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 		unsigned char *b = maps[i].base;
 		if (!b || a < b || a >= b + maps[i].len)
 			continue;
+		/* Threads reading the same lost pages fault together: one
+		 * message, and the others wait for its _exit. */
+		static int reporting;
+		if (__atomic_exchange_n(&reporting, 1, __ATOMIC_SEQ_CST))
+			for (;;)
+				pause();
 		char msg[4400], num[24];
 		size_t n = 0, k = 0;
 		uint64_t off = (uint64_t)(a - b);

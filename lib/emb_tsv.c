@@ -1102,6 +1102,16 @@ static void unmap_file(struct emb_tsv_blocks *t)
 	t->map = NULL;
 }
 
+/* A file cut short under the mapping faults (SIGBUS) past its last page,
+ * but the rest of that page reads as zeros: a line cut there is bad, and
+ * if the file is shorter than mapped, that is the error to report. */
+static void check_shrunk(const struct emb_stream *s, const struct emb_tsv_blocks *t)
+{
+	struct stat st;
+	if (fstat(fileno(s->fp), &st) == 0 && (uint64_t)st.st_size < t->map_len)
+		emb_die_offset(s->name, (uint64_t)st.st_size, "file shrank while being read");
+}
+
 /* Give back the pages of the mapping below UPTO (its blocks are handed
  * out, and nothing points into them), a few MB at a time: the file's
  * pages stay in the page cache, but not in our resident set. */
@@ -1235,6 +1245,8 @@ static size_t blocks_take(struct emb_stream *s, struct emb_chunk *c, size_t rows
 			emb_die_at(s->name, s->lineno + 1, "out of memory");
 		if (t->taken == b->rows) {
 			/* The block is handed out: its bad line, if any, is next. */
+			if (b->bad && b->mapped)
+				check_shrunk(s, t);
 			if (b->bad)
 				replay_bad_line(s, b);
 			s->lineno += b->lines;

@@ -112,6 +112,18 @@ shrink_while() {
 		n=${n%%:*}
 		[ "$n" -ge 1000000 ]
 	done
+	# Cut mid-page, blocks ahead of the parsers, while the reader waits on
+	# its output: the shrink is what is named, not the line it cut.
+	for threads in 1 2; do
+		cp big.tsv t.tsv
+		( EMB_THREADS=$threads embcat -O tsv t.tsv 2> err | (sleep 1; cat > /dev/null)
+		  echo "${PIPESTATUS[0]}" > rc ) &
+		sleep 0.3
+		truncate -s 20000100 t.tsv
+		wait
+		assert_equal "$(cat rc)" 1
+		[[ "$(cat err)" =~ ^embcat:\ t\.tsv:\ byte\ [0-9]+:\ file\ shrank\ while\ being\ read$ ]]
+	done
 	# A program that stops reading early (head) unmaps cleanly.
 	run -0 sh -c 'embcat big.tsv | head -n 2 | wc -l'
 	assert_output 2
