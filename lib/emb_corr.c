@@ -231,10 +231,11 @@ struct rank_pass {
 	unsigned nthr;
 };
 
-/* Piece P: the buckets that start in its share of the positions (sorted
- * with the MOST pairs of T from P * MOST on as scratch), then the ranks of its share of the sorted pairs out by row
- * (rows are distinct, so the writes are too).  The two halves are run as
- * separate passes: the write-out needs every bucket sorted. */
+/* sort_piece: piece P sorts the buckets that start in its share of the
+ * positions, with the MOST pairs of T from P * MOST on as scratch;
+ * write_piece: piece P writes the ranks of its share of the sorted pairs
+ * out by row (rows are distinct, so the writes are too).  Two passes: the
+ * write-out needs every bucket sorted. */
 static void sort_piece(void *arg, unsigned p)
 {
 	struct rank_pass *j = arg;
