@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <string.h>
 
 #define EMB_PARSE_PAD 16
@@ -348,6 +349,21 @@ bool emb_simd_decimal(const char *p, const char **end, bool *neg, uint64_t *mant
 	*exp10 = e;
 	return true;
 }
+
+/* emb_parse_row.c: a row of floats, many at a time (AVX2, BMI1/2).
+ * emb_parse_row_avx2(): may this CPU and EMB_SIMD use it (ask once).
+ * emb_parse_row_f32_avx2(): the values at P, a value's first byte, into
+ * OUT, at most N of them, blank-separated, stopping at the first thing it
+ * does not take: an exponent, a '+', 16 characters or more, a non-number,
+ * a line end or other control byte, a value near a float midpoint (see
+ * emb_clinger_f32), or a 64-byte window reaching END.  Returns how many
+ * it took, and *LAST: the end of the last one (P if none); the caller
+ * skips the blanks from there and parses what follows its usual way.
+ * Reads up to END + EMB_PARSE_PAD. */
+#define EMB_PARSE_ROW_AVX2 1
+bool emb_parse_row_avx2(void);
+size_t emb_parse_row_f32_avx2(const char *p, const char *end, size_t n, float *out,
+			      const char **last);
 
 /* emb_parse_f32_fast/emb_parse_f64_fast by the SSSE3 path. */
 static inline __attribute__((target("ssse3"), always_inline))

@@ -448,7 +448,7 @@ struct emb_tsv_blocks {
 	char *carry;            /* a line begun at the end of the last block */
 	size_t carry_len, carry_cap;
 	bool eof;               /* the input is read to its end */
-	bool simd;              /* parse with emb_parse.h's SSSE3 path */
+	enum { PARSE_SCALAR, PARSE_SSSE3, PARSE_AVX2 } simd; /* emb_parse.h's paths */
 	char *map;              /* the mapped file, or NULL */
 	size_t map_len;         /* bytes mapped (the file's size at open) */
 	size_t map_next;        /* where the next mapped block starts */
@@ -678,6 +678,43 @@ static inline __attribute__((always_inline)) uint64_t ws_mask(const char *p)
 #endif
 }
 
+#ifdef EMB_PARSE_ROW_AVX2
+/* Marks parse_block_avx2's calls: the one-value parser is the SSSE3
+ * path, but rows of floats go to emb_parse_row_f32_avx2 first. */
+static inline __attribute__((target("avx2,bmi,bmi2"), always_inline))
+bool row_f32_avx2(const char *p, const char **end, float *out)
+{
+	return emb_parse_f32_simd(p, end, out);
+}
+
+/* row_values() for floats with emb_parse_row_f32_avx2: it takes runs of
+ * plain values, and each value it stops at is taken here as row_values()
+ * takes it (R: the first value's first byte). */
+static __attribute__((target("avx2,bmi,bmi2"), noinline))
+const char *row_values_avx2(const char *r, const char *end, size_t dim, float *vals)
+{
+	size_t k = 0;
+	for (;;) {
+		const char *e;
+		size_t got = emb_parse_row_f32_avx2(r, end, dim - k, vals + k, &e);
+		if (got) {
+			k += got;
+			if (k == dim)
+				return e;
+			for (r = e; is_blank(*r); r++)
+				;
+		}
+		e = value_f32(r, vals + k, row_f32_avx2);
+		if (!e || ++k == dim)
+			return e;
+		if (!is_blank(*e))
+			return NULL;
+		for (r = e + 1; is_blank(*r); r++)
+			;
+	}
+}
+#endif
+
 /* The DIM values at P (after the key) into VALS, doubles when F64:
  * where the last one ends, or NULL.  Where each value starts comes from
  * masks of the white space 64 bytes at a time, not from where the value
@@ -690,6 +727,10 @@ static inline __attribute__((always_inline)) const char *row_values(const char *
 {
 	while (is_blank(*r))
 		r++;
+#ifdef EMB_PARSE_ROW_AVX2
+	if (!f64 && pf32 == row_f32_avx2)
+		return row_values_avx2(r, end, dim, vals);
+#endif
 	const char *e, *at = r, *base = r;
 	uint64_t ws = ws_mask(base), starts = ~ws & ((ws << 1) | 1);
 	size_t size = f64 ? sizeof(double) : sizeof(float);
@@ -821,8 +862,22 @@ static void parse_block_ssse3(const struct emb_stream *s, struct tsv_block *b)
 }
 #endif
 
+#ifdef EMB_PARSE_ROW_AVX2
+__attribute__((target("avx2,bmi,bmi2")))
+static void parse_block_avx2(const struct emb_stream *s, struct tsv_block *b)
+{
+	parse_block_with(s, b, row_f32_avx2, emb_parse_f64_simd);
+}
+#endif
+
 static void parse_block(const struct emb_tsv_blocks *t, struct tsv_block *b)
 {
+#ifdef EMB_PARSE_ROW_AVX2
+	if (t->simd == PARSE_AVX2) {
+		parse_block_avx2(t->s, b);
+		return;
+	}
+#endif
 #ifdef EMB_PARSE_SIMD
 	if (t->simd) {
 		parse_block_ssse3(t->s, b);
@@ -1133,7 +1188,11 @@ static struct emb_tsv_blocks *blocks_open(struct emb_stream *s)
 	t->s = s;
 	t->block_bytes = block_size();
 #ifdef EMB_PARSE_SIMD
-	t->simd = emb_parse_simd();
+	t->simd = emb_parse_simd() ? PARSE_SSSE3 : PARSE_SCALAR;
+#endif
+#ifdef EMB_PARSE_ROW_AVX2
+	if (t->simd && emb_parse_row_avx2())
+		t->simd = PARSE_AVX2;
 #endif
 	int n = thread_count();
 	t->nslots = n > 1 ? 2 * (size_t)n + 1 : 1;

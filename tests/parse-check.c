@@ -13,7 +13,8 @@
  * first mismatch, naming the string.  "parse-check format ..." compares
  * the formatters with printf instead (see format_main); "parse-check
  * kernels ..." the one-row kernels of top-k with the ones they stand for
- * (see kernels_main).
+ * (see kernels_main); "parse-check rows ..." the AVX2 row parser with
+ * strtof (see rows_main).
  */
 #include <config.h>
 #include "emb.h"
@@ -601,8 +602,142 @@ static int kernels_main(int argc, char **argv)
 	return 0;
 }
 
+/* ---- "parse-check rows COUNT SEED": emb_parse_row_f32_avx2 ----
+ *
+ * COUNT texts of 400 tokens each: mostly plain decimals of 1 to 17
+ * characters (signs, dots anywhere, leading zeros, float midpoints among
+ * the integers), and every kind of token the row parser must leave to
+ * its caller (exponents, '+', two dots, lone signs and dots, "1-2",
+ * letters, bytes above 127, 16 characters or more), separated by runs
+ * of blanks and now and then by a line end or another control byte.
+ * Junk follows the text.  The row parser is called as emb_tsv.c calls
+ * it: from a token's first byte, and, where it stops, on from the token
+ * after.  Every value it takes must be strtof's for a token strtof reads
+ * whole, in a stretch with only blanks between tokens, and *LAST must be
+ * where that stretch ends. */
+#ifdef EMB_PARSE_ROW_AVX2
+static void row_token(char *t)
+{
+	static const char *odd[] = {"1.5e-3", "+1.5", "1.2.3", "-", ".", "-.", "1-2", "--1",
+				    "nan", "inf", "0x1p3", "1e", "2E+7", "1..", "..5", "5\xb0",
+				    "-0", "0", ".5", "-.5", "5.", "-5.", "0.", "000000000000000",
+				    "16777217", "-16777217", "33554434", "1.000000000000001"};
+	uint64_t k = rnd();
+	if (k % 10 < 3) {
+		if (k % 7 == 0) { /* 16 characters or more */
+			size_t n = 16 + rnd() % 10;
+			for (size_t i = 0; i < n; i++)
+				t[i] = (char)('0' + rnd() % 10);
+			t[rnd() % n] = '.';
+			t[n] = '\0';
+		} else if (k % 7 == 1) { /* an integer float midpoint, or next to one */
+			int e = 24 + (int)(rnd() % 26);
+			double x = ldexp((double)(2 * (rnd() % (1u << 20)) + 1), e - 24 - 20) +
+				   ldexp(1.0, e);
+			snprintf(t, 40, "%s%.0f", rnd() % 2 ? "-" : "", floor(x) + (double)(rnd() % 3) - 1);
+		} else {
+			strcpy(t, odd[rnd() % (sizeof odd / sizeof *odd)]);
+		}
+		return;
+	}
+	char *o = t;
+	if (k & 8)
+		*o++ = '-';
+	size_t n = 1 + rnd() % 15;
+	size_t dot = rnd() % (n + 3);
+	if (rnd() % 5 == 0)
+		while (n > 1 && rnd() % 2)
+			*o++ = '0', n--;
+	for (size_t i = 0; i < n; i++)
+		*o++ = i == dot && n > 1 ? '.' : (char)('0' + rnd() % 10);
+	*o = '\0';
+}
+
+__attribute__((target("avx2,bmi,bmi2"), noinline))
+static size_t row_parse(const char *p, const char *end, size_t n, float *out, const char **last)
+{
+	return emb_parse_row_f32_avx2(p, end, n, out, last);
+}
+
+static int rows_main(int argc, char **argv)
+{
+	unsigned long count = argc > 2 ? strtoul(argv[2], NULL, 10) : 100;
+	rng_state = argc > 3 ? strtoull(argv[3], NULL, 10) : 1;
+	if (!emb_parse_row_avx2()) {
+		printf("parse-check: no AVX2 row parser here\n");
+		return 0;
+	}
+	enum { NTOK = 400 };
+	static char text[NTOK * 48 + 64];
+	static const char *start[NTOK], *stop[NTOK];
+	static bool plain_sep[NTOK]; /* only blanks before token i */
+	float out[NTOK];
+	unsigned long values = 0, taken = 0, calls = 0;
+	for (unsigned long r = 0; r < count; r++) {
+		char *o = text;
+		for (size_t i = 0; i < NTOK; i++) {
+			plain_sep[i] = true;
+			if (i) {
+				size_t ns = rnd() % 8 ? 1 : 1 + rnd() % 3;
+				for (size_t j = 0; j < ns; j++) {
+					uint64_t k = rnd() % 100;
+					char c = k < 80 ? '\t' : k < 95 ? ' ' : "\n\r\v\f\001\0"[k % 6];
+					plain_sep[i] &= c == '\t' || c == ' ';
+					*o++ = c;
+				}
+			}
+			start[i] = o;
+			row_token(o);
+			o += strlen(o);
+			stop[i] = o;
+		}
+		const char *end = o;
+		for (size_t j = 0; j < 64; j++) /* junk: the parser must not use it */
+			*o++ = (char)rnd();
+		for (size_t i = 0; i < NTOK;) {
+			const char *last;
+			size_t got = row_parse(start[i], end, NTOK - i, out + i, &last);
+			calls++;
+			for (size_t j = i; j < i + got; j++) {
+				char tok[64];
+				size_t len = (size_t)(stop[j] - start[j]);
+				memcpy(tok, start[j], len);
+				tok[len] = '\0';
+				char *e;
+				float want = strtof(tok, &e);
+				if (j > i && !plain_sep[j])
+					fail("row parser went past a control byte, to", tok);
+				if (*e || !len || !isfinite(want))
+					fail("row parser took a token strtof does not read whole", tok);
+				if (memcmp(&want, &out[j], sizeof want) != 0)
+					fail("row parser's value differs from strtof's", tok);
+			}
+			if (got && last != stop[i + got - 1])
+				fail("row parser's end is not its last token's", "");
+			if (!got && last != start[i])
+				fail("row parser took nothing but moved", "");
+			taken += got;
+			i += got + (i + got < NTOK); /* the caller takes the one it stopped at */
+		}
+		values += NTOK;
+	}
+	printf("parse-check: %lu tokens in %lu rows, %lu taken by the row parser in %lu calls\n",
+	       values, count, taken, calls);
+	return 0;
+}
+#else
+static int rows_main(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	printf("parse-check: no AVX2 row parser here\n");
+	return 0;
+}
+#endif
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "rows") == 0)
+		return rows_main(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "kernels") == 0)
 		return kernels_main(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "format") == 0)
