@@ -73,21 +73,17 @@ static const double row_pow10[32] = {
 /* Values found per pass before they are converted. */
 #define PASS 64
 
-/* One value found in step 2: where its digits start, how many
- * characters, and its two table indices. */
+/* The values found in step 2, as arrays that step 3 loads four at a
+ * time: where the digits start (after the sign), the signed power of
+ * ten, and the byte offset of the shuffle in row_shuffle (its low bits
+ * also give the length). */
 struct found {
-	const char *q;
-	uint8_t n;
-	uint8_t pow;
-	uint16_t shuf;
+	double pow[PASS + 3] __attribute__((aligned(32)));
+	const char *q[PASS + 3];
+	uint16_t shuf[PASS + 3];
 };
 
 #define AVX2 __attribute__((target("avx2,bmi,bmi2")))
-
-static inline AVX2 __attribute__((always_inline)) uint64_t join(__m256i lo, __m256i hi)
-{
-	return (uint32_t)_mm256_movemask_epi8(lo) | (uint64_t)(uint32_t)_mm256_movemask_epi8(hi) << 32;
-}
 
 /* The bytes of one window, as masks (bit i: byte i). */
 struct window {
@@ -96,24 +92,52 @@ struct window {
 	uint64_t dot, minus;
 };
 
+/* Bits H * 32 on of W, for the 32 bytes at P. */
+static inline AVX2 __attribute__((always_inline)) void classify_half(const char *p, int h,
+								    struct window *w)
+{
+	__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	__m256i u = _mm256_sub_epi8(v, _mm256_set1_epi8('0'));
+	__m256i digit = _mm256_cmpeq_epi8(_mm256_min_epu8(u, _mm256_set1_epi8(9)), u);
+	__m256i blank = _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(' ')),
+					 _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\t')));
+	__m256i ws = _mm256_cmpeq_epi8(_mm256_min_epu8(v, _mm256_set1_epi8(' ')), v);
+	__m256i dot = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('.'));
+	__m256i minus = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('-'));
+	__m256i ok = _mm256_or_si256(_mm256_or_si256(blank, digit), _mm256_or_si256(dot, minus));
+	w->ws |= (uint64_t)(uint32_t)_mm256_movemask_epi8(ws) << (32 * h);
+	w->ok |= (uint64_t)(uint32_t)_mm256_movemask_epi8(ok) << (32 * h);
+	w->dot |= (uint64_t)(uint32_t)_mm256_movemask_epi8(dot) << (32 * h);
+	w->minus |= (uint64_t)(uint32_t)_mm256_movemask_epi8(minus) << (32 * h);
+}
+
 static inline AVX2 __attribute__((always_inline)) void classify(const char *p, struct window *w)
 {
-	__m256i ws[2], ok[2], dot[2], minus[2];
-	for (int h = 0; h < 2; h++) {
-		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * h));
-		__m256i u = _mm256_sub_epi8(v, _mm256_set1_epi8('0'));
-		__m256i digit = _mm256_cmpeq_epi8(_mm256_min_epu8(u, _mm256_set1_epi8(9)), u);
-		__m256i blank = _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(' ')),
-						 _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\t')));
-		ws[h] = _mm256_cmpeq_epi8(_mm256_min_epu8(v, _mm256_set1_epi8(' ')), v);
-		dot[h] = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('.'));
-		minus[h] = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('-'));
-		ok[h] = _mm256_or_si256(_mm256_or_si256(blank, digit), _mm256_or_si256(dot[h], minus[h]));
-	}
-	w->ws = join(ws[0], ws[1]);
-	w->ok = join(ok[0], ok[1]);
-	w->dot = join(dot[0], dot[1]);
-	w->minus = join(minus[0], minus[1]);
+	*w = (struct window){0, 0, 0, 0};
+	classify_half(p, 0, w);
+	classify_half(p + 32, 1, w);
+}
+
+/* Two values' 16-digit mantissas, one a lane, as 32-bit pairs (8 high
+ * digits, 8 low): values I and J of F. */
+static inline AVX2 __attribute__((always_inline)) __m256i digits2(const struct found *f, size_t i,
+								 size_t j)
+{
+	const char *shuf = (const char *)row_shuffle;
+	__m256i v = _mm256_inserti128_si256(
+		_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)f->q[i])),
+		_mm_loadu_si128((const __m128i *)(const void *)f->q[j]), 1);
+	__m256i sh = _mm256_inserti128_si256(
+		_mm256_castsi128_si256(_mm_load_si128((const __m128i *)(const void *)(shuf + f->shuf[i]))),
+		_mm_load_si128((const __m128i *)(const void *)(shuf + f->shuf[j])), 1);
+	__m256i d = _mm256_shuffle_epi8(_mm256_sub_epi8(v, _mm256_set1_epi8('0')), sh);
+	d = _mm256_maddubs_epi16(d, _mm256_setr_epi8(10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1,
+						     10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1));
+	d = _mm256_madd_epi16(d, _mm256_setr_epi16(100, 1, 100, 1, 100, 1, 100, 1,
+						   100, 1, 100, 1, 100, 1, 100, 1));
+	d = _mm256_packs_epi32(d, d);
+	return _mm256_madd_epi16(d, _mm256_setr_epi16(10000, 1, 10000, 1, 10000, 1, 10000, 1,
+						      10000, 1, 10000, 1, 10000, 1, 10000, 1));
 }
 
 /* Of the window at a value's start (bit 0) or after a blank: the starts
@@ -150,23 +174,17 @@ static inline AVX2 __attribute__((always_inline)) uint64_t window_plan(const str
 size_t AVX2 emb_parse_row_f32_avx2(const char *p, const char *end, size_t n, float *out,
 				   const char **last)
 {
-	struct found f[PASS + 3];
+	struct found f;
 	size_t done = 0;
 	*last = p;
-	const __m256i zero = _mm256_set1_epi8('0');
-	const __m256i w1 = _mm256_setr_epi8(10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1,
-					    10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1);
-	const __m256i w2 = _mm256_setr_epi16(100, 1, 100, 1, 100, 1, 100, 1,
-					     100, 1, 100, 1, 100, 1, 100, 1);
-	const __m256i w3 = _mm256_setr_epi16(10000, 1, 10000, 1, 10000, 1, 10000, 1,
-					     10000, 1, 10000, 1, 10000, 1, 10000, 1);
 	const __m256i e8 = _mm256_set1_epi64x(100000000);
 	const __m256i magic = _mm256_set1_epi64x(0x4330000000000000);
 	const __m256d two52 = _mm256_set1_pd(4503599627370496.0);
 	const __m256i low29 = _mm256_set1_epi64x((INT64_C(1) << 29) - 1);
-	const __m256i mid = _mm256_set1_epi64x((INT64_C(1) << 28) - 4);
-	const __m256i eight = _mm256_set1_epi64x(8);
-	const __m256i zero64 = _mm256_setzero_si256();
+	/* emb_clinger_f32's midpoint test as one signed comparison:
+	 * x = low29 bits - (2^28 - 4) is fine unless 0 <= x <= 8 */
+	const __m256i tomid = _mm256_set1_epi64x((long long)((UINT64_C(1) << 63) - ((UINT64_C(1) << 28) - 4)));
+	const __m256i nine = _mm256_set1_epi64x(INT64_MIN + 8); /* x + 2^63 > 8 */
 
 	while (done < n) {
 		/* Steps 1 and 2: up to PASS values from P on. */
@@ -191,10 +209,9 @@ size_t AVX2 emb_parse_row_f32_avx2(const char *p, const char *end, size_t n, flo
 				e = _blsr_u64(e);
 				unsigned neg = (unsigned)(w.minus >> at) & 1, q = at + neg, len = to - q;
 				unsigned dp = (unsigned)_tzcnt_u64((w.dot >> q) | (UINT64_C(1) << len));
-				f[k].q = base + q;
-				f[k].n = (uint8_t)len;
-				f[k].pow = (uint8_t)((15 - dp) | neg << 4);
-				f[k].shuf = (uint16_t)(dp << 4 | len);
+				f.q[k] = base + q;
+				f.pow[k] = row_pow10[(15 - dp) | neg << 4];
+				f.shuf[k] = (uint16_t)((dp << 4 | len) << 4);
 				k++;
 			}
 			if (take == have && stop) {
@@ -209,37 +226,21 @@ size_t AVX2 emb_parse_row_f32_avx2(const char *p, const char *end, size_t n, flo
 		if (k == 0)
 			break;
 		/* Step 3, four at a time; the last few repeat the one before. */
-		for (size_t i = k; i % 4; i++)
-			f[i] = f[k - 1];
+		for (size_t i = k; i % 4; i++) {
+			f.q[i] = f.q[k - 1];
+			f.pow[i] = f.pow[k - 1];
+			f.shuf[i] = f.shuf[k - 1];
+		}
 		for (size_t i = 0; i < k; i += 4) {
-			const struct found *a = f + i;
-			__m256i x[2];
-			for (int h = 0; h < 2; h++) { /* lanes: values h and h + 2 */
-				const struct found *lo = a + h, *hi = a + h + 2;
-				__m256i v = _mm256_inserti128_si256(
-					_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)lo->q)),
-					_mm_loadu_si128((const __m128i *)(const void *)hi->q), 1);
-				__m256i sh = _mm256_inserti128_si256(
-					_mm256_castsi128_si256(_mm_load_si128((const __m128i *)(const void *)row_shuffle[lo->shuf])),
-					_mm_load_si128((const __m128i *)(const void *)row_shuffle[hi->shuf]), 1);
-				__m256i d = _mm256_shuffle_epi8(_mm256_sub_epi8(v, zero), sh);
-				d = _mm256_maddubs_epi16(d, w1);
-				d = _mm256_madd_epi16(d, w2);
-				d = _mm256_packs_epi32(d, d);
-				x[h] = _mm256_madd_epi16(d, w3); /* 32-bit pairs: 8 high digits, 8 low */
-			}
-			/* 64-bit lanes: values 0, 1, 2, 3 */
-			__m256i hl = _mm256_blend_epi32(x[0], x[1], 0xCC);
+			__m256i x0 = digits2(&f, i, i + 2), x1 = digits2(&f, i + 1, i + 3);
+			/* 64-bit lanes: values i .. i + 3 */
+			__m256i hl = _mm256_blend_epi32(x0, x1, 0xCC);
 			__m256i m = _mm256_add_epi64(_mm256_mul_epu32(hl, e8), _mm256_srli_epi64(hl, 32));
 			__m256d md = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(m, magic)), two52);
-			__m256d pw = _mm256_setr_pd(row_pow10[a[0].pow], row_pow10[a[1].pow],
-						    row_pow10[a[2].pow], row_pow10[a[3].pow]);
-			__m256d dv = _mm256_mul_pd(md, pw);
-			/* emb_clinger_f32's test: within 4 units of a float midpoint,
-			 * rounding twice could differ */
-			__m256i t = _mm256_sub_epi64(_mm256_and_si256(_mm256_castpd_si256(dv), low29), mid);
-			__m256i fine = _mm256_or_si256(_mm256_cmpgt_epi64(t, eight), _mm256_cmpgt_epi64(zero64, t));
-			unsigned good = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(fine));
+			__m256d dv = _mm256_mul_pd(md, _mm256_load_pd(f.pow + i));
+			__m256i x = _mm256_add_epi64(_mm256_and_si256(_mm256_castpd_si256(dv), low29), tomid);
+			unsigned good = (unsigned)_mm256_movemask_pd(
+				_mm256_castsi256_pd(_mm256_cmpgt_epi64(x, nine)));
 			__m128 fl = _mm256_cvtpd_ps(dv);
 			size_t got = k - i < 4 ? k - i : 4;
 			if (good != 15) {
@@ -256,7 +257,7 @@ size_t AVX2 emb_parse_row_f32_avx2(const char *p, const char *end, size_t n, flo
 			}
 			done += got;
 			if (got)
-				*last = a[got - 1].q + a[got - 1].n;
+				*last = f.q[i + got - 1] + (f.shuf[i + got - 1] >> 4 & 15);
 			if (got < 4)
 				break;
 		}
