@@ -62,13 +62,14 @@ static const signed char row_shuffle[256][16] __attribute__((aligned(16))) = {
 #undef SRC
 #undef Z
 
-/* ±10^-k rounded to double (k = index mod 16; minus from 16 on): the
- * sign rides on the power, as in emb_parse_f32_simd. */
+/* The scale of a mantissa whose dot is at DP: 10^(DP - 15) rounded to
+ * double, at DP, and its negative at DP + 16: the sign rides on the
+ * power, as in emb_parse_f32_simd. */
 static const double row_pow10[32] = {
-	1e-0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7,
-	1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15,
-	-1e-0, -1e-1, -1e-2, -1e-3, -1e-4, -1e-5, -1e-6, -1e-7,
-	-1e-8, -1e-9, -1e-10, -1e-11, -1e-12, -1e-13, -1e-14, -1e-15};
+	1e-15, 1e-14, 1e-13, 1e-12, 1e-11, 1e-10, 1e-9, 1e-8,
+	1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e-0,
+	-1e-15, -1e-14, -1e-13, -1e-12, -1e-11, -1e-10, -1e-9, -1e-8,
+	-1e-7, -1e-6, -1e-5, -1e-4, -1e-3, -1e-2, -1e-1, -1e-0};
 
 /* Values found per pass before they are converted. */
 #define PASS 64
@@ -203,18 +204,21 @@ size_t AVX2 emb_parse_row_f32_avx2(const char *p, const char *end, size_t n, flo
 			size_t have = (size_t)__builtin_popcountll(e), take = have;
 			if (take > want - k)
 				take = want - k;
-			for (size_t i = 0; i < take; i++) {
+			const char **fq = f.q + k;
+			double *fpow = f.pow + k;
+			uint16_t *fshuf = f.shuf + k;
+			k += take;
+			for (; take; take--, have--) {
 				unsigned at = (unsigned)_tzcnt_u64(s), to = (unsigned)_tzcnt_u64(e);
 				s = _blsr_u64(s);
 				e = _blsr_u64(e);
 				unsigned neg = (unsigned)(w.minus >> at) & 1, q = at + neg, len = to - q;
 				unsigned dp = (unsigned)_tzcnt_u64((w.dot >> q) | (UINT64_C(1) << len));
-				f.q[k] = base + q;
-				f.pow[k] = row_pow10[(15 - dp) | neg << 4];
-				f.shuf[k] = (uint16_t)((dp << 4 | len) << 4);
-				k++;
+				*fq++ = base + q;
+				*fpow++ = row_pow10[dp | neg << 4];
+				*fshuf++ = (uint16_t)((dp << 4 | len) << 4);
 			}
-			if (take == have && stop) {
+			if (!have && stop) {
 				more = false; /* the caller takes it from here */
 				break;
 			}
@@ -242,24 +246,27 @@ size_t AVX2 emb_parse_row_f32_avx2(const char *p, const char *end, size_t n, flo
 			unsigned good = (unsigned)_mm256_movemask_pd(
 				_mm256_castsi256_pd(_mm256_cmpgt_epi64(x, nine)));
 			__m128 fl = _mm256_cvtpd_ps(dv);
-			size_t got = k - i < 4 ? k - i : 4;
-			if (good != 15) {
-				size_t first = (size_t)__builtin_ctz(~good);
-				if (first < got)
-					got = first, more = false;
+			if (good == 15 && i + 4 <= k) {
+				_mm_storeu_ps(out + done + i, fl);
+				continue;
 			}
-			if (got == 4) {
-				_mm_storeu_ps(out + done, fl);
-			} else {
-				float tmp[4];
-				_mm_storeu_ps(tmp, fl);
-				memcpy(out + done, tmp, got * sizeof *tmp);
-			}
-			done += got;
-			if (got)
-				*last = f.q[i + got - 1] + (f.shuf[i + got - 1] >> 4 & 15);
-			if (got < 4)
-				break;
+			/* the last few, or a value near a midpoint: up to it */
+			size_t got = (size_t)__builtin_ctz(~good);
+			if (got < 4 && i + got < k)
+				more = false;
+			else
+				got = 4;
+			if (got > k - i)
+				got = k - i;
+			float tmp[4];
+			_mm_storeu_ps(tmp, fl);
+			memcpy(out + done + i, tmp, got * sizeof *tmp);
+			k = i + got;
+			break;
+		}
+		if (k) {
+			done += k;
+			*last = f.q[k - 1] + (f.shuf[k - 1] >> 4 & 15);
 		}
 		if (!more)
 			break;
