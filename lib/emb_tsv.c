@@ -424,6 +424,8 @@ struct tsv_block {
 	bool oom;               /* its first line did not fit in memory */
 	/* the worker's results: rows[i] is line line[i] (from 0) of the block */
 	unsigned char *vals;    /* rows * dim values in the stream's mtype */
+	unsigned char *dest;    /* ... but rows below dest_rows go to dest: */
+	size_t dest_rows;       /* the reader's chunk, with no thread (no copy) */
 	size_t *key_off;        /* has_keys: row i's key at buf + key_off[i] ... */
 	size_t *key_len;        /* ... key_len[i] bytes long */
 	uint64_t *line;
@@ -811,7 +813,8 @@ static inline __attribute__((always_inline)) void parse_block_with(const struct 
 	uint64_t line = 0;
 	b->bad = b->bad_nul = false;
 	for (; p < end; line++) {
-		unsigned char *vals = b->vals + rows * rowbytes;
+		unsigned char *vals = rows < b->dest_rows ? b->dest + rows * rowbytes :
+				      b->vals + (rows - b->dest_rows) * rowbytes;
 		const char *next;
 		if (row_fast(s, b, p, rows, vals, &next, f32, f64)) {
 			b->line[rows++] = line;
@@ -996,6 +999,7 @@ static bool fill_mapped(struct emb_stream *s, struct emb_tsv_blocks *t, struct t
 /* Read the next block of whole lines into B; false at end of input. */
 static bool fill_block(struct emb_stream *s, struct emb_tsv_blocks *t, struct tsv_block *b)
 {
+	b->dest_rows = 0;
 	if (t->eof)
 		return false;
 	if (t->map && !t->map_done && fill_mapped(s, t, b))
@@ -1287,8 +1291,12 @@ static size_t blocks_take(struct emb_stream *s, struct emb_chunk *c, size_t rows
 		if (!t->nthreads) {
 			if (b->state == SLOT_FREE)
 				break; /* end of input */
-			if (b->state == SLOT_QUEUED)
+			if (b->state == SLOT_QUEUED) {
+				/* into the chunk, as far as it has room */
+				b->dest = (unsigned char *)c->data + rows * rowbytes;
+				b->dest_rows = want - rows;
 				parse_block(t, b);
+			}
 			b->state = SLOT_DONE;
 		} else {
 			/* A slot is free only when the input is used up. */
@@ -1335,7 +1343,13 @@ static size_t blocks_take(struct emb_stream *s, struct emb_chunk *c, size_t rows
 		size_t n = b->rows - t->taken;
 		if (n > want - rows)
 			n = want - rows;
-		memcpy((char *)c->data + rows * rowbytes, b->vals + t->taken * rowbytes, n * rowbytes);
+		size_t in_place = t->taken < b->dest_rows ? b->dest_rows - t->taken : 0;
+		if (in_place > n)
+			in_place = n;
+		if (n > in_place)
+			memcpy((char *)c->data + (rows + in_place) * rowbytes,
+			       b->vals + (t->taken + in_place - b->dest_rows) * rowbytes,
+			       (n - in_place) * rowbytes);
 		for (size_t i = 0; i < n; i++) {
 			size_t r = t->taken + i;
 			emb_chunk_set_pos(c, rows + i, s->lineno + b->line[r] + 1);

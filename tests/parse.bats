@@ -406,3 +406,37 @@ assert np.array_equal(x.view(np.uint32), want.view(np.uint32))
 ' got.emb in.tsv
 	done
 }
+
+@test "one thread parses straight into the reader's chunk: rows past its room, at a chunk's end inside a block, are the same bytes" {
+	# 2048 floats a row: a chunk holds 512 rows (4 MB), a block about 120,
+	# so a chunk ends inside a block, and the rows past its room wait in
+	# the block for the next chunk
+	for keys in "" "--keys"; do
+		oracle -c '
+import sys, numpy as np
+rng = np.random.default_rng(7)
+keys = sys.argv[1] == "--keys"
+text = ["%.1f" % (v / 10.0) for v in range(-99, 100)]
+for i in range(700):
+    row = [text[v] for v in rng.integers(0, len(text), 2048)]
+    if i % 97 == 5:
+        row[int(rng.integers(0, 2048))] = "1e-3"   # a value the row parser leaves
+    sys.stdout.write(("w%d\t" % i if keys else "") + "\t".join(row) + "\n")
+' "$keys" > in.tsv
+		EMB_THREADS=3 embcat -O emb in.tsv > threads.emb
+		for block in 1000000 2900000; do
+			EMB_THREADS=1 EMB_TSV_BLOCK=$block embcat -O emb in.tsv > one.emb
+			cmp threads.emb one.emb
+		done
+		oracle -c '
+import sys, numpy as np, oracle
+x, k = oracle.read(open(sys.argv[1], "rb").read())[:2]
+lines = [l.split() for l in open(sys.argv[2])]
+if sys.argv[3]:
+    assert list(k) == [l[0] for l in lines]
+    lines = [l[1:] for l in lines]
+want = np.array(lines, dtype=np.float64).astype(np.float32)
+assert np.array_equal(x.view(np.uint32), want.view(np.uint32))
+' one.emb in.tsv "$keys"
+	done
+}
