@@ -88,26 +88,31 @@ struct found {
 
 /* The bytes of one window, as masks (bit i: byte i). */
 struct window {
-	uint64_t ws;    /* at most ' ': blanks, line ends, control bytes */
-	uint64_t ok;    /* a blank, a digit, a dot or a minus */
+	uint64_t run;   /* above ' ': not a blank, line end or control byte */
+	uint64_t stop;  /* not a blank, a digit, a dot or a minus */
 	uint64_t dot, minus;
 };
 
-/* Bits H * 32 on of W, for the 32 bytes at P. */
+/* Bits H * 32 on of W, for the 32 bytes at P.  Saturating additions put
+ * a range test in the top bit, which is all a movemask reads. */
 static inline AVX2 __attribute__((always_inline)) void classify_half(const char *p, int h,
 								    struct window *w)
 {
+	/* the blank, dot or minus with each low nibble (and, for the
+	 * others, a byte that does not have it) */
+	const __m256i special = _mm256_setr_epi8(' ', 0, 0, 0, 0, 0, 0, 0, 0, '\t', 0, 0, 0, '-', '.', 0,
+						 ' ', 0, 0, 0, 0, 0, 0, 0, 0, '\t', 0, 0, 0, '-', '.', 0);
 	__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
-	__m256i u = _mm256_sub_epi8(v, _mm256_set1_epi8('0'));
-	__m256i digit = _mm256_cmpeq_epi8(_mm256_min_epu8(u, _mm256_set1_epi8(9)), u);
-	__m256i blank = _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(' ')),
-					 _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\t')));
-	__m256i ws = _mm256_cmpeq_epi8(_mm256_min_epu8(v, _mm256_set1_epi8(' ')), v);
+	__m256i run = _mm256_adds_epu8(v, _mm256_set1_epi8(0x7f - ' '));
+	__m256i nondigit = _mm256_adds_epu8(_mm256_sub_epi8(v, _mm256_set1_epi8('0')),
+					    _mm256_set1_epi8(0x7f - 9));
+	/* (bytes from 0x80 shuffle to 0, and none of them is 0) */
+	__m256i blank_dot_minus = _mm256_cmpeq_epi8(_mm256_shuffle_epi8(special, v), v);
+	__m256i stop = _mm256_andnot_si256(blank_dot_minus, nondigit);
 	__m256i dot = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('.'));
 	__m256i minus = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('-'));
-	__m256i ok = _mm256_or_si256(_mm256_or_si256(blank, digit), _mm256_or_si256(dot, minus));
-	w->ws |= (uint64_t)(uint32_t)_mm256_movemask_epi8(ws) << (32 * h);
-	w->ok |= (uint64_t)(uint32_t)_mm256_movemask_epi8(ok) << (32 * h);
+	w->run |= (uint64_t)(uint32_t)_mm256_movemask_epi8(run) << (32 * h);
+	w->stop |= (uint64_t)(uint32_t)_mm256_movemask_epi8(stop) << (32 * h);
 	w->dot |= (uint64_t)(uint32_t)_mm256_movemask_epi8(dot) << (32 * h);
 	w->minus |= (uint64_t)(uint32_t)_mm256_movemask_epi8(minus) << (32 * h);
 }
@@ -147,12 +152,12 @@ static inline AVX2 __attribute__((always_inline)) __m256i digits2(const struct f
 static inline AVX2 __attribute__((always_inline)) uint64_t window_plan(const struct window *w,
 								  uint64_t *s, uint64_t *e)
 {
-	uint64_t ws = w->ws, run = ~ws;
+	uint64_t run = w->run, ws = ~run;
 	uint64_t start = run & ((ws << 1) | 1);
 	*s = start;
 	*e = ws & (run << 1);
 	/* a line end, a control byte, or a letter, '+', ... (not blanks) */
-	uint64_t stop = ~w->ok;
+	uint64_t stop = w->stop;
 	/* a minus inside a value */
 	stop |= w->minus & ~start;
 	/* a second dot in a value: fill each value from after its first
