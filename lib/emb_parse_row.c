@@ -72,7 +72,7 @@ static const double row_pow10[32] = {
 	-1e-7, -1e-6, -1e-5, -1e-4, -1e-3, -1e-2, -1e-1, -1e-0};
 
 /* Values found per pass before they are converted. */
-#define PASS 64
+#define PASS 256
 
 /* The values found in step 2, as arrays that step 3 loads four at a
  * time: where the digits start (after the sign), the signed power of
@@ -80,7 +80,7 @@ static const double row_pow10[32] = {
  * also give the length). */
 struct found {
 	double pow[PASS + 3] __attribute__((aligned(32)));
-	const char *q[PASS + 3];
+	uint32_t q[PASS + 3];   /* from the pass's first value */
 	uint16_t shuf[PASS + 3];
 };
 
@@ -126,13 +126,14 @@ static inline AVX2 __attribute__((always_inline)) void classify(const char *p, s
 
 /* Two values' 16-digit mantissas, one a lane, as 32-bit pairs (8 high
  * digits, 8 low): values I and J of F. */
-static inline AVX2 __attribute__((always_inline)) __m256i digits2(const struct found *f, size_t i,
+static inline AVX2 __attribute__((always_inline)) __m256i digits2(const char *p0,
+								 const struct found *f, size_t i,
 								 size_t j)
 {
 	const char *shuf = (const char *)row_shuffle;
 	__m256i v = _mm256_inserti128_si256(
-		_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)f->q[i])),
-		_mm_loadu_si128((const __m128i *)(const void *)f->q[j]), 1);
+		_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(p0 + f->q[i]))),
+		_mm_loadu_si128((const __m128i *)(const void *)(p0 + f->q[j])), 1);
 	__m256i sh = _mm256_inserti128_si256(
 		_mm256_castsi128_si256(_mm_load_si128((const __m128i *)(const void *)(shuf + f->shuf[i]))),
 		_mm_load_si128((const __m128i *)(const void *)(shuf + f->shuf[j])), 1);
@@ -195,7 +196,7 @@ size_t AVX2 emb_parse_row_f32_avx2(const char *p, const char *end, size_t n, flo
 	while (done < n) {
 		/* Steps 1 and 2: up to PASS values from P on. */
 		size_t want = n - done < PASS ? n - done : PASS, k = 0;
-		const char *base = p;
+		const char *base = p, *p0 = p;
 		bool more = true;
 		while (k < want) {
 			if (base + 64 >= end) {
@@ -209,19 +210,16 @@ size_t AVX2 emb_parse_row_f32_avx2(const char *p, const char *end, size_t n, flo
 			size_t have = (size_t)__builtin_popcountll(e), take = have;
 			if (take > want - k)
 				take = want - k;
-			const char **fq = f.q + k;
-			double *fpow = f.pow + k;
-			uint16_t *fshuf = f.shuf + k;
-			k += take;
-			for (; take; take--, have--) {
+			uint32_t off = (uint32_t)(base - p0);
+			for (; take; take--, have--, k++) {
 				unsigned at = (unsigned)_tzcnt_u64(s), to = (unsigned)_tzcnt_u64(e);
 				s = _blsr_u64(s);
 				e = _blsr_u64(e);
 				unsigned neg = (unsigned)(w.minus >> at) & 1, q = at + neg, len = to - q;
 				unsigned dp = (unsigned)_tzcnt_u64((w.dot >> q) | (UINT64_C(1) << len));
-				*fq++ = base + q;
-				*fpow++ = row_pow10[dp | neg << 4];
-				*fshuf++ = (uint16_t)((dp << 4 | len) << 4);
+				f.q[k] = off + q;
+				f.pow[k] = row_pow10[dp | neg << 4];
+				f.shuf[k] = (uint16_t)((dp << 4 | len) << 4);
 			}
 			if (!have && stop) {
 				more = false; /* the caller takes it from here */
@@ -241,7 +239,7 @@ size_t AVX2 emb_parse_row_f32_avx2(const char *p, const char *end, size_t n, flo
 			f.shuf[i] = f.shuf[k - 1];
 		}
 		for (size_t i = 0; i < k; i += 4) {
-			__m256i x0 = digits2(&f, i, i + 2), x1 = digits2(&f, i + 1, i + 3);
+			__m256i x0 = digits2(p0, &f, i, i + 2), x1 = digits2(p0, &f, i + 1, i + 3);
 			/* 64-bit lanes: values i .. i + 3 */
 			__m256i hl = _mm256_blend_epi32(x0, x1, 0xCC);
 			__m256i m = _mm256_add_epi64(_mm256_mul_epu32(hl, e8), _mm256_srli_epi64(hl, 32));
@@ -271,7 +269,7 @@ size_t AVX2 emb_parse_row_f32_avx2(const char *p, const char *end, size_t n, flo
 		}
 		if (k) {
 			done += k;
-			*last = f.q[k - 1] + (f.shuf[k - 1] >> 4 & 15);
+			*last = p0 + f.q[k - 1] + (f.shuf[k - 1] >> 4 & 15);
 		}
 		if (!more)
 			break;
