@@ -321,10 +321,15 @@ static const double pow10_exact[] = {
  * 2^53 and with at most 22 fraction digits is one correctly rounded
  * division (emb_parse_f64's own fast path); anything else goes to
  * emb_parse_f64.  False for no number, NaN or inf (the slow path decides). */
-static inline bool fast_num(const char *p, const char **end, double *out)
+typedef bool parse_f64_fn(const char *p, const char **end, double *out);
+
+static inline __attribute__((always_inline)) bool fast_num(const char *p, const char **end,
+							   double *out, parse_f64_fn *fast)
 {
-	if (emb_parse_f64_fast(p, end, out))
-		return true; /* eight digits at a time; the buffer is padded */
+	/* emb_parse_f64_fast, eight digits at a time, or its SSSE3 twin, 16
+	 * bytes at a time (in the clones below): the buffer is padded */
+	if (fast(p, end, out))
+		return true;
 	const char *s = p, *d0, *f0;
 	bool neg = *s == '-';
 	uint64_t m = 0;
@@ -358,7 +363,7 @@ static inline bool fast_num(const char *p, const char **end, double *out)
  * changed nothing, for anything else, which do_line then handles (and
  * diagnoses) the general way. */
 static inline __attribute__((always_inline)) bool fast_line(struct emb_cols *c, struct reader *r, const char *p,
-		      const char *nl)
+		      const char *nl, parse_f64_fn *simd)
 {
 	for (size_t j = 0;;) {
 		if (r->want[j]) {
@@ -366,7 +371,7 @@ static inline __attribute__((always_inline)) bool fast_line(struct emb_cols *c, 
 			/* emb_parse_f64 skips blanks: an empty or blank cell
 			 * would take the next cell's number. */
 			if (!((unsigned)(*p - '0') < 10 || *p == '-' || *p == '.') ||
-			    !fast_num(p, &e, &r->vals[j]))
+			    !fast_num(p, &e, &r->vals[j], simd))
 				return false;
 			p = e;
 			if (!(*p == '\t' || p == nl || (*p == '\r' && p + 1 == nl)))
@@ -407,18 +412,32 @@ struct half {
 	const char *stop;     /* where it stopped: end, or a refused line */
 };
 
-static void *read_half(void *arg)
+static inline __attribute__((always_inline)) void read_half_with(struct half *h,
+								 parse_f64_fn *simd)
 {
-	struct half *h = arg;
 	const char *p = h->p, *nl;
 	for (; p < h->end; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(h->end - p));
-		if (!fast_line(&h->rows, &h->r, p, nl))
+		if (!fast_line(&h->rows, &h->r, p, nl, simd))
 			break;
 	}
 	h->stop = p;
+}
+
+static void *read_half(void *arg)
+{
+	read_half_with(arg, emb_parse_f64_fast);
 	return NULL;
 }
+
+#ifdef EMB_PARSE_SIMD
+__attribute__((target("ssse3")))
+static void *read_half_ssse3(void *arg)
+{
+	read_half_with(arg, emb_parse_f64_simd);
+	return NULL;
+}
+#endif
 
 /* Make H's arrays hold ROWS rows and its reader R's values. */
 static void half_reserve(struct half *h, const struct emb_cols *c, const struct reader *r,
@@ -455,9 +474,13 @@ static void half_free(struct half *h)
  * on a thread while this one reads the first the usual way; returns where
  * the usual way goes on (past the lines read, or at a line the thread
  * refused).  Rows and line numbers are those of reading in order. */
-static char *read_halves(struct emb_cols *c, const struct emb_cols_spec *s, struct reader *r,
-			 struct group_index *gi, struct half *h, char *p, char *end,
-			 bool *slots_ready, uint64_t *blank)
+static inline __attribute__((always_inline)) char *read_halves(struct emb_cols *c,
+								const struct emb_cols_spec *s,
+								struct reader *r,
+								struct group_index *gi,
+								struct half *h, char *p, char *end,
+								bool *slots_ready, uint64_t *blank,
+								parse_f64_fn *simd)
 {
 	char *last = memrchr(p, '\n', (size_t)(end - p));
 	char *mid = last ? memchr(p + (last - p) / 2, '\n', (size_t)(last - p) / 2 + 1) : NULL;
@@ -472,12 +495,17 @@ static char *read_halves(struct emb_cols *c, const struct emb_cols_spec *s, stru
 	 * writes to the other's lines, which both may read past their own
 	 * (padding reads): only a line handed to do_line() gets its NUL. */
 	pthread_t th;
-	bool threaded = pthread_create(&th, NULL, read_half, h) == 0;
+	void *(*half)(void *) = read_half;
+#ifdef EMB_PARSE_SIMD
+	if (simd != emb_parse_f64_fast)
+		half = read_half_ssse3;
+#endif
+	bool threaded = pthread_create(&th, NULL, half, h) == 0;
 	if (!threaded)
-		read_half(h);
+		half(h);
 	for (char *nl; p <= mid; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(mid + 1 - p));
-		if (!fast_line(c, r, p, nl)) {
+		if (!fast_line(c, r, p, nl, simd)) {
 			*nl = '\0';
 			do_line(c, s, r, gi, p, slots_ready, blank);
 		}
@@ -496,9 +524,12 @@ static char *read_halves(struct emb_cols *c, const struct emb_cols_spec *s, stru
 }
 
 /* Read FP block by block, handing each complete line to do_line. */
-static void read_file(struct emb_cols *c, const struct emb_cols_spec *s,
-		      struct reader *r, struct group_index *gi, FILE *fp,
-		      bool *slots_ready, uint64_t *blank)
+static inline __attribute__((always_inline)) void read_file_with(struct emb_cols *c,
+								 const struct emb_cols_spec *s,
+								 struct reader *r,
+								 struct group_index *gi, FILE *fp,
+								 bool *slots_ready, uint64_t *blank,
+								 parse_f64_fn *simd)
 {
 	size_t cap = READ_BLOCK + 1, have = 0;
 	/* EMB_PARSE_PAD bytes past the text for fast_num's 8-byte loads */
@@ -525,7 +556,7 @@ static void read_file(struct emb_cols *c, const struct emb_cols_spec *s,
 			 * two halves on two threads. */
 			if (halves && *slots_ready && r->sep == '\t' && !c->group) {
 				halves = false;
-				p = read_halves(c, s, r, gi, &h, p, end, slots_ready, blank);
+				p = read_halves(c, s, r, gi, &h, p, end, slots_ready, blank, simd);
 			}
 			if (!(nl = memchr(p, '\n', (size_t)(end - p))))
 				break;
@@ -533,7 +564,7 @@ static void read_file(struct emb_cols *c, const struct emb_cols_spec *s,
 			if (nul && memchr(p, '\0', (size_t)(nl - p)))
 				emb_die_at(r->name, r->lineno + 1, "line holds a NUL byte (binary data?)");
 			if (!(*slots_ready && r->sep == '\t' && !c->group &&
-			      fast_line(c, r, p, nl)))
+			      fast_line(c, r, p, nl, simd)))
 				do_line(c, s, r, gi, p, slots_ready, blank);
 			p = nl + 1;
 		}
@@ -555,6 +586,22 @@ static void read_file(struct emb_cols *c, const struct emb_cols_spec *s,
 	half_free(&h);
 	free(buf);
 }
+
+static void read_file(struct emb_cols *c, const struct emb_cols_spec *s, struct reader *r,
+		      struct group_index *gi, FILE *fp, bool *slots_ready, uint64_t *blank)
+{
+	read_file_with(c, s, r, gi, fp, slots_ready, blank, emb_parse_f64_fast);
+}
+
+#ifdef EMB_PARSE_SIMD
+/* The same with emb_parse.h's SSSE3 number parser (same values). */
+__attribute__((target("ssse3")))
+static void read_file_ssse3(struct emb_cols *c, const struct emb_cols_spec *s, struct reader *r,
+			    struct group_index *gi, FILE *fp, bool *slots_ready, uint64_t *blank)
+{
+	read_file_with(c, s, r, gi, fp, slots_ready, blank, emb_parse_f64_simd);
+}
+#endif
 
 void emb_cols_read(struct emb_cols *c, const struct emb_cols_spec *s,
 		   char *const *files, int nfiles)
@@ -578,12 +625,18 @@ void emb_cols_read(struct emb_cols *c, const struct emb_cols_spec *s,
 		files = stdin_only;
 		nfiles = 1;
 	}
+	void (*read_by)(struct emb_cols *, const struct emb_cols_spec *, struct reader *,
+			struct group_index *, FILE *, bool *, uint64_t *) = read_file;
+#ifdef EMB_PARSE_SIMD
+	if (emb_parse_simd())
+		read_by = read_file_ssse3;
+#endif
 	for (int f = 0; f < nfiles; f++) {
 		FILE *fp = emb_fopen_r(files[f]);
 		r.name = strcmp(files[f], "-") ? files[f] : "-";
 		r.lineno = 0;
 		r.sep = 0;
-		read_file(c, s, &r, &gi, fp, &slots_ready, &blank);
+		read_by(c, s, &r, &gi, fp, &slots_ready, &blank);
 		emb_fclose_r(fp, r.name);
 	}
 	if (!slots_ready && s->header)
