@@ -72,6 +72,11 @@ struct kv {
 
 #define TOP_BITS 16
 
+/* Below this many rows a column is ranked faster than threads start. */
+#define RANK_PAR_MIN 65536
+/* Threads of the first pass (each counts into 2^TOP_BITS slots of its own). */
+#define FIRST_PAR_MAX 8
+
 /* Everything one ranking needs, allocated before it starts, so that
  * rankings can run on threads (which must not die on a failed malloc).
  * T has room for N pairs, but only the largest first-pass bucket's pages
@@ -79,6 +84,7 @@ struct kv {
 struct rank_scratch {
 	uint64_t *tab, *keys;
 	size_t *cnt, *count, *end;
+	size_t *piece_count;    /* FIRST_PAR_MAX first-pass counts, or NULL */
 	double *slot_rank;
 	struct kv *a, *t;
 };
@@ -94,6 +100,8 @@ static struct rank_scratch rank_scratch_new(size_t n)
 	w.slot_rank = emb_xmalloc(FEW_SLOTS * sizeof *w.slot_rank);
 	w.count = emb_xmalloc(((size_t)1 << TOP_BITS) * sizeof *w.count);
 	w.end = emb_xmalloc(((size_t)1 << TOP_BITS) * sizeof *w.end);
+	w.piece_count = n >= RANK_PAR_MIN && emb_threads() > 1 ?
+		emb_xmalloc(FIRST_PAR_MAX * ((size_t)1 << TOP_BITS) * sizeof *w.piece_count) : NULL;
 	w.a = emb_xmalloc(emb_xmul(n, sizeof *w.a));
 	w.t = emb_xmalloc(emb_xmul(n, sizeof *w.t));
 	return w;
@@ -104,6 +112,7 @@ static void rank_scratch_free(struct rank_scratch *w)
 	free(w->t);
 	free(w->a);
 	free(w->end);
+	free(w->piece_count);
 	free(w->count);
 	free(w->slot_rank);
 	free(w->keys);
@@ -219,9 +228,6 @@ static void rank_msd(struct kv *a, struct kv *t, struct kv *home, size_t n,
 	}
 }
 
-/* Below this many rows a column is ranked faster than threads start. */
-#define RANK_PAR_MIN 65536
-
 /* The first pass's buckets and what the threads share of them. */
 struct rank_pass {
 	struct kv *a, *t;
@@ -266,26 +272,92 @@ static void write_piece(void *arg, unsigned p)
 	}
 }
 
-/* emb_rankdata() in W's memory, on up to NTHR threads (W must not be
- * shared).  The ranks do not depend on NTHR. */
-static void rankdata_with(struct rank_scratch *w, const double *v, size_t n, double *rank,
-			  unsigned nthr)
+/* The first pass on threads: piece P takes its share of the rows, in
+ * order, so that the pairs land where one thread would put them. */
+struct first_pass {
+	const double *v;
+	size_t n, nb;
+	unsigned nthr, shift;
+	uint64_t k0, diff[FIRST_PAR_MAX];
+	size_t *count;          /* piece P's counts at P * nb, then its places */
+	struct kv *a;
+};
+
+static void diff_piece(void *arg, unsigned p)
 {
-	if (n == 0 || rank_few(w, v, n, rank))
-		return;
-	/* The first pass reads V itself: pairs exist only from the scatter
-	 * on. */
+	struct first_pass *j = arg;
+	size_t lo, hi;
+	emb_par_range(j->n, j->nthr, p, &lo, &hi);
+	uint64_t d = 0;
+	for (size_t i = lo; i < hi; i++)
+		d |= order_key(j->v[i]) ^ j->k0;
+	j->diff[p] = d;
+}
+
+static void count_piece(void *arg, unsigned p)
+{
+	struct first_pass *j = arg;
+	size_t lo, hi, *count = j->count + p * j->nb;
+	emb_par_range(j->n, j->nthr, p, &lo, &hi);
+	memset(count, 0, j->nb * sizeof *count);
+	for (size_t i = lo; i < hi; i++)
+		count[(order_key(j->v[i]) >> j->shift) & (j->nb - 1)]++;
+}
+
+static void scatter_piece(void *arg, unsigned p)
+{
+	struct first_pass *j = arg;
+	size_t lo, hi, *place = j->count + p * j->nb;
+	emb_par_range(j->n, j->nthr, p, &lo, &hi);
+	for (size_t i = lo; i < hi; i++) {
+		uint64_t k = order_key(j->v[i]);
+		struct kv x = {k, i};
+		j->a[place[(k >> j->shift) & (j->nb - 1)]++] = x;
+	}
+}
+
+/* The first pass of rankdata_with() on NTHR threads: the pairs in W->a
+ * bucketed by the top TOP_BITS bits that differ, W->end[d] where bucket d
+ * ends; returns the largest bucket's size. */
+static size_t first_pass_par(struct rank_scratch *w, const double *v, size_t n, unsigned nthr)
+{
+	struct first_pass j = {v, n, (size_t)1 << TOP_BITS, nthr, 0, order_key(v[0]), {0},
+			       w->piece_count, w->a};
+	emb_par_run(nthr, diff_piece, &j);
+	uint64_t diff = 0;
+	for (unsigned p = 0; p < nthr; p++)
+		diff |= j.diff[p];
+	unsigned high = 64 - (unsigned)__builtin_clzll(diff | 1);
+	j.shift = high > TOP_BITS ? high - TOP_BITS : 0;
+	emb_par_run(nthr, count_piece, &j);
+	size_t most = 0, sum = 0;
+	for (size_t d = 0; d < j.nb; d++) {
+		size_t start = sum;
+		for (unsigned p = 0; p < nthr; p++) {
+			size_t c = j.count[p * j.nb + d];
+			j.count[p * j.nb + d] = sum;
+			sum += c;
+		}
+		w->end[d] = sum;
+		most = sum - start > most ? sum - start : most;
+	}
+	emb_par_run(nthr, scatter_piece, &j);
+	return most;
+}
+
+/* The first pass on one thread, as first_pass_par(). */
+static size_t first_pass(struct rank_scratch *w, const double *v, size_t n)
+{
+	/* It reads V itself: pairs exist only from the scatter on. */
+	size_t nb = (size_t)1 << TOP_BITS, *count = w->count, *end = w->end, most = 0;
 	uint64_t k0 = order_key(v[0]), diff = 0;
 	for (size_t i = 1; i < n; i++)
 		diff |= order_key(v[i]) ^ k0;
 	unsigned high = 64 - (unsigned)__builtin_clzll(diff | 1);
 	unsigned shift = high > TOP_BITS ? high - TOP_BITS : 0;
-	size_t nb = (size_t)1 << TOP_BITS;
-	size_t *count = w->count, *end = w->end;
 	memset(count, 0, nb * sizeof *count);
 	for (size_t i = 0; i < n; i++)
 		count[(order_key(v[i]) >> shift) & (nb - 1)]++;
-	size_t most = 0;
 	for (size_t d = 0, sum = 0; d < nb; d++) {
 		size_t c = count[d];
 		most = c > most ? c : most;
@@ -293,16 +365,28 @@ static void rankdata_with(struct rank_scratch *w, const double *v, size_t n, dou
 		sum += c;
 		end[d] = sum;
 	}
-	struct kv *a = w->a;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t k = order_key(v[i]);
 		struct kv x = {k, i};
-		a[count[(k >> shift) & (nb - 1)]++] = x;
+		w->a[count[(k >> shift) & (nb - 1)]++] = x;
 	}
+	return most;
+}
+
+/* emb_rankdata() in W's memory, on up to NTHR threads (W must not be
+ * shared).  The ranks do not depend on NTHR. */
+static void rankdata_with(struct rank_scratch *w, const double *v, size_t n, double *rank,
+			  unsigned nthr)
+{
+	if (n == 0 || rank_few(w, v, n, rank))
+		return;
+	bool par = n >= RANK_PAR_MIN && nthr > 1 && w->piece_count;
+	size_t most = par ? first_pass_par(w, v, n, nthr < FIRST_PAR_MAX ? nthr : FIRST_PAR_MAX) :
+		      first_pass(w, v, n);
 	/* Each thread needs scratch for the largest bucket; T has n pairs. */
 	if (n < RANK_PAR_MIN || most > n / nthr)
 		nthr = 1;
-	struct rank_pass j = {a, w->t, end, nb, n, most, rank, nthr};
+	struct rank_pass j = {w->a, w->t, w->end, (size_t)1 << TOP_BITS, n, most, rank, nthr};
 	if (j.nthr < 2) {
 		sort_piece(&j, 0);
 		write_piece(&j, 0);

@@ -113,7 +113,9 @@ with open("r.tsv", "w") as f:
 @test "ranking on threads (n >= 65536): the ranks of one thread and of scipy, ties across buckets" {
 	# y: heavy ties across the first pass's buckets, both zeros; z: a
 	# range of exponents; w: a tie group of 60% (its bucket is larger than
-	# a thread's share: ranked on one thread); v: continuous.
+	# a thread's share: ranked on one thread); v: continuous; u: the
+	# first rows in [1.1, 1.9], the last spread over 1e-5 .. 1e5 (each
+	# thread's share of the first pass sees other high bits).
 	oracle -c 'import numpy as np
 rng = np.random.default_rng(31); n = 150000
 x = rng.standard_normal(n)
@@ -123,12 +125,14 @@ y[rng.random(n) < .05] = -0.0
 z = np.exp(rng.uniform(-690, 690, n)) * rng.choice([-1, 1], n)
 w = np.where(rng.random(n) < .6, 1.5, x)
 v = x * 0.3 + rng.standard_normal(n)
+u = np.where(np.arange(n) < n * 0.7, 1.5 + 0.4 * np.tanh(x + rng.standard_normal(n)),
+             10.0 ** np.clip(2 * x + rng.standard_normal(n), -5, 5))
 with open("p.tsv", "w") as f:
-    for row in zip(x, y, z, w, v): f.write("\t".join(repr(float(a)) for a in row) + "\n")'
-	check p.tsv -x 1 -y 2,3,4,5
+    for row in zip(x, y, z, w, v, u): f.write("\t".join(repr(float(a)) for a in row) + "\n")'
+	check p.tsv -x 1 -y 2,3,4,5,6
 	check p.tsv -x 4 -y 2,3,5
 	for t in 1 2 3; do
-		EMB_THREADS=$t embspearman -x 1 -y 2,3,4,5 p.tsv > t$t.out
+		EMB_THREADS=$t embspearman -x 1 -y 2,3,4,5,6 p.tsv > t$t.out
 		EMB_THREADS=$t embspearman -x 4 -y 2,3,5 p.tsv >> t$t.out
 	done
 	cmp t1.out t2.out
