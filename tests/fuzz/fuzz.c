@@ -41,9 +41,11 @@
 #include "emb_corr.h"
 #include "emb_eval.h"
 #include "emb_linalg.h"
+#include "emb_parse.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -384,7 +386,90 @@ static void lists_body(void *arg)
 	emb_list_free(l);
 }
 
-enum kind { STREAM, MODEL, COLS, LISTS };
+/* row: emb_parse_row_f32_avx2 (the TSV reader's AVX2 path) called as
+ * emb_tsv.c calls it, from the first token on and, where it stops, on
+ * from the token after; every value it takes must be strtof's for a token
+ * that strtof reads whole, with only blanks between the tokens of one
+ * call, and its end pointer that token's end.  The text is followed by
+ * EMB_PARSE_PAD bytes of digits (allocated: ASan catches a read past
+ * them).  A difference aborts. */
+#ifdef EMB_PARSE_ROW_AVX2
+__attribute__((target("avx2,bmi,bmi2"), noinline))
+static size_t row_parse(const char *p, const char *end, size_t n, float *out, const char **last)
+{
+	return emb_parse_row_f32_avx2(p, end, n, out, last);
+}
+#endif
+
+static bool is_ws(char c)
+{
+	return (unsigned char)c <= ' ';
+}
+
+static void row_check(const uint8_t *data, size_t size)
+{
+#ifdef EMB_PARSE_ROW_AVX2
+	static int have = -1;
+	if (have < 0)
+		have = emb_parse_row_avx2();
+	if (!have)
+		return;
+	char *buf = malloc(size + EMB_PARSE_PAD);
+	if (!buf)
+		return;
+	memcpy(buf, data, size);
+	memset(buf + size, '7', EMB_PARSE_PAD);
+	const char *end = buf + size, *p = buf;
+	float vals[64];
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (p < end) {
+		const char *last, *t = p;
+		size_t got = row_parse(p, end, 64, vals, &last);
+		for (size_t j = 0; j < got; j++) {
+			/* token j: a run of bytes above ' ' at T */
+			if (j)
+				for (; t < end && is_ws(*t); t++)
+					if (*t != ' ' && *t != '\t')
+						abort(); /* a line end between values */
+			const char *e = t;
+			while (e < end && !is_ws(*e))
+				e++;
+			char tok[64];
+			size_t len = (size_t)(e - t);
+			if (len == 0 || len >= sizeof tok)
+				abort(); /* no token, or longer than it takes */
+			memcpy(tok, t, len);
+			tok[len] = '\0';
+			char *stop;
+			float want = strtof(tok, &stop);
+			if (*stop || !isfinite(want) || memcmp(&want, &vals[j], sizeof want) != 0)
+				abort();
+			t = e;
+		}
+		if (last != (got ? t : p))
+			abort();
+		for (p = last; p < end && (*p == ' ' || *p == '\t'); p++)
+			;
+		if (got < 64 && p < end) {
+			/* it stopped at this: the caller takes it itself (a
+			 * token, or one line end or control byte) */
+			if (is_ws(*p))
+				p++;
+			else
+				while (p < end && !is_ws(*p))
+					p++;
+			while (p < end && (*p == ' ' || *p == '\t'))
+				p++;
+		}
+	}
+	free(buf);
+#else
+	(void)data, (void)size;
+#endif
+}
+
+enum kind { STREAM, MODEL, COLS, LISTS, ROW };
 static const struct target {
 	const char *name;
 	enum kind kind;
@@ -401,6 +486,7 @@ static const struct target {
 	{"faiss", STREAM, EMB_FMT_FAISS},
 	{"sniff", STREAM, EMB_FMT_AUTO},    {"model", MODEL, EMB_FMT_AUTO},
 	{"cols", COLS, EMB_FMT_AUTO},       {"lists", LISTS, EMB_FMT_AUTO},
+	{"row", ROW, EMB_FMT_AUTO},
 };
 static const struct target *target;
 static int report_fd = 2; /* the real stderr */
@@ -490,6 +576,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run_one(lists_body, &r);
 		break;
 	}
+	case ROW:
+		row_check(data, size);
+		break;
 	}
 	return 0;
 }

@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 bin=$(cd "${1:-cmd}" && pwd)
 : "${ORACLE_PYTHON:=python3}"
 corpus=$here/corpus
-harnesses="emb tsv npy w2v w2vbin glove fvecs bvecs ivecs jsonl json fbin u8bin i8bin ibin safetensors faiss sniff model cols lists"
+harnesses="emb tsv npy w2v w2vbin glove fvecs bvecs ivecs jsonl json fbin u8bin i8bin ibin safetensors faiss sniff model cols lists row"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/embseeds.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
@@ -533,6 +533,15 @@ put_list("crlf.run", "q1 Q0 d1 1 0.9 t\r\nq1 Q0 d2 2 0.8 t\r\n", "trec")
 put_list("nul.tsv", "q1\td\0x\t0.9\t1\n", "topk")
 put_list("empty", "", "run")
 put_list("empty", "", "qrels")
+# ---- the AVX2 row parser: rows of more than one 64-byte window ----
+put("row", "g7.tsv", "\t".join("%.7g" % ((i * 0.7351) % 3 - 1.5) for i in range(40)) + "\n")
+put("row", "g9-keyless-two.tsv", ("\t".join("%.9g" % (i / 7.0 - 2) for i in range(30)) + "\n") * 2)
+put("row", "ints-blanks.tsv", "  ".join("%d" % (i * 37 - 500) for i in range(60)) + " \t\n")
+put("row", "shapes.tsv", "\t".join(["0.5", "-.25", "5.", "-0", "007.50", "1e-3", "+2", "1.2.3",
+                                    "-", ".", "1-2", "nan", "123456789012345", "1234567890123456",
+                                    "16777217", "-33554434", "0.000000000000001", "9.99"] * 3) + "\r\n")
+put("row", "controls.tsv", "1.5\t2.5\v3.5\t4.5\f5.5\0" + "\t".join("6.25" for _ in range(30)))
+put("row", "long-tokens.tsv", "\t".join(["1." + "3" * 70, "2.5"] * 8))
 IV = struct.pack("<i3ii3i", 3, 0, 2, 1, 3, 4, 5, 6)
 put("lists", "truth-ivecs-2x3.ivecs", IV)                   # 32 bytes: spec 0
 put("lists", "truth-2x3-1x1.ivecs", IV + struct.pack("<ii", 1, 9))  # 40: spec 0

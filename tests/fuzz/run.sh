@@ -24,7 +24,7 @@
 # exit status is 1 if any harness failed.  Fuzzing runs under nice -n 10.
 set -u
 src=$(cd "$(dirname "$0")" && pwd)
-all="emb tsv npy w2v w2vbin glove fvecs bvecs ivecs jsonl json fbin u8bin i8bin ibin safetensors faiss sniff model cols lists"
+all="emb tsv npy w2v w2vbin glove fvecs bvecs ivecs jsonl json fbin u8bin i8bin ibin safetensors faiss sniff model cols lists row"
 bindir=tests/fuzz time= jobs=1 keep=no pending=no out=fuzz-out
 extra=()
 harnesses=()
