@@ -28,16 +28,11 @@
 #include "emb_parse.h"
 
 #ifdef EMB_PARSE_ROW_AVX2
-#include <stdlib.h>
-
 bool emb_parse_row_avx2(void)
 {
-	const char *cap = getenv("EMB_SIMD");
-	if (cap && (!strcmp(cap, "generic") || !strcmp(cap, "sse2")))
-		return false;
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
-	       __builtin_cpu_supports("bmi2");
+	/* EMB_SIMD=generic or sse2 turns the SSSE3 path off, and this too */
+	return emb_parse_simd() && __builtin_cpu_supports("avx2") &&
+	       __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
 }
 
 /* The shuffle for a number of N characters (digits and at most one dot)
