@@ -321,8 +321,6 @@ static const double pow10_exact[] = {
  * 2^53 and with at most 22 fraction digits is one correctly rounded
  * division (emb_parse_f64's own fast path); anything else goes to
  * emb_parse_f64.  False for no number, NaN or inf (the slow path decides). */
-typedef bool parse_f64_fn(const char *p, const char **end, double *out);
-
 static inline __attribute__((always_inline)) bool fast_num(const char *p, const char **end,
 							   double *out, parse_f64_fn *fast)
 {
@@ -363,7 +361,7 @@ static inline __attribute__((always_inline)) bool fast_num(const char *p, const 
  * changed nothing, for anything else, which do_line then handles (and
  * diagnoses) the general way. */
 static inline __attribute__((always_inline)) bool fast_line(struct emb_cols *c, struct reader *r, const char *p,
-		      const char *nl, parse_f64_fn *simd)
+		      const char *nl, parse_f64_fn *fast)
 {
 	for (size_t j = 0;;) {
 		if (r->want[j]) {
@@ -371,7 +369,7 @@ static inline __attribute__((always_inline)) bool fast_line(struct emb_cols *c, 
 			/* emb_parse_f64 skips blanks: an empty or blank cell
 			 * would take the next cell's number. */
 			if (!((unsigned)(*p - '0') < 10 || *p == '-' || *p == '.') ||
-			    !fast_num(p, &e, &r->vals[j], simd))
+			    !fast_num(p, &e, &r->vals[j], fast))
 				return false;
 			p = e;
 			if (!(*p == '\t' || p == nl || (*p == '\r' && p + 1 == nl)))
@@ -413,12 +411,12 @@ struct half {
 };
 
 static inline __attribute__((always_inline)) void read_half_with(struct half *h,
-								 parse_f64_fn *simd)
+								 parse_f64_fn *fast)
 {
 	const char *p = h->p, *nl;
 	for (; p < h->end; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(h->end - p));
-		if (!fast_line(&h->rows, &h->r, p, nl, simd))
+		if (!fast_line(&h->rows, &h->r, p, nl, fast))
 			break;
 	}
 	h->stop = p;
@@ -480,7 +478,7 @@ static inline __attribute__((always_inline)) char *read_halves(struct emb_cols *
 								struct group_index *gi,
 								struct half *h, char *p, char *end,
 								bool *slots_ready, uint64_t *blank,
-								parse_f64_fn *simd)
+								parse_f64_fn *fast)
 {
 	char *last = memrchr(p, '\n', (size_t)(end - p));
 	char *mid = last ? memchr(p + (last - p) / 2, '\n', (size_t)(last - p) / 2 + 1) : NULL;
@@ -497,7 +495,7 @@ static inline __attribute__((always_inline)) char *read_halves(struct emb_cols *
 	pthread_t th;
 	void *(*half)(void *) = read_half;
 #ifdef EMB_PARSE_SIMD
-	if (simd != emb_parse_f64_fast)
+	if (fast != emb_parse_f64_fast)
 		half = read_half_ssse3;
 #endif
 	bool threaded = pthread_create(&th, NULL, half, h) == 0;
@@ -505,7 +503,7 @@ static inline __attribute__((always_inline)) char *read_halves(struct emb_cols *
 		half(h);
 	for (char *nl; p <= mid; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(mid + 1 - p));
-		if (!fast_line(c, r, p, nl, simd)) {
+		if (!fast_line(c, r, p, nl, fast)) {
 			*nl = '\0';
 			do_line(c, s, r, gi, p, slots_ready, blank);
 		}
@@ -529,10 +527,10 @@ static inline __attribute__((always_inline)) void read_file_with(struct emb_cols
 								 struct reader *r,
 								 struct group_index *gi, FILE *fp,
 								 bool *slots_ready, uint64_t *blank,
-								 parse_f64_fn *simd)
+								 parse_f64_fn *fast)
 {
 	size_t cap = READ_BLOCK + 1, have = 0;
-	/* EMB_PARSE_PAD bytes past the text for fast_num's 8-byte loads */
+	/* EMB_PARSE_PAD bytes past the text for fast_num's 8- and 16-byte loads */
 	char *buf = emb_xmalloc(cap + EMB_PARSE_PAD);
 	bool first = true;
 	struct half h = {0};
@@ -556,7 +554,7 @@ static inline __attribute__((always_inline)) void read_file_with(struct emb_cols
 			 * two halves on two threads. */
 			if (halves && *slots_ready && r->sep == '\t' && !c->group) {
 				halves = false;
-				p = read_halves(c, s, r, gi, &h, p, end, slots_ready, blank, simd);
+				p = read_halves(c, s, r, gi, &h, p, end, slots_ready, blank, fast);
 			}
 			if (!(nl = memchr(p, '\n', (size_t)(end - p))))
 				break;
@@ -564,7 +562,7 @@ static inline __attribute__((always_inline)) void read_file_with(struct emb_cols
 			if (nul && memchr(p, '\0', (size_t)(nl - p)))
 				emb_die_at(r->name, r->lineno + 1, "line holds a NUL byte (binary data?)");
 			if (!(*slots_ready && r->sep == '\t' && !c->group &&
-			      fast_line(c, r, p, nl, simd)))
+			      fast_line(c, r, p, nl, fast)))
 				do_line(c, s, r, gi, p, slots_ready, blank);
 			p = nl + 1;
 		}

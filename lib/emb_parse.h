@@ -211,6 +211,12 @@ static inline double emb_signed_f64(double v, bool neg)
 	return v;
 }
 
+/* A fast path's shape: emb_parse_f32_fast/f64_fast or their SSSE3 twins,
+ * passed to always_inline readers so that each target clone inlines its
+ * own (emb_tsv.c, emb_cols.c). */
+typedef bool parse_f32_fn(const char *p, const char **end, float *out);
+typedef bool parse_f64_fn(const char *p, const char **end, double *out);
+
 /* emb_parse_f32/f64 for the common case, in a padded buffer: false (and
  * nothing set) where the caller must call those. */
 static inline bool emb_parse_f32_fast(const char *p, const char **end, float *out)

@@ -604,8 +604,6 @@ static inline __attribute__((always_inline)) const char *key_end(const char *p, 
 #endif
 }
 
-typedef bool parse_f32_fn(const char *p, const char **end, float *out);
-typedef bool parse_f64_fn(const char *p, const char **end, double *out);
 
 /* The value at P exactly (finite only): where it ends, or NULL.  A
  * number starts with no white space (strtod would skip it, and a line
