@@ -614,6 +614,12 @@ static inline double emb_get(const struct emb_chunk *c, size_t i, size_t j)
 	       : (double)((float *)c->data)[i * c->dim + j];
 }
 void emb_chunk_free(struct emb_chunk *c);
+/* Every value a fit reads passes through emb_require_finite() (or
+ * emb_cov_add(), which calls it), which dies on the first NaN or infinity
+ * with "FILE:LINE: value is not finite" (or "FILE: byte N: ...",
+ * emb_die_row).  emb_row_finite() tests row I of C. */
+bool emb_row_finite(const struct emb_chunk *c, size_t i);
+void emb_require_finite(const struct emb_chunk *c);
 /* Every remaining row of S as f64, row-major, into *ROWS (malloc'd, the
  * caller frees; NULL when there are none); returns how many.  For the
  * small streams read whole (models, partials).  With FINITE, a NaN or an

@@ -32,9 +32,14 @@
  * it is set like OPENBLAS_CORETYPE, by re-executing. */
 #define SPIN_LOG2_CYCLES "20"
 
-char *openblas_get_corename(void);
-int openblas_get_num_threads(void);
-void openblas_set_num_threads(int n);
+/* Weak: every program links this file (emb_proginit calls
+ * emb_blas_init), but only a program whose own code calls BLAS links
+ * OpenBLAS (-Wl,--as-needed, configure.ac), and a weak reference does not
+ * make it needed.  In the others these are NULL, and nothing here runs:
+ * no OpenBLAS threads, no re-execution. */
+extern char *openblas_get_corename(void) __attribute__((weak));
+extern int openblas_get_num_threads(void) __attribute__((weak));
+extern void openblas_set_num_threads(int n) __attribute__((weak));
 #endif
 
 
@@ -70,6 +75,8 @@ static bool core_ok(const char *core, const char *best)
 void emb_blas_init(char **argv)
 {
 #ifdef HAVE_OPENBLAS
+	if (!openblas_get_corename)
+		return;
 	/* EMB_OPENBLAS_DETECTED stands in for a misdetection in the tests. */
 	const char *fake = getenv("EMB_OPENBLAS_DETECTED");
 	const char *detected = fake && *fake ? fake : openblas_get_corename();
@@ -109,6 +116,10 @@ void emb_blas_describe(FILE *fp)
 #ifdef HAVE_OPENBLAS
 	/* EMB_CORETYPE_FIXED is set only by the re-execution above. */
 	const char *was = getenv("EMB_CORETYPE_FIXED");
+	if (!openblas_get_corename) {
+		fprintf(fp, "BLAS: none (%s does not call BLAS)\n", emb_progname);
+		return;
+	}
 	fprintf(fp, "BLAS: OpenBLAS, core %s", openblas_get_corename());
 	if (was && getenv("OPENBLAS_CORETYPE"))
 		fprintf(fp, " (OPENBLAS_CORETYPE set by embutils: OpenBLAS detected %s)", was);
@@ -121,6 +132,8 @@ void emb_blas_describe(FILE *fp)
 int emb_blas_threads(int n)
 {
 #ifdef HAVE_OPENBLAS
+	if (!openblas_get_num_threads)
+		return 1;
 	int was = openblas_get_num_threads();
 	if (n != was)
 		openblas_set_num_threads(n);

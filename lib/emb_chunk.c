@@ -4,7 +4,6 @@
  */
 #include <config.h>
 #include "emb_impl.h"
-#include "emb_linalg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +139,43 @@ void emb_chunk_free(struct emb_chunk *c)
 	free(c->keys);
 	free(c->keybuf);
 	memset(c, 0, sizeof *c);
+}
+
+/* Non-finite bit patterns: all exponent bits set (inf and NaN).  Integer
+ * tests vectorise where isfinite() in a loop does not. */
+static bool row_finite_f32(const float *r, size_t d)
+{
+	uint32_t bad = 0;
+	for (size_t j = 0; j < d; j++) {
+		uint32_t u;
+		memcpy(&u, r + j, sizeof u);
+		bad |= (u & 0x7f800000u) == 0x7f800000u;
+	}
+	return !bad;
+}
+
+static bool row_finite_f64(const double *r, size_t d)
+{
+	uint64_t bad = 0;
+	for (size_t j = 0; j < d; j++) {
+		uint64_t u;
+		memcpy(&u, r + j, sizeof u);
+		bad |= (u & 0x7ff0000000000000u) == 0x7ff0000000000000u;
+	}
+	return !bad;
+}
+
+bool emb_row_finite(const struct emb_chunk *c, size_t i)
+{
+	return c->type == EMB_F64 ? row_finite_f64(emb_row_f64(c, i), c->dim)
+				  : row_finite_f32(emb_row_f32(c, i), c->dim);
+}
+
+void emb_require_finite(const struct emb_chunk *c)
+{
+	for (size_t i = 0; i < c->rows; i++)
+		if (!emb_row_finite(c, i))
+			emb_die_row(c, i, "value is not finite");
 }
 
 size_t emb_read_all_f64(struct emb_stream *s, double **rows, bool finite)

@@ -81,14 +81,8 @@ void emb_cov_set_moments(struct emb_cov *cv, size_t dim, uint64_t n, const doubl
 void emb_cov_set_raw_moments(struct emb_cov *cv, size_t dim, uint64_t n, const double *mean,
 			     const double *m2);
 
-/*
- * Every value a fit reads passes through emb_cov_add(), which dies on a
- * NaN or infinity with "FILE:LINE: value is not finite" (or "FILE: byte
- * N: ...", emb_die_row) before it can reach a sum.  emb_row_finite()
- * tests row I of C; emb_require_finite() dies on the first non-finite row.
- */
-bool emb_row_finite(const struct emb_chunk *c, size_t i);
-void emb_require_finite(const struct emb_chunk *c);
+/* emb_cov_add() dies on a NaN or an infinity (emb_require_finite(), emb.h)
+ * before it can reach a sum. */
 
 /*
  * Fewer rows than dims (the Gram route).  While n < dim, emb_cov keeps

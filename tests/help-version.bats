@@ -248,14 +248,40 @@ Try '$p --help' for more information."
 
 @test "a misdetected OpenBLAS core is replaced by one this CPU runs; the user's choice wins" {
 	grep -q avx2 /proc/cpuinfo || skip "CPU without AVX2: no faster kernels to choose"
-	run --separate-stderr env EMB_OPENBLAS_DETECTED=Prescott embcat --version
+	embcenter --version | grep -q '^BLAS: OpenBLAS' || skip "not linked with OpenBLAS"
+	run --separate-stderr env EMB_OPENBLAS_DETECTED=Prescott embcenter --version
 	assert_success
 	assert_line --index 1 --regexp '^BLAS: OpenBLAS, core (Haswell|SkylakeX|Cooperlake) \(OPENBLAS_CORETYPE set by embutils: OpenBLAS detected Prescott\)$'
-	run --separate-stderr env OPENBLAS_CORETYPE=Prescott embcat --version
+	run --separate-stderr env OPENBLAS_CORETYPE=Prescott embcenter --version
 	assert_line --index 1 "BLAS: OpenBLAS, core Prescott"
 	# The re-executed program still reads its standard input.
-	run sh -c 'printf "a 1 2\n" | EMB_OPENBLAS_DETECTED=Prescott embcat'
-	assert_output "$(printf 'a\t1\t2')"
+	run sh -c 'printf "a 1 2\nb 3 5\n" | EMB_OPENBLAS_DETECTED=Prescott embcenter'
+	assert_output "$(printf 'a\t-1\t-1.5\nb\t1\t1.5')"
+}
+
+@test "only the programs that call BLAS load OpenBLAS; the others neither load it nor re-execute" {
+	embcenter --version | grep -q '^BLAS: OpenBLAS' || skip "not linked with OpenBLAS"
+	# The dynamic loader's own log: one "initialize program" a start, one
+	# "calling init" of libopenblas for each start that loads it.
+	loads() {
+		LD_DEBUG=files EMB_OPENBLAS_DETECTED=Prescott "$@" 2>&1 >/dev/null |
+			awk '/initialize program: .*emb/ { s++ } /calling init: .*libopenblas/ { o++ }
+			     END { print s + 0, "starts,", o + 0, "OpenBLAS loads" }'
+	}
+	for p in embcat embinfo embpool; do
+		run --separate-stderr "$p" --version
+		assert_line --index 1 "BLAS: none ($p does not call BLAS)"
+		run loads "$p" --version
+		assert_output "1 starts, 0 OpenBLAS loads"
+		run loads sh -c "printf 'a 1 2\\n' | $p > /dev/null"
+		assert_output "1 starts, 0 OpenBLAS loads"
+	done
+	for p in embcenter embwhiten embstat; do
+		run --separate-stderr "$p" --version
+		assert_line --index 1 --regexp '^BLAS: OpenBLAS, core '
+		run loads "$p" --version
+		assert_output "2 starts, 2 OpenBLAS loads"
+	done
 }
 
 @test "OpenBLAS's idle threads spin 2^20 cycles, not 2^28, unless the user says otherwise" {
@@ -263,7 +289,7 @@ Try '$p --help' for more information."
 	mkfifo in
 	# The program blocks opening the FIFO, after any re-execution.
 	spin_of() {
-		env "$@" embcat in > /dev/null &
+		env "$@" embcenter in > /dev/null &
 		local pid=$! value= i
 		for i in $(seq 100); do
 			value=$(tr '\0' '\n' < /proc/$pid/environ | sed -n 's/^OPENBLAS_THREAD_TIMEOUT=//p')
