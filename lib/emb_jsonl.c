@@ -60,10 +60,25 @@ struct jsonl {
 	size_t ntok, tokcap;
 };
 
+/* cJSON reports a failed allocation (its copy of a long number, a node)
+ * as a parse error: its allocations go through here, so that a line too
+ * large for memory is not called invalid JSON. */
+static bool cjson_out_of_memory;
+
+static void *cjson_malloc(size_t n)
+{
+	void *p = malloc(n);
+	if (!p)
+		cjson_out_of_memory = true;
+	return p;
+}
+
 static struct jsonl *state(struct emb_stream *s)
 {
-	if (!s->json)
+	if (!s->json) {
 		s->json = emb_xcalloc(1, sizeof(struct jsonl));
+		cJSON_InitHooks(&(cJSON_Hooks){.malloc_fn = cjson_malloc, .free_fn = free});
+	}
 	return s->json;
 }
 
@@ -151,6 +166,8 @@ static const struct span *token(struct emb_stream *s, const cJSON *node)
  * cJSON gave up. */
 static _Noreturn void parse_error(const struct emb_stream *s, size_t len, const char *err)
 {
+	if (cjson_out_of_memory)
+		emb_die_at(s->name, s->lineno, "out of memory parsing the line");
 	size_t at = err && err >= s->line && err <= s->line + len ? (size_t)(err - s->line) : 0;
 	static const char *const words[] = {"NaN", "-NaN", "Infinity", "-Infinity"};
 	for (size_t w = 0; w < sizeof words / sizeof *words; w++)
@@ -190,6 +207,7 @@ static bool next_object(struct emb_stream *s, struct jsonl *J)
 		if (from == len)
 			continue;
 		const char *end = NULL;
+		cjson_out_of_memory = false;
 		cJSON *j = cJSON_ParseWithLengthOpts(s->line + from, len - from, &end, false);
 		if (!j)
 			parse_error(s, len, end);

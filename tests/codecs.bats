@@ -211,6 +211,22 @@ assert all(l == "%d\t%s\t0.5" % (i, np.format_float_positional(np.float32(i / 4)
 	assert_equal "$stderr" "embinfo: l.jsonl:3: out of memory reading the line"
 }
 
+@test "JSON Lines: a line read whole but too large to parse in memory is out of memory, not invalid JSON" {
+	# (cJSON reports a failed allocation as a parse error)
+	grep -qa __asan_init "$(command -v embinfo)" && skip "AddressSanitizer cannot run under ulimit -v"
+	# one number of 120 MB (cJSON copies it), and 20M values (a node each)
+	oracle -c "open('n.jsonl','wb').write(b'{\"embedding\":[1,2]}\n{\"embedding\":[3,4]}\n{\"embedding\":['+b'5'*120_000_000+b']}\n')"
+	oracle -c "open('v.jsonl','wb').write(b'{\"embedding\":[1,2]}\n{\"embedding\":['+b'5,'*20_000_000+b'5]}\n')"
+	run -1 --separate-stderr bash -c 'ulimit -v 200000; embinfo n.jsonl'
+	assert_output ""
+	assert_equal "$stderr" "embinfo: n.jsonl:3: out of memory parsing the line"
+	run -1 --separate-stderr bash -c 'ulimit -v 400000; embinfo v.jsonl'
+	assert_equal "$stderr" "embinfo: v.jsonl:2: out of memory parsing the line"
+	# with the memory, the same lines are read and checked as usual
+	run -1 --separate-stderr embinfo n.jsonl
+	assert_equal "$stderr" 'embinfo: n.jsonl:3: "embedding" has 1 values, the first row 2'
+}
+
 @test "word2vec and .npy headers: negative sizes are named, and 0 rows means none" {
 	printf '2 -3\nthe 0.1 0.2 0.3\n' > a.txt
 	for f in w2v w2vbin vec; do
