@@ -11,11 +11,13 @@
  *      shifts: where each value starts and ends, and where the first
  *      thing this path does not take lies (a line end, an exponent, a
  *      '+', two dots, a lone sign, 16 characters or more).
- *   2. For each value before that: its sign, length and the place of its
- *      dot, as two table indices (no branch).
+ *   2. For each value before that: its length and the place of its dot,
+ *      as two table indices (no branch).  A leading minus is read as a
+ *      0 digit, so the sign costs nothing per value here.
  *   3. Four values at a time: one shuffle per value (chosen by the dot's
  *      place and the length) lines its digits up, the multiply-adds of
- *      "parse 16 digits with SSE" make the 15-digit scaled mantissas, and
+ *      "parse 16 digits with SSE" make the 15-digit scaled mantissas, a
+ *      compare of each value's first byte with '-' gives the signs, and
  *      then, in double as the SSSE3 path does: mantissa * 10^-k, the
  *      midpoint test, and the rounding to float.
  *
@@ -58,21 +60,19 @@ static const signed char row_shuffle[256][16] __attribute__((aligned(16))) = {
 #undef Z
 
 /* The scale of a mantissa whose dot is at DP: 10^(DP - 15) rounded to
- * double, at DP, and its negative at DP + 16: the sign rides on the
- * power, as in emb_parse_f32_simd. */
-static const double row_pow10[32] = {
+ * double, as in emb_parse_f32_simd. */
+static const double row_pow10[16] = {
 	1e-15, 1e-14, 1e-13, 1e-12, 1e-11, 1e-10, 1e-9, 1e-8,
-	1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e-0,
-	-1e-15, -1e-14, -1e-13, -1e-12, -1e-11, -1e-10, -1e-9, -1e-8,
-	-1e-7, -1e-6, -1e-5, -1e-4, -1e-3, -1e-2, -1e-1, -1e-0};
+	1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e-0};
 
 /* Values found per pass before they are converted. */
 #define PASS 256
 
 /* The values found in step 2, as arrays that step 3 loads four at a
- * time: where the digits start (after the sign), the signed power of
- * ten, and the byte offset of the shuffle in row_shuffle (its low bits
- * also give the length). */
+ * time: where the value starts, the power of ten, and the byte offset of
+ * the shuffle in row_shuffle (its low bits also give the length).  A
+ * minus is read as a leading 0 (its dot place and length count it), and
+ * step 3 finds it again for the sign. */
 struct found {
 	double pow[PASS + 3] __attribute__((aligned(32)));
 	uint32_t q[PASS + 3];   /* from the pass's first value */
@@ -119,11 +119,12 @@ static inline AVX2 __attribute__((always_inline)) void classify(const char *p, s
 	classify_half(p + 32, 1, w);
 }
 
-/* Two values' 16-digit mantissas, one a lane, as 32-bit pairs (8 high
- * digits, 8 low): values I and J of F. */
+/* Two values' 16 digits, one a lane, as four 32-bit groups of 4 digits:
+ * values I and J of F; *MINUS gets the sign bit of each 64-bit lane that
+ * starts a 128-bit one (the others are junk). */
 static inline AVX2 __attribute__((always_inline)) __m256i digits2(const char *p0,
 								 const struct found *f, size_t i,
-								 size_t j)
+								 size_t j, __m256i *minus)
 {
 	const char *shuf = (const char *)row_shuffle;
 	__m256i v = _mm256_inserti128_si256(
@@ -132,14 +133,13 @@ static inline AVX2 __attribute__((always_inline)) __m256i digits2(const char *p0
 	__m256i sh = _mm256_inserti128_si256(
 		_mm256_castsi128_si256(_mm_load_si128((const __m128i *)(const void *)(shuf + f->shuf[i]))),
 		_mm_load_si128((const __m128i *)(const void *)(shuf + f->shuf[j])), 1);
-	__m256i d = _mm256_shuffle_epi8(_mm256_sub_epi8(v, _mm256_set1_epi8('0')), sh);
+	*minus = _mm256_slli_epi64(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('-')), 63);
+	/* (saturating: the minus, below '0', becomes a 0 digit) */
+	__m256i d = _mm256_shuffle_epi8(_mm256_subs_epu8(v, _mm256_set1_epi8('0')), sh);
 	d = _mm256_maddubs_epi16(d, _mm256_setr_epi8(10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1,
 						     10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1));
-	d = _mm256_madd_epi16(d, _mm256_setr_epi16(100, 1, 100, 1, 100, 1, 100, 1,
-						   100, 1, 100, 1, 100, 1, 100, 1));
-	d = _mm256_packs_epi32(d, d);
-	return _mm256_madd_epi16(d, _mm256_setr_epi16(10000, 1, 10000, 1, 10000, 1, 10000, 1,
-						      10000, 1, 10000, 1, 10000, 1, 10000, 1));
+	return _mm256_madd_epi16(d, _mm256_setr_epi16(100, 1, 100, 1, 100, 1, 100, 1,
+						      100, 1, 100, 1, 100, 1, 100, 1));
 }
 
 /* Of the window at a value's start (bit 0) or after a blank: the starts
@@ -210,10 +210,10 @@ size_t AVX2 emb_parse_row_f32_avx2(const char *p, const char *end, size_t n, flo
 				unsigned at = (unsigned)_tzcnt_u64(s), to = (unsigned)_tzcnt_u64(e);
 				s = _blsr_u64(s);
 				e = _blsr_u64(e);
-				unsigned neg = (unsigned)(w.minus >> at) & 1, q = at + neg, len = to - q;
-				unsigned dp = (unsigned)_tzcnt_u64((w.dot >> q) | (UINT64_C(1) << len));
-				f.q[k] = off + q;
-				f.pow[k] = row_pow10[dp | neg << 4];
+				unsigned len = to - at;
+				unsigned dp = (unsigned)_tzcnt_u64((w.dot >> at) | (UINT64_C(1) << len));
+				f.q[k] = off + at;
+				f.pow[k] = row_pow10[dp];
 				f.shuf[k] = (uint16_t)((dp << 4 | len) << 4);
 			}
 			if (!have && stop) {
@@ -234,12 +234,19 @@ size_t AVX2 emb_parse_row_f32_avx2(const char *p, const char *end, size_t n, flo
 			f.shuf[i] = f.shuf[k - 1];
 		}
 		for (size_t i = 0; i < k; i += 4) {
-			__m256i x0 = digits2(p0, &f, i, i + 2), x1 = digits2(p0, &f, i + 1, i + 3);
-			/* 64-bit lanes: values i .. i + 3 */
-			__m256i hl = _mm256_blend_epi32(x0, x1, 0xCC);
+			/* 16-bit groups of values i, i + 1 (low lane) and i + 2,
+			 * i + 3 (high lane), then 32-bit pairs (8 high digits, 8
+			 * low): 64-bit lanes i .. i + 3 */
+			__m256i m0, m1;
+			__m256i g = _mm256_packs_epi32(digits2(p0, &f, i, i + 2, &m0),
+						       digits2(p0, &f, i + 1, i + 3, &m1));
+			__m256i hl = _mm256_madd_epi16(g, _mm256_setr_epi16(10000, 1, 10000, 1, 10000, 1,
+									   10000, 1, 10000, 1, 10000, 1,
+									   10000, 1, 10000, 1));
 			__m256i m = _mm256_add_epi64(_mm256_mul_epu32(hl, e8), _mm256_srli_epi64(hl, 32));
 			__m256d md = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(m, magic)), two52);
-			__m256d dv = _mm256_mul_pd(md, _mm256_load_pd(f.pow + i));
+			__m256d sign = _mm256_castsi256_pd(_mm256_unpacklo_epi64(m0, m1));
+			__m256d dv = _mm256_mul_pd(_mm256_xor_pd(md, sign), _mm256_load_pd(f.pow + i));
 			__m256i x = _mm256_add_epi64(_mm256_and_si256(_mm256_castpd_si256(dv), low29), tomid);
 			unsigned good = (unsigned)_mm256_movemask_pd(
 				_mm256_castsi256_pd(_mm256_cmpgt_epi64(x, nine)));
