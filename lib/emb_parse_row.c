@@ -79,7 +79,15 @@ struct found {
 	uint16_t shuf[PASS + 3];
 };
 
+/* Tuned as for Zen 3: GCC's generic tuning zeroes the destination of
+ * every tzcnt first (a false dependency of some Intel cores before
+ * Skylake), two of the 22 instructions of the loop that finds a value;
+ * 4% fewer instructions in all (callgrind). */
+#if defined(__clang__)
 #define AVX2 __attribute__((target("avx2,bmi,bmi2")))
+#else
+#define AVX2 __attribute__((target("avx2,bmi,bmi2,tune=znver3")))
+#endif
 
 /* The bytes of one window, as masks (bit i: byte i). */
 struct window {
