@@ -408,7 +408,7 @@ assert np.array_equal(x.view(np.uint32), want.view(np.uint32))
 }
 
 @test "one thread parses straight into the reader's chunk: rows past its room, at a chunk's end inside a block, are the same bytes" {
-	# 2048 floats a row: a chunk holds 512 rows (4 MB), a block about 120,
+	# 2048 floats a row: a chunk holds 127 rows (1 MiB), a block about 120,
 	# so a chunk ends inside a block, and the rows past its room wait in
 	# the block for the next chunk
 	for keys in "" "--keys"; do
