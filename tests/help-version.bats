@@ -268,7 +268,10 @@ Try '$p --help' for more information."
 			awk '/initialize program: .*emb/ { s++ } /calling init: .*libopenblas/ { o++ }
 			     END { print s + 0, "starts,", o + 0, "OpenBLAS loads" }'
 	}
-	for p in embcat embinfo embpool; do
+	for p in embcat embinfo embpool embgen embspearman embpearson; do
+		# (those that use GSL link its reference CBLAS, for GSL alone)
+		run sh -c "nm -D --undefined-only '$(command -v "$p")' | grep -E ' (cblas_|[a-z]+_\$)'"
+		assert_output ""
 		run --separate-stderr "$p" --version
 		assert_line --index 1 "BLAS: none ($p does not call BLAS)"
 		run loads "$p" --version
