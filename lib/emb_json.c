@@ -177,7 +177,8 @@ struct jdoc {
 	size_t rows;                /* rows parsed */
 	size_t dim;                 /* 0 until the first row */
 	size_t rowbytes;
-	unsigned char *vals;        /* rows x dim values of s->mtype */
+	unsigned char *vals;        /* rows x dim values of vtype */
+	enum emb_dtype vtype;       /* s->mtype when the values were parsed */
 	size_t vals_cap;
 	bool keyed;                 /* the first row had a key */
 	bool openai;                /* rows come from a "data" array */
@@ -810,12 +811,11 @@ static void load(struct jdoc *J)
 	J->p = J->base;
 }
 
-void emb_json_read_header(struct emb_stream *s)
+/* Parse the whole document at J->base into rows of s->mtype. */
+static void parse_document(struct jdoc *J)
 {
-	struct jdoc *J = emb_xcalloc(1, sizeof *J);
-	s->json = J;
-	J->s = s;
-	load(J);
+	struct emb_stream *s = J->s;
+	J->vtype = s->mtype;
 	ws(J);
 	if (J->p == J->end) {
 		s->at_eof = true; /* blanks only: no rows */
@@ -857,9 +857,45 @@ void emb_json_read_header(struct emb_stream *s)
 		s->at_eof = true;
 }
 
+void emb_json_read_header(struct emb_stream *s)
+{
+	struct jdoc *J = emb_xcalloc(1, sizeof *J);
+	s->json = J;
+	J->s = s;
+	load(J);
+	parse_document(J);
+}
+
+static void free_rows(struct jdoc *J)
+{
+	free(J->vals);
+	free(J->keys);
+	free(J->key_off);
+	free(J->index);
+	free(J->where);
+}
+
+/* A program that reads in another memory type than the one at opening
+ * (embinfo and the fits ask for f64) gets the document parsed again, so
+ * that each value is rounded once from its text to that type, as TSV's
+ * are, and the chunks hold what their type says. */
+static void reparse(struct jdoc *J)
+{
+	if (J->next)
+		emb_die(EMB_EXIT_DATA, "%s: internal error: memory type changed after "
+			"the first rows", J->s->name);
+	free_rows(J);
+	*J = (struct jdoc){.s = J->s, .base = J->base, .p = J->base, .end = J->end,
+			   .owned = J->owned};
+	J->s->at_eof = false;
+	parse_document(J);
+}
+
 size_t emb_json_read_rows(struct emb_stream *s, struct emb_chunk *c)
 {
 	struct jdoc *J = s->json;
+	if (s->mtype != J->vtype)
+		reparse(J);
 	size_t take = emb_batch_rows(J->dim, s->mtype);
 	if (take > J->rows - J->next)
 		take = J->rows - J->next;
@@ -896,11 +932,7 @@ void emb_json_free(struct emb_stream *s)
 	if (!J)
 		return;
 	free(J->owned);
-	free(J->vals);
-	free(J->keys);
-	free(J->key_off);
-	free(J->index);
-	free(J->where);
+	free_rows(J);
 	free(J);
 	s->json = NULL;
 }

@@ -86,6 +86,50 @@ assert bad.size == 0, "rows differ: %s" % bad[:5]
 	done
 }
 
+@test "json: a program that reads f64 (embinfo) gets each value rounded once from its text to f64, in every shape and across chunks" {
+	# (the values were parsed as float32 at opening, and the chunks then
+	# said f64: embinfo's norms were garbage)
+	oracle - <<'EOF'
+import json, base64, numpy as np
+rng = np.random.default_rng(7)
+n, d = 30000, 5   # two chunks of f64
+x = rng.standard_normal((n, d)) * 10.0 ** rng.integers(-3, 3, size=(n, 1))
+x32 = x.astype(np.float32)
+def dump(name, obj):
+    with open(name, "w") as f:
+        json.dump(obj, f, indent=1)
+dump("list.json", {"object": "list", "data": [{"index": i, "embedding": [float(v) for v in x[i]]}
+                                              for i in range(n)]})
+dump("objs.json", [{"id": "r%d" % i, "embedding": [float(v) for v in x[i]]} for i in range(n)])
+dump("bare.json", [[float(v) for v in r] for r in x])
+b64 = lambda r: base64.b64encode(r.astype("<f4").tobytes()).decode()
+dump("b64.json", {"object": "list", "data": [{"index": i, "embedding": b64(x32[i])}
+                                             for i in range(n)]})
+for name, m in (("x.tsv", x), ("x32.tsv", x32.astype(np.float64))):
+    with open(name, "w") as f:
+        f.write("".join("\t".join(repr(float(v)) for v in r) + "\n" for r in m))
+    nm = np.linalg.norm(m, axis=1)
+    with open(name + ".want", "w") as f:
+        f.write("%r %r %r\n" % (nm.min(), nm.mean(), nm.max()))
+EOF
+	norms() {
+		embinfo "$1" > info.json
+		oracle -c 'import json; n = json.load(open("info.json"))["norm"]; print(repr(n["min"]), repr(n["mean"]), repr(n["max"]))'
+	}
+	# the TSV against numpy
+	for t in x.tsv x32.tsv; do
+		read -r a b c < <(norms "$t")
+		read -r wa wb wc < "$t.want"
+		oracle -c "import math; assert all(math.isclose(g, w, rel_tol=1e-12) for g, w in (($a, $wa), ($b, $wb), ($c, $wc))), ($a, $b, $c)"
+	done
+	# each JSON shape as the same values in TSV, to the bit
+	tsv=$(norms x.tsv)
+	for f in list.json objs.json bare.json; do
+		assert_equal "$(norms "$f")" "$tsv"
+	done
+	assert_equal "$(norms b64.json)" "$(norms x32.tsv)"
+}
+
 @test "json: -O json is an array of row objects that json.load and -I json read back exactly" {
 	for seed in 7 8 9; do
 		mk "$seed"
