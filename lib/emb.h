@@ -85,9 +85,9 @@
 /* Writers aim for chunks of about this many payload bytes, and text
  * readers batch rows to it.  1 MiB, not more: a text reader's chunk is
  * then still in the core's cache when the writer checksums it (one-thread
- * TSV to binary, 100k x 256: 5% faster than with 4 MiB).  make fuzz
- * defines a small one: batch boundaries within small inputs, and no
- * 65536-row batches per input. */
+ * TSV to binary, 100k x 256: 0.2275 s against 0.2511 s with 4 MiB, 9%
+ * less).  make fuzz defines a small one: batch boundaries within small
+ * inputs, and no 65536-row batches per input. */
 #ifndef EMB_CHUNK_TARGET_BYTES
 #define EMB_CHUNK_TARGET_BYTES (1u << 20)
 #endif
