@@ -679,8 +679,9 @@ void emb_slice_report(const struct emb_slice *s);
  * "nan", "inf" and "infinity" parse to non-finite values. */
 bool emb_parse_f32(const char *p, const char **end, float *out);
 bool emb_parse_f64(const char *p, const char **end, double *out);
-/* Shortest text that reads back to exactly V; returns length written into
- * BUF (at least 32 bytes), no NUL guaranteed beyond the length. */
+/* Shortest text that reads back to exactly V; returns its length.  BUF
+ * holds at least 32 bytes, and any of them may be written, past the text
+ * too (no NUL guaranteed after it). */
 int emb_format_f32(char *buf, float v);
 int emb_format_f64(char *buf, double v);
 /* emb_fmt.c: V as printf's "%.9g" (9 significant digits: a score to 1e-9

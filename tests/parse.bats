@@ -33,8 +33,10 @@ setup() {
 @test "numbers are written as the printf algorithm writes them, byte for byte (random, edge cases, a stretch of floats)" {
 	# parse-check format COUNT SEED SWEEP FIRST: COUNT values of each
 	# random class, then SWEEP consecutive floats from bit pattern FIRST
-	# (here from 0.09375 past 0.1, and from -0.75 past -1)
-	for args in "50000 1 3000000 0x3dc00000" "50000 2 3000000 0xbf400000"; do
+	# (here from 0.09375 past 0.1, from -0.75 past -1, and across the
+	# ends of the 64-bit path, 2^-13 and -2^23)
+	for args in "50000 1 3000000 0x3dc00000" "50000 2 3000000 0xbf400000" \
+		    "20000 3 1000000 0x38f80000" "20000 4 1000000 0xcaf80000"; do
 		run "$EMB_BUILDDIR/tests/parse-check" format $args
 		assert_success
 		assert_output --regexp '^parse-check: [0-9]+ values format as printf does$'
