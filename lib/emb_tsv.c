@@ -1443,6 +1443,24 @@ struct tsv_job {
 	size_t *bad;        /* per part: its first row with a non-finite value */
 };
 
+/* The DIM floats at ROW as TSV at *O (a TAB before the first when TAB0),
+ * moving *O on; false, and *O as it was, at a value TSV cannot hold,
+ * which the caller then finds and reports.  The common case, without
+ * emb_get()'s tests of the type for every value. */
+static bool format_f32_row(char **o, const float *row, size_t dim, bool tab0)
+{
+	char *w = *o;
+	for (size_t k = 0; k < dim; k++) {
+		if (!isfinite(row[k]))
+			return false;
+		if (tab0 || k)
+			*w++ = '\t';
+		w += emb_format_f32(w, row[k]);
+	}
+	*o = w;
+	return true;
+}
+
 static void tsv_format_part(void *arg, unsigned part)
 {
 	struct tsv_job *j = arg;
@@ -1452,7 +1470,9 @@ static void tsv_format_part(void *arg, unsigned part)
 	char *o = j->buf[part];
 	j->bad[part] = SIZE_MAX;
 	for (size_t i = lo; i < hi; i++) {
-		for (size_t k = 0; k < c->dim; k++) {
+		bool done = c->type == EMB_F32 &&
+			    format_f32_row(&o, (const float *)c->data + i * c->dim, c->dim, j->tab0);
+		for (size_t k = 0; !done && k < c->dim; k++) {
 			if (j->tab0 || k)
 				*o++ = '\t';
 			double v = emb_get(c, i, k);
@@ -1464,6 +1484,7 @@ static void tsv_format_part(void *arg, unsigned part)
 			}
 			o += j->f64 ? emb_format_f64(o, v) : emb_format_f32(o, (float)v);
 		}
+		*o++ = '\n';
 		j->end[part][i - lo] = (size_t)(o - j->buf[part]);
 	}
 }
@@ -1525,7 +1546,9 @@ void emb_tsv_write_rows(struct emb_stream *s, const struct emb_chunk *c)
 				*o++ = '\t';
 			o += sprintf(o, "%u", (unsigned)(packed ? packed : row)[j]);
 		}
-		for (size_t j = 0; !bits && j < c->dim; j++) {
+		bool done = !bits && c->type == EMB_F32 &&
+			    format_f32_row(&o, (const float *)c->data + i * c->dim, c->dim, key);
+		for (size_t j = 0; !bits && !done && j < c->dim; j++) {
 			if (key || j)
 				*o++ = '\t';
 			bool f64 = c->type == EMB_F64 && s->dtype == EMB_F64;
@@ -1571,18 +1594,39 @@ static void tsv_write_rows_par(struct emb_stream *s, const struct emb_chunk *c, 
 	struct tsv_job j = {c, c->type == EMB_F64 && s->dtype == EMB_F64, s->has_keys, n,
 			    emb_xcalloc(n, sizeof *j.buf), emb_xcalloc(n, sizeof *j.end),
 			    emb_xcalloc(n, sizeof *j.bad)};
+	/* The parts' text in the stream's buffer, kept from chunk to chunk
+	 * (fresh pages for every chunk cost the kernel a tenth of the time):
+	 * a row takes at most 26 bytes a value (a TAB and any value either
+	 * writer prints) and a newline, and the formatters may write 32
+	 * bytes from a value's start. */
+	size_t rowroom = emb_xmul(c->dim, 26) + 1, need = 0;
 	for (unsigned p = 0; p < n; p++) {
 		size_t lo, hi;
 		emb_par_range(c->rows, n, p, &lo, &hi);
-		/* 26 bytes hold a TAB and any value either writer prints */
-		j.buf[p] = emb_xmalloc(emb_xmul(emb_xmul(hi - lo, c->dim), 26) + 1);
+		need += emb_xmul(hi - lo, rowroom) + 32; /* (a chunk's rows: no overflow) */
 		j.end[p] = emb_xmalloc(emb_xmul(hi - lo + 1, sizeof **j.end));
+	}
+	if (need > s->raw_cap) {
+		free(s->raw);
+		s->raw = emb_xmalloc(need);
+		s->raw_cap = need;
+	}
+	size_t at = 0;
+	for (unsigned p = 0; p < n; p++) {
+		size_t lo, hi;
+		emb_par_range(c->rows, n, p, &lo, &hi);
+		j.buf[p] = (char *)s->raw + at;
+		at += (hi - lo) * rowroom + 32;
 	}
 	emb_par_run(n, tsv_format_part, &j);
 	for (unsigned p = 0; p < n; p++) {
-		size_t lo, hi, at = 0;
+		size_t lo, hi, from = 0;
 		emb_par_range(c->rows, n, p, &lo, &hi);
-		for (size_t i = lo; i < hi; i++) {
+		/* without keys, the part's rows in one write, up to a bad one */
+		size_t upto = j.bad[p] < hi ? j.bad[p] : hi;
+		if (!s->has_keys && upto > lo)
+			emb_write_bytes(s, j.buf[p], j.end[p][upto - lo - 1]);
+		for (size_t i = s->has_keys ? lo : upto; i < hi; i++) {
 			char num[24];
 			const char *key = tsv_key(s, c, i, num);
 			if (i == j.bad[p]) {
@@ -1598,14 +1642,11 @@ static void tsv_write_rows_par(struct emb_stream *s, const struct emb_chunk *c, 
 					(unsigned long long)s->recno + i + 1, k + 1,
 					isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
 			}
-			if (key)
-				emb_write_bytes(s, key, strlen(key));
+			emb_write_bytes(s, key, strlen(key));
 			size_t e = j.end[p][i - lo];
-			emb_write_bytes(s, j.buf[p] + at, e - at);
-			emb_write_bytes(s, "\n", 1);
-			at = e;
+			emb_write_bytes(s, j.buf[p] + from, e - from);
+			from = e;
 		}
-		free(j.buf[p]);
 		free(j.end[p]);
 	}
 	free(j.buf);
