@@ -1426,11 +1426,11 @@ static bool key_needs_mark(const char *key)
 
 /*
  * Text output is bound by the formatting of the numbers (the shortest
- * decimal that reads back, a few snprintf calls each), which is row by
- * row: a large chunk's rows are formatted on every core, each thread its
- * own range into its own buffer, and written in order by the caller,
- * which also does everything that may stop the output (keys, a value TSV
- * cannot hold) exactly where one thread would.
+ * decimal that reads back, about 40 ns a float), which is row by row: a
+ * large chunk's rows are formatted on every core, each thread its own
+ * range into its own part of one buffer, and written in order by the
+ * caller, which also does everything that may stop the output (keys, a
+ * value TSV cannot hold) exactly where one thread would.
  */
 #define TSV_PAR_VALUES (1u << 16)   /* values a chunk needs for threads */
 
@@ -1438,8 +1438,8 @@ struct tsv_job {
 	const struct emb_chunk *c;
 	bool f64, tab0;     /* values are f64; a TAB before the first value */
 	unsigned n;
-	char **buf;         /* per part: its rows' values, back to back */
-	size_t **end;       /* per part: where each row's values end in buf */
+	char **buf;         /* per part: its rows' values and newlines */
+	size_t **end;       /* per part: where each row's text ends in buf */
 	size_t *bad;        /* per part: its first row with a non-finite value */
 };
 
